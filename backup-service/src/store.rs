@@ -1,0 +1,60 @@
+//! Postgres access: the pool, migrations, and (as the backup issue lands) every SQL statement
+//! of the service. Nothing outside this module writes SQL.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::DatabaseSettings;
+
+/// The migrations in the repository's `migrations/` folder, embedded at compile time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Opens the pool. Connections are made lazily so start-up reports a bad URL before any I/O,
+/// and the first real query reports an unreachable server.
+pub fn pool(options: PgConnectOptions, settings: &DatabaseSettings) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .connect_lazy_with(options)
+}
+
+/// Applies pending migrations; safe to run from several replicas at once (sqlx takes an
+/// advisory lock).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[sqlx::test(migrations = false)]
+    async fn migrations_create_every_table_the_backup_flow_needs(pool: PgPool) {
+        migrate(&pool).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "select table_name::text from information_schema.tables \
+             where table_schema = 'public' and table_name like 'backup%' order by 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            tables,
+            ["backup_events", "backup_hosts", "backup_records", "backups"]
+        );
+    }
+
+    #[sqlx::test(migrations = false)]
+    async fn running_migrations_twice_is_harmless(pool: PgPool) {
+        migrate(&pool).await.unwrap();
+        migrate(&pool).await.unwrap();
+        let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(applied as usize, MIGRATOR.iter().count());
+    }
+}

@@ -1,0 +1,133 @@
+//! The backup-service binary as an operator runs it: migrations on start, probes, settings
+//! errors, the `migrate` subcommand, SIGTERM.
+
+use std::time::{Duration, Instant};
+
+use service_kit::testing::{health_status, reflected_services, run_to_exit, spawn_service};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tonic_health::ServingStatus;
+
+const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
+
+/// A URL for the throw-away database `#[sqlx::test]` made for this test.
+async fn url_of(opts: &PgConnectOptions) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (run scripts/test.sh)");
+    let (server, _) = base.rsplit_once('/').expect("url with a database");
+    format!("{server}/{}", opts.get_database().expect("database name"))
+}
+
+async fn migration_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_service_migrates_serves_probes_and_stops_on_sigterm_with_exit_zero(
+    pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    opts: PgConnectOptions,
+) {
+    let url = url_of(&opts).await;
+    let mut svc = spawn_service(
+        BIN,
+        &[],
+        &[
+            ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("BACKUP_SERVICE__DATABASE__URL", url),
+        ],
+    );
+    let endpoint = svc.endpoint();
+    let pool = pool_opts.connect_with(opts).await.unwrap();
+    assert_eq!(
+        migration_count(&pool).await as usize,
+        backup_service::store::MIGRATOR.iter().count()
+    );
+
+    assert_eq!(health_status(&endpoint, "").await, ServingStatus::Serving);
+    assert_eq!(
+        health_status(&endpoint, "backup.v1.BackupService").await,
+        ServingStatus::Serving
+    );
+    assert_eq!(
+        reflected_services(&endpoint).await,
+        [
+            "backup.v1.BackupService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
+
+    let started = Instant::now();
+    svc.terminate();
+    let status = svc
+        .wait_for_exit(Duration::from_secs(5))
+        .await
+        .expect("backup-service still running 5 s after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    // Well inside the 4 s grace period: nothing was in flight, so nothing was waited for.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_migrate_subcommand_applies_migrations_and_exits(
+    pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    opts: PgConnectOptions,
+) {
+    let url = url_of(&opts).await;
+    let (status, stderr) =
+        run_to_exit(BIN, &["migrate"], &[("BACKUP_SERVICE__DATABASE__URL", url)]);
+    assert!(status.success(), "{stderr}");
+    let pool = pool_opts.connect_with(opts).await.unwrap();
+    assert_eq!(
+        migration_count(&pool).await as usize,
+        backup_service::store::MIGRATOR.iter().count()
+    );
+}
+
+#[test]
+fn a_malformed_database_url_stops_start_up_with_one_line_naming_it() {
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[(
+            "BACKUP_SERVICE__DATABASE__URL",
+            "postgres://u:pw@host:notaport/db".to_owned(),
+        )],
+    );
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(
+        stderr.trim_end(),
+        "backup-service: invalid setting `database.url` (env BACKUP_SERVICE__DATABASE__URL): is not a valid postgres URL"
+    );
+}
+
+#[test]
+fn an_unreachable_database_fails_start_up_with_a_clear_error() {
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[
+            (
+                "BACKUP_SERVICE__DATABASE__URL",
+                "postgres://u@127.0.0.1:1/db".to_owned(),
+            ),
+            (
+                "BACKUP_SERVICE__DATABASE__CONNECT_TIMEOUT_MS",
+                "2000".to_owned(),
+            ),
+            ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ],
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains("backup-service: cannot apply database migrations"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Starts the demo stack in the foreground: a private Postgres, bk-sim with the demo world,
+# job-gateway and backup-service, with defaults that need no editing. Prints how to reach
+# each with `buf curl`. Ctrl-C (or SIGTERM) stops the services; Postgres keeps running
+# (`scripts/pg.sh stop` stops it).
+#
+# Ports (override with the environment): BK_SIM_ADDR 127.0.0.1:8600,
+# JOB_GATEWAY_ADDR 127.0.0.1:50051, BACKUP_SERVICE_ADDR 127.0.0.1:50052.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+sim_addr=${BK_SIM_ADDR:-127.0.0.1:8600}
+gw_addr=${JOB_GATEWAY_ADDR:-127.0.0.1:50051}
+backup_addr=${BACKUP_SERVICE_ADDR:-127.0.0.1:50052}
+logs=$root/.dev/logs
+mkdir -p "$logs"
+
+bash scripts/ensure-tools.sh
+db_line=$(bash scripts/pg.sh start)
+database_url=${db_line#DATABASE_URL=}
+
+log "building (debug)"
+cargo build --workspace --bins --locked >&2
+bin=$root/target/debug
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    log "stopping services"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+# wait_tcp NAME ADDR: wait up to 30 s for ADDR to accept connections.
+wait_tcp() {
+    local host=${2%:*} port=${2##*:}
+    for _ in $(seq 300); do
+        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return
+        sleep 0.1
+    done
+    die "$1 did not start on $2: see $logs/$1.log"
+}
+
+# The demo world's app credentials (bk-sim/worlds/demo.toml).
+app_code=bk-log-backup
+app_secret=demo-secret
+
+"$bin/bk-sim" --world bk-sim/worlds/demo.toml --listen "$sim_addr" >"$logs/bk-sim.log" 2>&1 &
+pids+=($!)
+wait_tcp bk-sim "$sim_addr"
+
+JOB_GATEWAY__LISTEN_ADDR=$gw_addr \
+    JOB_GATEWAY__BK__ESB_URL=http://$sim_addr \
+    JOB_GATEWAY__BK__APIGW_URL=http://$sim_addr \
+    JOB_GATEWAY__BK__JOB_WEB_URL=http://$sim_addr \
+    JOB_GATEWAY__BK__APP_CODE=$app_code \
+    JOB_GATEWAY__BK__APP_SECRET=$app_secret \
+    "$bin/job-gateway" >"$logs/job-gateway.log" 2>&1 &
+pids+=($!)
+wait_tcp job-gateway "$gw_addr"
+
+BACKUP_SERVICE__LISTEN_ADDR=$backup_addr \
+    BACKUP_SERVICE__DATABASE__URL=$database_url \
+    BACKUP_SERVICE__JOB_GATEWAY__URL=http://$gw_addr \
+    "$bin/backup-service" >"$logs/backup-service.log" 2>&1 &
+pids+=($!)
+wait_tcp backup-service "$backup_addr"
+
+buf=scripts/buf.sh
+cat <<MSG
+
+Demo stack is up (logs in .dev/logs/):
+  bk-sim          http://$sim_addr            BlueKing simulator (JOB pages at http://$sim_addr/api_execute/<id>)
+  job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService
+  backup-service  $backup_addr             backup.v1.BackupService
+  postgres        $database_url
+
+Try:
+  $buf curl --protocol grpc --http2-prior-knowledge http://$gw_addr --list-services
+  $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr --list-services
+  $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr/grpc.health.v1.Health/Check
+
+Ctrl-C stops the services.
+MSG
+wait -n "${pids[@]}" || true
+log "a service exited: see $logs/"

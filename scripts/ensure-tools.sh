@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need beyond the Rust toolchain, when it is missing:
+# bubblewrap (bk-sim's per-host sandbox), Node.js + npm (to fetch the pinned buf), and the
+# PostgreSQL server (scripts/pg.sh installs that one itself). Safe to run repeatedly.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+
+ensure_cmd bwrap bubblewrap
+ensure_cmd npm npm
+for component in rustfmt clippy; do
+    cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 ||
+        die "cargo $component is missing: install it with \`rustup component add $component\`"
+done

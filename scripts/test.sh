@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, clippy with warnings denied, buf lint on the
+# protos, then every test in the workspace against a private Postgres (scripts/pg.sh) and
+# bk-sim. Installs missing system tools first. Leaves the private Postgres running for the
+# next run; `scripts/pg.sh stop` stops it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+bash scripts/ensure-tools.sh
+db_line=$(bash scripts/pg.sh start)
+export "${db_line?}"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "buf lint"
+bash scripts/buf-lint.sh
+log "cargo test"
+cargo test --workspace --locked

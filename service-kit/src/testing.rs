@@ -1,0 +1,178 @@
+//! Helpers for tests that run a service binary as a real process: start it on port 0, learn
+//! its address from its log, probe health and reflection, send it signals.
+//!
+//! Enabled by the `testing` feature; only dev-dependencies turn it on.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+/// A service process started by [`spawn_service`]; killed on drop if still running.
+pub struct ServiceProcess {
+    child: Child,
+    /// The address its gRPC server listens on.
+    pub addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+}
+
+/// Starts `binary` with `envs` (plus `RUST_LOG=info`, human logs) and waits up to 60 s for
+/// the log line `<name> serving addr=<ip:port>` that says it accepts connections.
+pub fn spawn_service(binary: &str, args: &[&str], envs: &[(&str, String)]) -> ServiceProcess {
+    let mut child = Command::new(binary)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[service] {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(addr) = serving_addr(&line) {
+                    return ServiceProcess { child, addr, lines };
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("{binary} did not report its address (exit: {status:?})");
+            }
+        }
+    }
+}
+
+fn serving_addr(line: &str) -> Option<SocketAddr> {
+    if !line.contains(" serving") {
+        return None;
+    }
+    let rest = &line[line.find("addr=")? + 5..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+impl ServiceProcess {
+    /// `http://<addr>` for tonic clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it is still running.
+    ///
+    /// Async so the caller's runtime keeps driving its client connections: a runtime blocked
+    /// in a sleep could not answer the server's GOAWAY and would hold shutdown open.
+    pub async fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Log lines received so far (drains them).
+    pub fn drain_log(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `binary` to completion with `envs`; returns its exit status and stderr.
+pub fn run_to_exit(binary: &str, args: &[&str], envs: &[(&str, String)]) -> (ExitStatus, String) {
+    let out = Command::new(binary)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn channel(endpoint: &str) -> Channel {
+    Channel::from_shared(endpoint.to_owned())
+        .expect("valid endpoint")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// `grpc.health.v1.Health/Check` for `service` ("" = the server as a whole).
+pub async fn health_status(endpoint: &str, service: &str) -> tonic_health::ServingStatus {
+    let mut client = HealthClient::new(channel(endpoint).await);
+    let resp = client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .expect("health check");
+    match resp.into_inner().status {
+        1 => tonic_health::ServingStatus::Serving,
+        2 => tonic_health::ServingStatus::NotServing,
+        _ => tonic_health::ServingStatus::Unknown,
+    }
+}
+
+/// The service names listed through `grpc.reflection.v1`, sorted.
+pub async fn reflected_services(endpoint: &str) -> Vec<String> {
+    let mut client = ServerReflectionClient::new(channel(endpoint).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection call")
+        .into_inner();
+    let msg = stream.next().await.expect("one response").expect("ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+        panic!("unexpected reflection response: {msg:?}");
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,88 @@
+//! The end-to-end harness: starts job-gateway and backup-service in-process on `127.0.0.1:0`
+//! (and, as it lands, bk-sim), each with settings built in code, so a test exercises the real
+//! servers over real gRPC and stops them cleanly.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use sqlx::postgres::PgConnectOptions;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// A service running in this process; stopped (gracefully) by [`RunningService::stop`].
+pub struct RunningService {
+    /// The gRPC address.
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningService {
+    /// A connected channel to the service.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("valid uri")
+            .connect()
+            .await
+            .expect("connect to service")
+    }
+
+    /// Asks the service to shut down and waits for it; panics if it failed.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("service task").expect("service ran");
+    }
+}
+
+async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.expect("bind")
+}
+
+/// job-gateway settings that pass validation, pointing BlueKing at `bk_url`.
+pub fn job_gateway_settings(bk_url: &str) -> job_gateway::config::Settings {
+    let mut s = job_gateway::config::Settings::default();
+    s.bk.esb_url = bk_url.to_owned();
+    s.bk.apigw_url = bk_url.to_owned();
+    s.bk.job_web_url = bk_url.to_owned();
+    s.bk.app_secret = Some(SecretString::from("e2e-secret".to_owned()));
+    s
+}
+
+/// Starts job-gateway with `settings` on a fresh port.
+pub async fn spawn_job_gateway(settings: job_gateway::config::Settings) -> RunningService {
+    let listener = bind().await;
+    let app = job_gateway::startup::Application::build(settings, listener).expect("build");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    RunningService { addr, stop, task }
+}
+
+/// backup-service settings for the database `db` (from `#[sqlx::test]`) and job-gateway `gw`.
+pub fn backup_settings(db: &PgConnectOptions, gw: SocketAddr) -> backup_service::config::Settings {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (run scripts/test.sh)");
+    let (server, _) = base.rsplit_once('/').expect("url with a database");
+    let url = format!("{server}/{}", db.get_database().expect("database name"));
+    let mut s = backup_service::config::Settings::default();
+    s.database.url = Some(SecretString::from(url));
+    s.job_gateway.url = format!("http://{gw}");
+    s
+}
+
+/// Starts backup-service (migrating its database first) on a fresh port.
+pub async fn spawn_backup_service(settings: backup_service::config::Settings) -> RunningService {
+    let listener = bind().await;
+    let app = backup_service::startup::Application::build(settings, listener)
+        .await
+        .expect("build");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    RunningService { addr, stop, task }
+}
