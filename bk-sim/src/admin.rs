@@ -1,0 +1,187 @@
+//! The admin API under `/_sim`: request log and counts, faults, agent switches, host trees, jobs,
+//! callbacks, reset. Not a BlueKing path, never logged as a BlueKing call.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::faults::{ApiFault, FaultSpec, HostFaultKind, lock};
+use crate::state::AppState;
+
+type St = State<Arc<AppState>>;
+
+/// Admin routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/_sim/health",
+            get(|| async { Json(json!({"status": "ok"})) }),
+        )
+        .route("/_sim/requests", get(requests).delete(clear_requests))
+        .route("/_sim/requests/counts", get(counts))
+        .route("/_sim/reset", post(reset))
+        .route("/_sim/faults", get(faults).put(replace_faults))
+        .route(
+            "/_sim/faults/apis/{api}",
+            put(set_api_fault).delete(clear_api_fault),
+        )
+        .route(
+            "/_sim/faults/hosts/{host_id}",
+            put(set_host_fault).delete(clear_host_fault),
+        )
+        .route("/_sim/hosts/{host_id}", get(host))
+        .route("/_sim/hosts/{host_id}/agent", put(set_agent))
+        .route("/_sim/jobs", get(jobs))
+        .route("/_sim/jobs/{id}", get(job))
+        .route("/_sim/callbacks", get(callbacks))
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    api: Option<String>,
+    transport: Option<String>,
+}
+
+async fn requests(State(st): St, Query(f): Query<Filter>) -> Json<Value> {
+    let list = st.requests.list(f.api.as_deref(), f.transport.as_deref());
+    Json(json!({"count": list.len(), "requests": list}))
+}
+
+async fn clear_requests(State(st): St) -> StatusCode {
+    st.requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn counts(State(st): St) -> Json<Value> {
+    let by_api = st.requests.counts();
+    let total: u64 = by_api.values().sum();
+    Json(json!({"total": total, "by_api": by_api}))
+}
+
+async fn reset(State(st): St) -> StatusCode {
+    st.requests.clear();
+    lock(&st.callbacks).clear();
+    st.faults.replace(st.settings.faults.clone());
+    st.reset_agents();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State(st): St) -> Json<FaultSpec> {
+    Json(st.faults.spec())
+}
+
+async fn replace_faults(State(st): St, Json(spec): Json<FaultSpec>) -> StatusCode {
+    st.faults.replace(spec);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_api_fault(
+    State(st): St,
+    Path(api): Path<String>,
+    Json(f): Json<ApiFault>,
+) -> StatusCode {
+    st.faults.set_api(&api, Some(f));
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_api_fault(State(st): St, Path(api): Path<String>) -> StatusCode {
+    st.faults.set_api(&api, None);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct HostFaultBody {
+    kind: HostFaultKind,
+}
+
+async fn set_host_fault(
+    State(st): St,
+    Path(host_id): Path<i64>,
+    Json(b): Json<HostFaultBody>,
+) -> StatusCode {
+    st.faults.set_host(host_id, Some(b.kind));
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_host_fault(State(st): St, Path(host_id): Path<i64>) -> StatusCode {
+    st.faults.set_host(host_id, None);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct AgentBody {
+    alive: bool,
+}
+
+async fn set_agent(
+    State(st): St,
+    Path(host_id): Path<i64>,
+    Json(b): Json<AgentBody>,
+) -> StatusCode {
+    if st.world.host(host_id).is_none() {
+        return StatusCode::NOT_FOUND;
+    }
+    st.set_agent(host_id, b.alive);
+    StatusCode::NO_CONTENT
+}
+
+async fn host(
+    State(st): St,
+    Path(host_id): Path<i64>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    let Some(h) = st.world.host(host_id) else {
+        return Err((StatusCode::NOT_FOUND, format!("host {host_id} not found")));
+    };
+    let root = st
+        .host_root(host_id)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "bk_host_id": h.id, "ip": h.ip, "bk_cloud_id": h.cloud_id, "name": h.name, "bk_biz_id": h.biz,
+        "agent_alive": st.agent_alive(h.id), "root": root,
+    })))
+}
+
+fn job_json(j: &crate::jobs::JobInstance) -> Value {
+    let s = lock(&j.state);
+    let steps: Vec<Value> = s
+        .steps
+        .iter()
+        .map(|st| {
+            let hosts: Vec<Value> = st
+                .hosts
+                .iter()
+                .map(|h| json!({"bk_host_id": h.host_id, "status": h.status, "exit_code": h.exit_code, "log_bytes": h.log.len(), "log_truncated": h.log_truncated}))
+                .collect();
+            json!({"step_instance_id": st.id, "name": st.name, "status": st.status, "hosts": hosts})
+        })
+        .collect();
+    json!({"job_instance_id": j.id, "name": j.name, "bk_biz_id": j.biz, "operator": j.operator, "app_code": j.app_code,
+        "status": s.status, "status_history": s.history, "callback_url": j.callback_url, "steps": steps})
+}
+
+async fn jobs(State(st): St) -> Json<Value> {
+    let list: Vec<Value> = st
+        .jobs
+        .all()
+        .iter()
+        .map(|j| json!({"job_instance_id": j.id, "name": j.name, "status": j.with(|s| s.status)}))
+        .collect();
+    Json(json!({"count": list.len(), "jobs": list}))
+}
+
+async fn job(State(st): St, Path(id): Path<i64>) -> Result<Json<Value>, StatusCode> {
+    st.jobs
+        .get(id)
+        .map(|j| Json(job_json(&j)))
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+async fn callbacks(State(st): St) -> Json<Value> {
+    Json(json!({"callbacks": lock(&st.callbacks).clone()}))
+}

@@ -1,0 +1,198 @@
+//! One BlueKing call end to end: parameters, authentication, faults, dispatch, envelope, request log.
+//!
+//! Decision: faults are applied after authentication (the gateway's rate limits are per app) and before
+//! the handler, so a refused call never touches jobs; every call, refused or not, is logged.
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use crate::api::{self, ApiError, Caller, Ctx, System};
+use crate::envelope::{self, Answer, Transport, esb_error, gateway_error};
+use crate::faults::{InjectedError, Reject};
+use crate::params::{CREDENTIAL_KEYS, Params};
+use crate::reqlog::RequestRecord;
+use crate::state::AppState;
+use crate::transport::{Incoming, query_pairs};
+
+/// Parses the parameters: query string for GET, JSON object body otherwise.
+fn parse_params(inc: &Incoming) -> Result<Map<String, Value>, ()> {
+    let mut map = Map::new();
+    if inc.method != Method::GET && !inc.body.iter().all(u8::is_ascii_whitespace) {
+        match serde_json::from_slice::<Value>(&inc.body) {
+            Ok(Value::Object(m)) => map = m,
+            _ => return Err(()),
+        }
+    }
+    for (k, v) in query_pairs(inc.query.as_deref()) {
+        map.entry(k).or_insert(Value::String(v));
+    }
+    Ok(map)
+}
+
+fn bad_body(system: System) -> ApiError {
+    match system {
+        System::Job => ApiError::new(1_240_003, "Bad Request"),
+        System::Cmdb => ApiError::new(1_199_000, "Deserializing JSON data failed"),
+        System::Gse => ApiError::new(1_000_001, "request body is not valid json"),
+    }
+}
+
+/// Serves one call end to end and logs it.
+pub(crate) async fn handle(st: Arc<AppState>, inc: Incoming) -> Response {
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let mut caller: Option<Caller> = None;
+    let raw = parse_params(&inc);
+    let answer = process(&st, &inc, raw.clone(), &request_id, &mut caller).await;
+    let answer = if inc.transport == Transport::Gateway {
+        envelope::with_gateway_request_id(answer)
+    } else {
+        answer
+    };
+    let params = raw.map(|mut m| {
+        for k in CREDENTIAL_KEYS {
+            m.remove(*k);
+        }
+        for (k, v) in &inc.path_params {
+            m.insert((*k).to_string(), Value::String(v.clone()));
+        }
+        Value::Object(m)
+    });
+    st.requests.push(RequestRecord {
+        seq: 0,
+        at: chrono::Utc::now().to_rfc3339(),
+        transport: inc.transport.as_str(),
+        system: inc.system.map_or("unknown", System::as_str),
+        api: inc.api.clone(),
+        method: inc.method.to_string(),
+        app_code: caller.as_ref().map(|c| c.app_code.clone()),
+        username: caller.and_then(|c| c.username),
+        params: params.unwrap_or(Value::Null),
+        http_status: answer.status.as_u16(),
+        code: answer.code,
+    });
+    tracing::info!(transport = inc.transport.as_str(), api = %inc.api, status = answer.status.as_u16(), code = answer.code, request_id, "bk call");
+    answer.response
+}
+
+async fn process(
+    st: &Arc<AppState>,
+    inc: &Incoming,
+    raw: Result<Map<String, Value>, ()>,
+    request_id: &str,
+    caller_out: &mut Option<Caller>,
+) -> Answer {
+    let esb = inc.transport == Transport::Esb;
+    let (system, true) = (inc.system, inc.routed) else {
+        return if esb {
+            esb_error(
+                1_306_404,
+                &format!("Component [{}] not found", inc.api),
+                request_id,
+            )
+        } else {
+            gateway_error(404, 1_640_401, "API_NOT_FOUND", "API not found")
+        };
+    };
+    let Some(system) = system else {
+        return gateway_error(404, 1_640_401, "API_NOT_FOUND", "API not found");
+    };
+    let empty = Map::new();
+    let caller = if esb {
+        match crate::auth::esb(
+            &st.world,
+            &inc.headers,
+            raw.as_ref().unwrap_or(&empty),
+            request_id,
+        ) {
+            Ok(c) => c,
+            Err(a) => return *a,
+        }
+    } else {
+        let (gw, verify_user) = match system {
+            System::Job => ("bk-job", !inc.system_resource),
+            System::Cmdb => ("bk-cmdb", false),
+            System::Gse => ("bk-gse", false),
+        };
+        let mut c = match crate::auth::gateway(&st.world, &inc.headers, gw, verify_user) {
+            Ok(c) => c,
+            Err(a) => return *a,
+        };
+        if inc.system_resource {
+            match inc
+                .headers
+                .get("x-bk-username")
+                .and_then(|v| v.to_str().ok())
+                .filter(|s| !s.is_empty())
+            {
+                Some(u) => c.username = Some(u.to_string()),
+                None => return envelope::job_missing_user(request_id),
+            }
+        }
+        c
+    };
+    *caller_out = Some(caller.clone());
+    let decision = st.faults.decide(&inc.api, &caller.app_code);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    match decision.reject {
+        Some(Reject::RateLimited) if esb => {
+            return esb_error(1_306_429, "Access frequency limit", request_id);
+        }
+        Some(Reject::RateLimited) => return envelope::gateway_rate_limited(),
+        Some(Reject::Injected(InjectedError::Http { status })) if esb => {
+            return envelope::proxy_error(status);
+        }
+        Some(Reject::Injected(InjectedError::Http { status })) => {
+            return envelope::gateway_upstream_error(status);
+        }
+        Some(Reject::Injected(InjectedError::Code { code, message })) => {
+            return envelope::render(
+                system,
+                inc.transport,
+                &Err(ApiError::new(code, message)),
+                request_id,
+            );
+        }
+        None => {}
+    }
+    let Ok(mut map) = raw else {
+        return envelope::render(system, inc.transport, &Err(bad_body(system)), request_id);
+    };
+    for k in CREDENTIAL_KEYS {
+        map.remove(*k);
+    }
+    let mut params = Params(map);
+    if esb && system == System::Cmdb {
+        let var = if inc.api == "get_host_base_info" {
+            "bk_host_id"
+        } else {
+            "bk_biz_id"
+        };
+        if inc.api != "search_business" && !params.has(var) {
+            return esb_error(1_306_406, &format!("param {var} is required"), request_id);
+        }
+    }
+    for (k, v) in &inc.path_params {
+        let value = v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(v.clone()));
+        params.set(k, value);
+    }
+    let lang_en = inc
+        .headers
+        .get("blueking-language")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("en"));
+    let ctx = Ctx {
+        state: st,
+        caller: &caller,
+        lang_en,
+    };
+    let outcome = api::dispatch(system, &inc.api, &ctx, &params).await;
+    envelope::render(system, inc.transport, &outcome, request_id)
+}

@@ -1,0 +1,143 @@
+//! Shared state of one running simulator: world, jobs, faults, request log, agent overrides, host trees.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::callback::CallbackRecord;
+use crate::config::Settings;
+use crate::error::{Result, SimError};
+use crate::faults::{Faults, lock};
+use crate::jobs::JobStore;
+use crate::reqlog::RequestLog;
+use crate::sandbox::Sandbox;
+use crate::world::World;
+
+/// Removes a temporary state directory when the simulator goes away.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        make_writable(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Restores owner permissions below `dir` so a `chmod 000` directory can be deleted without root.
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755));
+            make_writable(&p);
+        }
+    }
+}
+
+/// Everything a request handler or job runner needs.
+pub struct AppState {
+    pub settings: Settings,
+    pub world: Arc<World>,
+    pub jobs: JobStore,
+    pub faults: Faults,
+    pub requests: RequestLog,
+    pub callbacks: Mutex<Vec<CallbackRecord>>,
+    pub sandbox: Sandbox,
+    pub state_dir: PathBuf,
+    /// Bounds the hosts running at once across all jobs.
+    pub runner: Semaphore,
+    pub http: reqwest::Client,
+    agents: Mutex<HashMap<i64, bool>>,
+    host_roots: Mutex<HashMap<i64, Arc<OnceCell<PathBuf>>>>,
+    _temp: Option<TempDir>,
+}
+
+impl AppState {
+    /// Builds the state; detects the sandbox and prepares the state directory.
+    pub fn new(settings: Settings) -> Result<Self> {
+        let sandbox = Sandbox::detect()?;
+        let (state_dir, temp) = match &settings.state_dir {
+            Some(d) => (d.clone(), None),
+            None => {
+                let d = std::env::temp_dir().join(format!(
+                    "bk-sim-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                ));
+                (d.clone(), Some(TempDir(d)))
+            }
+        };
+        std::fs::create_dir_all(state_dir.join("hosts")).map_err(|source| SimError::State {
+            path: state_dir.clone(),
+            source,
+        })?;
+        Ok(Self {
+            world: settings.world.clone(),
+            faults: Faults::new(settings.faults.clone()),
+            runner: Semaphore::new(settings.max_parallel_hosts.max(1)),
+            http: reqwest::Client::new(),
+            settings,
+            jobs: JobStore::default(),
+            requests: RequestLog::default(),
+            callbacks: Mutex::default(),
+            sandbox,
+            state_dir,
+            agents: Mutex::default(),
+            host_roots: Mutex::default(),
+            _temp: temp,
+        })
+    }
+
+    /// Whether the host's agent is alive now (world value unless overridden at run time).
+    pub fn agent_alive(&self, host_id: i64) -> bool {
+        if let Some(v) = lock(&self.agents).get(&host_id) {
+            return *v;
+        }
+        self.world.host(host_id).is_some_and(|h| h.agent_alive)
+    }
+
+    /// Overrides a host's agent state.
+    pub fn set_agent(&self, host_id: i64, alive: bool) {
+        lock(&self.agents).insert(host_id, alive);
+    }
+
+    /// Drops every agent override.
+    pub fn reset_agents(&self) {
+        lock(&self.agents).clear();
+    }
+
+    /// The host's tree on disk, materialised on first use.
+    pub async fn host_root(&self, host_id: i64) -> Result<PathBuf> {
+        let cell = lock(&self.host_roots).entry(host_id).or_default().clone();
+        let root = self.state_dir.join("hosts").join(host_id.to_string());
+        cell.get_or_try_init(|| async {
+            let world = self.world.clone();
+            let dir = root.clone();
+            tokio::task::spawn_blocking(move || {
+                let host = world
+                    .host(host_id)
+                    .ok_or_else(|| SimError::InvalidWorld(format!("unknown host {host_id}")))?;
+                if dir.exists() {
+                    make_writable(&dir);
+                    std::fs::remove_dir_all(&dir).map_err(|source| SimError::State {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                }
+                crate::world::seed::materialise(&world, host, &dir)?;
+                Ok::<_, SimError>(dir)
+            })
+            .await
+            .map_err(|e| SimError::InvalidWorld(format!("materialisation panicked: {e}")))?
+        })
+        .await
+        .cloned()
+    }
+}

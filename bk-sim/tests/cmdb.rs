@@ -1,0 +1,271 @@
+//! CMDB queries: business search rules, host lists with each API's paging codes, topology, host info.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn ids(v: &Value, key: &str) -> Vec<i64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|x| x[key].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn search_business_hides_archived_businesses_unless_asked_and_filters_by_iam() {
+    let s = spawn().await;
+    let all = s
+        .cmdb_post(
+            "/api/v3/biz/search/0",
+            "admin",
+            json!({"fields": ["bk_biz_id"]}),
+        )
+        .await;
+    assert_eq!(
+        all.body["data"],
+        json!({"count": 2, "info": [{"bk_biz_id": 3, "default": 0}, {"bk_biz_id": 5, "default": 0}]})
+    );
+    let archived = s
+        .cmdb_post(
+            "/api/v3/biz/search/0",
+            "admin",
+            json!({"fields": ["bk_biz_id"], "condition": {"bk_data_status": "disabled"}}),
+        )
+        .await;
+    assert_eq!(ids(&archived.body["data"]["info"], "bk_biz_id"), vec![4]);
+    let alice = s.esb("cc", "search_business", "alice", json!({})).await;
+    assert_eq!(ids(&alice.body["data"]["info"], "bk_biz_id"), vec![3]);
+    let by_name = s
+        .cmdb_post(
+            "/api/v3/biz/search/0",
+            "admin",
+            json!({"condition": {"bk_biz_name": "GAM"}}),
+        )
+        .await;
+    assert_eq!(ids(&by_name.body["data"]["info"], "bk_biz_id"), vec![3]);
+    let both = s
+        .cmdb_post(
+            "/api/v3/biz/search/0",
+            "admin",
+            json!({"condition": {}, "biz_property_filter": {"condition": "AND", "rules": []}}),
+        )
+        .await;
+    assert_eq!(both.code(), 1_199_006);
+}
+
+#[tokio::test]
+async fn list_biz_hosts_pages_filters_and_projects() {
+    let s = spawn().await;
+    let body = json!({"page": {"start": 1, "limit": 2}, "fields": ["bk_host_id", "bk_host_innerip"], "bk_biz_id": 5});
+    let r = s
+        .cmdb_post("/api/v3/hosts/app/3/list_hosts", "admin", body)
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!({"count": 4, "info": [{"bk_host_id": 102, "bk_host_innerip": "10.0.0.2"}, {"bk_host_id": 103, "bk_host_innerip": "10.0.0.3"}]})
+    );
+    let by_set = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts",
+            "admin",
+            json!({"page": {"limit": 10}, "fields": ["bk_host_id"], "bk_set_ids": [32]}),
+        )
+        .await;
+    assert_eq!(
+        ids(&by_set.body["data"]["info"], "bk_host_id"),
+        vec![103, 104]
+    );
+    let filter = json!({"condition": "AND", "rules": [{"field": "bk_host_innerip", "operator": "in", "value": ["10.0.0.1", "10.0.0.4"]}]});
+    let filtered = s.cmdb_post("/api/v3/hosts/app/3/list_hosts", "admin", json!({"page": {"limit": 10}, "fields": ["bk_host_id"], "host_property_filter": filter})).await;
+    assert_eq!(
+        ids(&filtered.body["data"]["info"], "bk_host_id"),
+        vec![101, 104]
+    );
+    let too_big = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts",
+            "admin",
+            json!({"page": {"limit": 1001}, "fields": []}),
+        )
+        .await;
+    assert_eq!(
+        (too_big.code(), too_big.body["message"].as_str()),
+        (
+            1_199_006,
+            Some("'page.limit' data parameter verification does not pass")
+        )
+    );
+    let max = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts",
+            "admin",
+            json!({"page": {"limit": 1000}, "fields": []}),
+        )
+        .await;
+    assert_eq!(max.body["data"]["count"], 4);
+}
+
+#[tokio::test]
+async fn list_biz_hosts_topo_enforces_its_own_limits_and_returns_the_topology() {
+    let s = spawn().await;
+    let zero = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts_topo",
+            "admin",
+            json!({"page": {"limit": 0}, "fields": []}),
+        )
+        .await;
+    assert_eq!(
+        (zero.code(), zero.body["message"].as_str()),
+        (1_199_010, Some("'page.limit' unassigned"))
+    );
+    let big = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts_topo",
+            "admin",
+            json!({"page": {"limit": 501}, "fields": []}),
+        )
+        .await;
+    assert_eq!(
+        (big.code(), big.body["message"].as_str()),
+        (1_199_035, Some("page.limit exceed the limit 500"))
+    );
+    let r = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts_topo",
+            "admin",
+            json!({"page": {"start": 1, "limit": 1}, "fields": ["bk_host_name"]}),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!({"count": 4, "info": [{"host": {"bk_host_id": 102, "bk_host_name": "game-02"},
+        "topo": [{"bk_set_id": 31, "bk_set_name": "zone-1", "module": [{"bk_module_id": 311, "bk_module_name": "gamesvr"}, {"bk_module_id": 312, "bk_module_name": "gateway"}]}]}]})
+    );
+}
+
+#[tokio::test]
+async fn find_host_by_topo_returns_null_info_past_the_end() {
+    let s = spawn().await;
+    let body = |start: i64| json!({"bk_obj_id": "set", "bk_inst_id": 31, "fields": ["bk_host_id"], "page": {"start": start, "limit": 10}});
+    let r = s
+        .cmdb_post("/api/v3/findmany/hosts/by_topo/biz/3", "admin", body(0))
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!({"count": 2, "info": [{"bk_host_id": 101}, {"bk_host_id": 102}]})
+    );
+    let past = s
+        .cmdb_post("/api/v3/findmany/hosts/by_topo/biz/3", "admin", body(2))
+        .await;
+    assert_eq!(past.body["data"], json!({"count": 2, "info": null}));
+    let no_fields = s
+        .cmdb_post(
+            "/api/v3/findmany/hosts/by_topo/biz/3",
+            "admin",
+            json!({"bk_obj_id": "set", "bk_inst_id": 31, "page": {"limit": 1}}),
+        )
+        .await;
+    assert_eq!(no_fields.code(), 1_199_010);
+    let biz = s
+        .cmdb_post(
+            "/api/v3/findmany/hosts/by_topo/biz/3",
+            "admin",
+            json!({"bk_obj_id": "biz", "bk_inst_id": 3, "fields": ["x"], "page": {"limit": 1}}),
+        )
+        .await;
+    assert_eq!(biz.code(), 1_199_006);
+}
+
+#[tokio::test]
+async fn the_topology_includes_the_idle_set_only_with_with_default() {
+    let s = spawn().await;
+    let r = s
+        .cmdb_post("/api/v3/find/topoinst/biz/3", "admin", json!({"level": 1}))
+        .await;
+    let tree = &r.body["data"][0];
+    assert_eq!(
+        (tree["bk_obj_id"].as_str(), tree["default"].as_i64()),
+        (Some("biz"), Some(0))
+    );
+    assert_eq!(ids(&tree["child"], "bk_inst_id"), vec![31, 32]);
+    assert_eq!(
+        tree["child"][0]["child"][0],
+        json!({"bk_inst_id": 311, "bk_inst_name": "gamesvr", "bk_obj_id": "module", "bk_obj_name": "module", "default": 0, "child": []})
+    );
+    let with = s
+        .cmdb_post(
+            "/api/v3/find/topoinst/biz/3?with_default=1",
+            "admin",
+            json!({}),
+        )
+        .await;
+    let sets = &with.body["data"][0]["child"];
+    assert_eq!(sets.as_array().map(Vec::len), Some(3));
+    assert_eq!(sets[2]["default"], 1);
+}
+
+#[tokio::test]
+async fn get_host_base_info_lists_raw_typed_attributes() {
+    let s = spawn().await;
+    let r = s
+        .http
+        .get(format!("{}/api/bk-cmdb/prod/api/v3/hosts/0/101", s.base))
+        .header("X-Bkapi-Authorization", gw_auth("admin"))
+        .send()
+        .await
+        .expect("call");
+    let body: Value = r.json().await.expect("json");
+    let attrs = body["data"].as_array().cloned().unwrap_or_default();
+    let id = attrs
+        .iter()
+        .find(|a| a["bk_property_id"] == "bk_host_id")
+        .cloned();
+    assert_eq!(
+        id,
+        Some(
+            json!({"bk_property_id": "bk_host_id", "bk_property_name": "host ID", "bk_property_value": 101})
+        )
+    );
+    let unknown = s
+        .esb(
+            "cc",
+            "get_host_base_info",
+            "admin",
+            json!({"bk_host_id": 999}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.code(), unknown.body["message"].as_str()),
+        (1_110_008, Some("The host could not be found"))
+    );
+}
+
+#[tokio::test]
+async fn esb_takes_path_ids_from_the_body_and_requires_them() {
+    let s = spawn().await;
+    let missing = s
+        .esb(
+            "cc",
+            "list_biz_hosts",
+            "admin",
+            json!({"page": {"limit": 10}, "fields": []}),
+        )
+        .await;
+    assert_eq!(
+        (missing.code(), missing.body["message"].as_str()),
+        (1_306_406, Some("param bk_biz_id is required"))
+    );
+    let ok = s
+        .esb(
+            "cc",
+            "list_biz_hosts",
+            "admin",
+            json!({"bk_biz_id": 5, "page": {"limit": 10}, "fields": ["bk_host_id"]}),
+        )
+        .await;
+    assert_eq!(
+        ok.body["data"],
+        json!({"count": 1, "info": [{"bk_host_id": 201}]})
+    );
+}
