@@ -11,11 +11,19 @@ create table backups (
     request_id          text,
     bk_biz_id           bigint not null,
     bk_file_dir         text not null,
-    bk_file_suffixes    text[] not null,
+    bk_file_suffix      text not null,
+    -- Hosts asked for, in request order.
+    bk_host_ids         bigint[] not null,
     operator            text not null,
     state               text not null default 'queued'
-        check (state in ('queued', 'running', 'succeeded', 'partial', 'failed', 'cancelled')),
-    state_reason        text,
+        check (state in ('queued', 'running', 'cancelling', 'succeeded', 'partial', 'failed', 'cancelled')),
+    -- Where a running backup is: checking_agents, launching, running_job, collecting_results, recording.
+    phase               text,
+    -- Why a backup ended FAILED (all_hosts_failed, permission_denied, deadline_exceeded, ...).
+    failure_reason      text,
+    status_message      text not null default '',
+    -- Requested JOB timeout for the backup step.
+    job_timeout_secs    integer not null,
     -- RetryBackup links the new backup to the one whose failed hosts it retries.
     retry_of            uuid references backups (id),
     -- Directory name under <dir>/backup/, e.g. backup_20240514_120300_1f3c9a2b.
@@ -23,6 +31,8 @@ create table backups (
     -- JOB task name; carries the backup id so a crashed worker can find the instance it launched.
     job_name            text not null,
     job_instance_id     bigint,
+    step_instance_id    bigint,
+    job_url             text,
     job_launched_at     timestamptz,
     -- Claiming: a worker holds a lease it renews; `attempt` grows on every claim and fences a
     -- stale worker out of every later write.
@@ -42,10 +52,11 @@ create table backups (
 
 create unique index backups_request_id_key on backups (request_id) where request_id is not null;
 -- Workers look for claimable work: queued, or running with an expired lease.
-create index backups_claimable_idx on backups (created_at) where state in ('queued', 'running');
+create index backups_claimable_idx on backups (created_at) where state in ('queued', 'running', 'cancelling');
 create index backups_biz_created_idx on backups (bk_biz_id, created_at desc, id desc);
 create index backups_operator_created_idx on backups (operator, created_at desc, id desc);
 create index backups_created_idx on backups (created_at desc, id desc);
+create index backups_host_ids_idx on backups using gin (bk_host_ids);
 create index backups_retry_of_idx on backups (retry_of) where retry_of is not null;
 
 create table backup_hosts (
@@ -58,8 +69,11 @@ create table backup_hosts (
     -- Why a host did not fully succeed: agent_offline, permission_denied, directory_missing,
     -- disk_full, timeout, script_error, cancelled, ...
     reason          text,
-    detail          text,
-    log_excerpt     text,
+    log_excerpt     text not null default '',
+    exit_code       integer,
+    job_host_status_code integer,
+    -- Files that were found but not copied: [{path_b64, status, error}], for the FULL view.
+    failed_files    jsonb not null default '[]',
     files_found     integer not null default 0,
     files_copied    integer not null default 0,
     files_failed    integer not null default 0,
@@ -73,17 +87,21 @@ create table backup_records (
     backup_id           uuid not null references backups (id),
     bk_biz_id           bigint not null,
     bk_host_id          bigint not null,
+    bk_cloud_id         bigint not null default 0,
     host_ip             text not null,
     bk_file_dir         text not null,
     bk_file_suffix      text not null,
     -- The path as text (bytes that are not UTF-8 escaped) and as the exact bytes.
     source_path         text not null,
     source_path_bytes   bytea not null,
-    -- Full path of the copy: <dir>/backup/<backup_name>/<path relative to dir>.
+    -- The backup directory name, e.g. backup_20240514_120300_1f3c9a2b (the course's field).
     bk_backup_name      text not null,
+    -- Full path of the copy: <dir>/backup/<backup_name>/<path relative to dir>.
+    backup_path         text not null,
+    backup_path_bytes   bytea not null,
     size_bytes          bigint not null,
     sha256              text not null check (sha256 ~ '^[0-9a-f]{64}$'),
-    file_mtime          timestamptz,
+    source_mtime        timestamptz,
     bk_file_create_time timestamptz not null,
     bk_file_operator    text not null,
     job_instance_id     bigint not null,

@@ -45,9 +45,11 @@ wait_tcp() {
     die "$1 did not start on $2: see $logs/$1.log"
 }
 
-# The demo world's app credentials (bk-sim/worlds/demo.toml).
+# The demo world's app credentials (bk-sim/worlds/demo.toml) and the bearer token callers of
+# both services present in the demo.
 app_code=bk-log-backup
 app_secret=demo-secret
+token=${DEMO_TOKEN:-demo-token-0123456789abcdef}
 
 "$bin/bk-sim" --world bk-sim/worlds/demo.toml --listen "$sim_addr" >"$logs/bk-sim.log" 2>&1 &
 pids+=($!)
@@ -59,6 +61,8 @@ JOB_GATEWAY__LISTEN_ADDR=$gw_addr \
     JOB_GATEWAY__BK__JOB_WEB_URL=http://$sim_addr \
     JOB_GATEWAY__BK__APP_CODE=$app_code \
     JOB_GATEWAY__BK__APP_SECRET=$app_secret \
+    JOB_GATEWAY__AUTH__TOKENS=$token \
+    JOB_GATEWAY__METRICS_ADDR=127.0.0.1:9101 \
     "$bin/job-gateway" >"$logs/job-gateway.log" 2>&1 &
 pids+=($!)
 wait_tcp job-gateway "$gw_addr"
@@ -66,6 +70,9 @@ wait_tcp job-gateway "$gw_addr"
 BACKUP_SERVICE__LISTEN_ADDR=$backup_addr \
     BACKUP_SERVICE__DATABASE__URL=$database_url \
     BACKUP_SERVICE__JOB_GATEWAY__URL=http://$gw_addr \
+    BACKUP_SERVICE__JOB_GATEWAY__TOKEN=$token \
+    BACKUP_SERVICE__AUTH__TOKENS=$token \
+    BACKUP_SERVICE__METRICS_ADDR=127.0.0.1:9102 \
     "$bin/backup-service" >"$logs/backup-service.log" 2>&1 &
 pids+=($!)
 wait_tcp backup-service "$backup_addr"
@@ -78,11 +85,15 @@ Demo stack is up (logs in .dev/logs/):
   job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService
   backup-service  $backup_addr             backup.v1.BackupService
   postgres        $database_url
+  metrics         http://127.0.0.1:9101/metrics (job-gateway), http://127.0.0.1:9102/metrics (backup-service)
 
+Callers authenticate with: authorization: Bearer $token (health and reflection are open).
 Try:
   $buf curl --protocol grpc --http2-prior-knowledge http://$gw_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr/grpc.health.v1.Health/Check
+  $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -H "x-bk-username: admin" \
+      http://$backup_addr/backup.v1.BackupService/ListBackupRecords -d '{"bk_biz_id": 3}'
 
 Ctrl-C stops the services.
 MSG

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::auth::AuthSettings;
 use service_kit::{LogSettings, SettingsError};
 use sqlx::postgres::PgConnectOptions;
 use url::Url;
@@ -27,6 +28,20 @@ Settings (defaults < --config TOML file < environment):
   database.connect_timeout_ms BACKUP_SERVICE__DATABASE__CONNECT_TIMEOUT_MS time to wait for a connection [5000]
   job_gateway.url             BACKUP_SERVICE__JOB_GATEWAY__URL            job-gateway gRPC endpoint [http://127.0.0.1:50051]
   job_gateway.token           BACKUP_SERVICE__JOB_GATEWAY__TOKEN          bearer token sent to job-gateway (optional)
+  auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                bearer tokens callers must present (comma-separated; each >= 16 chars)
+  auth.allow_unauthenticated  BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
+  metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
+  default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username (unset: the header is required)
+  backup.max_hosts            BACKUP_SERVICE__BACKUP__MAX_HOSTS           hosts per search or backup [1000]
+  backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS JOB timeout when a request gives none [600]
+  backup.deadline_slack_secs  BACKUP_SERVICE__BACKUP__DEADLINE_SLACK_SECS a backup ends FAILED this long after its JOB timeout [300]
+  backup.max_files_per_host   BACKUP_SERVICE__BACKUP__MAX_FILES_PER_HOST  SearchFiles default per-host limit [1000]
+  worker.concurrency          BACKUP_SERVICE__WORKER__CONCURRENCY         backups this replica drives at once [4]
+  worker.lease_ms             BACKUP_SERVICE__WORKER__LEASE_MS            claim lease, renewed every third [15000]
+  worker.claim_interval_ms    BACKUP_SERVICE__WORKER__CLAIM_INTERVAL_MS   idle poll for queued backups [1000]
+  worker.poll_initial_ms      BACKUP_SERVICE__WORKER__POLL_INITIAL_MS     first JOB status poll interval [200]
+  worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
+  watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
 ";
 
 /// The whole settings tree.
@@ -43,6 +58,87 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The job-gateway this service calls.
     pub job_gateway: JobGatewaySettings,
+    /// Caller authentication.
+    pub auth: AuthSettings,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Operator when a caller sends no `x-bk-username`.
+    pub default_operator: Option<String>,
+    /// Limits of backups.
+    pub backup: BackupSettings,
+    /// Workers.
+    pub worker: WorkerConfig,
+    /// WatchBackup streams.
+    pub watch: WatchConfig,
+}
+
+/// The `[backup]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Hosts per search or backup.
+    pub max_hosts: usize,
+    /// JOB timeout when a request gives none.
+    pub default_timeout_secs: i32,
+    /// How long after its JOB timeout a backup is ended FAILED.
+    pub deadline_slack_secs: i64,
+    /// SearchFiles default per-host file limit.
+    pub max_files_per_host: u32,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            max_hosts: 1000,
+            default_timeout_secs: 600,
+            deadline_slack_secs: 300,
+            max_files_per_host: 1000,
+        }
+    }
+}
+
+/// The `[worker]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Backups driven at once.
+    pub concurrency: usize,
+    /// Lease length.
+    pub lease_ms: u64,
+    /// Idle claim poll.
+    pub claim_interval_ms: u64,
+    /// First status poll interval.
+    pub poll_initial_ms: u64,
+    /// Longest status poll interval.
+    pub poll_max_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lease_ms: 15_000,
+            claim_interval_ms: 1000,
+            poll_initial_ms: 200,
+            poll_max_ms: 3000,
+        }
+    }
+}
+
+/// The `[watch]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Stream lifetime bound.
+    pub lifetime_secs: u64,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_secs: 3600,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +149,12 @@ impl Default for Settings {
             log: LogSettings::default(),
             database: DatabaseSettings::default(),
             job_gateway: JobGatewaySettings::default(),
+            auth: AuthSettings::default(),
+            metrics_addr: None,
+            default_operator: None,
+            backup: BackupSettings::default(),
+            worker: WorkerConfig::default(),
+            watch: WatchConfig::default(),
         }
     }
 }
@@ -135,6 +237,14 @@ impl Settings {
             .map_err(|_| invalid("database.url", "is not a valid postgres URL"))
     }
 
+    /// The checks only serving needs (the `migrate` subcommand has no callers to authenticate).
+    pub fn validate_serving(&self) -> Result<(), SettingsError> {
+        if let Some(problem) = self.auth.problem() {
+            return Err(invalid("auth.tokens", problem));
+        }
+        Ok(())
+    }
+
     /// Checks every value that serde's types alone do not.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !service_kit::telemetry::filter_is_valid(&self.log.filter) {
@@ -143,6 +253,30 @@ impl Settings {
         self.connect_options()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.backup.max_hosts == 0 {
+            return Err(invalid("backup.max_hosts", "must be at least 1"));
+        }
+        if !(1..=86_400).contains(&self.backup.default_timeout_secs) {
+            return Err(invalid("backup.default_timeout_secs", "must be 1..=86400"));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(invalid("worker.concurrency", "must be at least 1"));
+        }
+        if self.worker.lease_ms < 300 {
+            return Err(invalid("worker.lease_ms", "must be at least 300"));
+        }
+        if self.worker.poll_initial_ms == 0 || self.worker.poll_max_ms < self.worker.poll_initial_ms
+        {
+            return Err(invalid(
+                "worker.poll_max_ms",
+                "must be at least worker.poll_initial_ms (> 0)",
+            ));
+        }
+        if let Some(op) = &self.default_operator
+            && op.trim().is_empty()
+        {
+            return Err(invalid("default_operator", "must not be empty when set"));
         }
         match Url::parse(&self.job_gateway.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
@@ -167,6 +301,7 @@ mod tests {
 
     fn with_url(url: &str) -> Settings {
         let mut s = Settings::default();
+        s.auth.allow_unauthenticated = true;
         s.database.url = Some(SecretString::from(url.to_owned()));
         s
     }
@@ -191,6 +326,15 @@ mod tests {
     }
 
     #[test]
+    fn serving_without_tokens_needs_the_explicit_opt_out() {
+        let mut s = with_url("postgres://bklb@127.0.0.1:5432/bklb");
+        s.auth.allow_unauthenticated = false;
+        s.validate().unwrap();
+        let err = s.validate_serving().unwrap_err().to_string();
+        assert!(err.starts_with("invalid setting `auth.tokens`"), "{err}");
+    }
+
+    #[test]
     fn a_non_postgres_scheme_is_rejected() {
         let err = with_url("mysql://x/y").validate().unwrap_err().to_string();
         assert!(err.contains("must start with postgres://"), "{err}");
@@ -208,6 +352,20 @@ mod tests {
             "database.connect_timeout_ms",
             "job_gateway.url",
             "job_gateway.token",
+            "auth.tokens",
+            "auth.allow_unauthenticated",
+            "metrics_addr",
+            "default_operator",
+            "backup.max_hosts",
+            "backup.default_timeout_secs",
+            "backup.deadline_slack_secs",
+            "backup.max_files_per_host",
+            "worker.concurrency",
+            "worker.lease_ms",
+            "worker.claim_interval_ms",
+            "worker.poll_initial_ms",
+            "worker.poll_max_ms",
+            "watch.lifetime_secs",
         ] {
             let env = service_kit::settings::env_name(ENV_PREFIX, key);
             assert!(

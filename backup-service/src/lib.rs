@@ -2,6 +2,15 @@
 //! keeping backups, per-host results, records and progress events in Postgres.
 
 pub mod config;
+pub mod convert;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod gateway;
 pub mod grpc;
+pub mod hostscript;
+pub mod progress;
+pub mod records;
 pub mod startup;
 pub mod store;
+pub mod worker;

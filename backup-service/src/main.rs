@@ -37,8 +37,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let (Command::Serve, Err(e)) = (&command, settings.validate_serving()) {
+        eprintln!("backup-service: {e}");
+        return ExitCode::from(2);
+    }
     service_kit::telemetry::init(&settings.log);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match command {
         Command::Migrate => migrate(settings).await,
         Command::Serve => serve(settings).await,
     };

@@ -1,19 +1,28 @@
-//! Builds the gRPC server from settings and a bound listener, and runs it until shutdown.
-//! Migrations are applied before the listener serves anything.
+//! Builds the service from settings and a bound listener, and runs it until shutdown: the gRPC
+//! server, the backup workers, the progress listener and (optionally) the metrics endpoint.
+//! Migrations are applied before anything serves.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
+use service_kit::auth::BearerAuth;
 use service_kit::grpc::{incoming, router_with_probes, serve_until};
+use service_kit::metrics::GrpcMetrics;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 use tonic::transport::Server;
 
 use crate::config::Settings;
-use crate::grpc::BackupApi;
+use crate::gateway::Gateway;
+use crate::grpc::{BackupApi, Limits};
+use crate::progress::Progress;
 use crate::store;
+use crate::worker::{self, Wakeup, WorkerSettings};
 
 /// A backup-service ready to serve.
 pub struct Application {
@@ -21,22 +30,29 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: PgPool,
+    gateway: Gateway,
 }
 
 impl Application {
     /// Connects to Postgres, applies migrations and prepares the server on `listener`.
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
-        use anyhow::Context as _;
+        settings.validate_serving()?;
         let pool = store::pool(settings.connect_options()?, &settings.database);
         store::migrate(&pool)
             .await
             .context("cannot apply database migrations")?;
+        let gateway = Gateway::new(
+            &settings.job_gateway.url,
+            settings.job_gateway.token.clone(),
+        )
+        .context("invalid job_gateway.url")?;
         let local_addr = listener.local_addr()?;
         Ok(Self {
             settings,
             listener,
             local_addr,
             pool,
+            gateway,
         })
     }
 
@@ -50,18 +66,76 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until `shutdown` resolves, then shuts down gracefully.
+    fn worker_settings(&self) -> WorkerSettings {
+        let w = &self.settings.worker;
+        WorkerSettings {
+            concurrency: w.concurrency,
+            lease: Duration::from_millis(w.lease_ms),
+            claim_interval: Duration::from_millis(w.claim_interval_ms),
+            poll_initial: Duration::from_millis(w.poll_initial_ms),
+            poll_max: Duration::from_millis(w.poll_max_ms),
+            owner: format!("{}:{}", hostname(), self.local_addr),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        let b = &self.settings.backup;
+        Limits {
+            max_hosts: b.max_hosts,
+            default_timeout_secs: b.default_timeout_secs,
+            deadline_slack_secs: b.deadline_slack_secs,
+            max_files_per_host: b.max_files_per_host,
+            default_operator: self.settings.default_operator.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then shuts down gracefully: health goes NOT_SERVING,
+    /// calls get the grace period, workers stop (their leases let another replica resume).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let services = [<BackupServiceServer<BackupApi> as NamedService>::NAME];
-        let (health, router) = router_with_probes(
-            &mut Server::builder(),
-            &[proto::FILE_DESCRIPTOR_SET],
-            &services,
-        )?;
-        let router = router.add_service(BackupServiceServer::new(BackupApi));
+        let registry = prometheus::Registry::new();
+        let metrics = GrpcMetrics::register(&registry)?;
+        let mut server = Server::builder().layer(metrics.layer());
+        let (health, router) =
+            router_with_probes(&mut server, &[proto::FILE_DESCRIPTOR_SET], &services)?;
+        let stop = CancellationToken::new();
+        if let Some(addr) = self.settings.metrics_addr {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot bind metrics_addr {addr}"))?;
+            tracing::info!(%addr, "metrics at /metrics");
+            tokio::spawn(service_kit::metrics::serve(
+                listener,
+                registry,
+                stop.clone().cancelled_owned(),
+            ));
+        }
+        let wakeup = Wakeup::default();
+        let progress = Progress::start(
+            self.pool.clone(),
+            Duration::from_secs(self.settings.watch.lifetime_secs),
+        );
+        let mut workers = AbortOnDrop(tokio::spawn(worker::run(
+            self.pool.clone(),
+            self.gateway.clone(),
+            self.worker_settings(),
+            wakeup.clone(),
+            stop.clone(),
+        )));
+        let api = BackupApi::new(
+            self.pool.clone(),
+            self.gateway.clone(),
+            progress,
+            wakeup,
+            self.limits(),
+        );
+        let router = router.add_service(BackupServiceServer::with_interceptor(
+            api,
+            BearerAuth::new(&self.settings.auth),
+        ));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);
-        serve_until(
+        let served = serve_until(
             move |stop| {
                 router.serve_with_incoming_shutdown(incoming, async move {
                     let _ = stop.await;
@@ -72,9 +146,28 @@ impl Application {
             shutdown,
             self.settings.shutdown_grace(),
         )
-        .await?;
+        .await;
+        stop.cancel();
+        let _ = (&mut workers.0).await;
         self.pool.close().await;
+        served?;
         tracing::info!("backup-service stopped");
         Ok(())
     }
+}
+
+/// Aborts the task when dropped: if `run_until` itself is dropped mid-flight (a crash, in
+/// tests), the workers die with it instead of running on detached.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "backup-service".to_owned())
 }

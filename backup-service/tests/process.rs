@@ -36,6 +36,10 @@ async fn the_service_migrates_serves_probes_and_stops_on_sigterm_with_exit_zero(
         &[
             ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
             ("BACKUP_SERVICE__DATABASE__URL", url),
+            (
+                "BACKUP_SERVICE__AUTH__TOKENS",
+                "process-test-token-0123".to_owned(),
+            ),
         ],
     );
     let endpoint = svc.endpoint();
@@ -123,6 +127,10 @@ fn an_unreachable_database_fails_start_up_with_a_clear_error() {
                 "2000".to_owned(),
             ),
             ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            (
+                "BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED",
+                "true".to_owned(),
+            ),
         ],
     );
     assert_eq!(status.code(), Some(1));

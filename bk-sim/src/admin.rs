@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::faults::{ApiFault, FaultSpec, HostFaultKind, lock};
+use crate::faults::{ApiFault, FaultSpec, HostFault, HostFaultKind, lock};
 use crate::state::AppState;
 
 type St = State<Arc<AppState>>;
@@ -45,10 +45,15 @@ pub fn routes() -> Router<Arc<AppState>> {
 struct Filter {
     api: Option<String>,
     transport: Option<String>,
+    /// Only records with a larger `seq`.
+    #[serde(default)]
+    since: u64,
 }
 
 async fn requests(State(st): St, Query(f): Query<Filter>) -> Json<Value> {
-    let list = st.requests.list(f.api.as_deref(), f.transport.as_deref());
+    let list = st
+        .requests
+        .list(f.since, f.api.as_deref(), f.transport.as_deref());
     Json(json!({"count": list.len(), "requests": list}))
 }
 
@@ -58,8 +63,7 @@ async fn clear_requests(State(st): St) -> StatusCode {
 }
 
 async fn counts(State(st): St) -> Json<Value> {
-    let by_api = st.requests.counts();
-    let total: u64 = by_api.values().sum();
+    let (total, by_api) = st.requests.counts();
     Json(json!({"total": total, "by_api": by_api}))
 }
 
@@ -95,8 +99,13 @@ async fn clear_api_fault(State(st): St, Path(api): Path<String>) -> StatusCode {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HostFaultBody {
     kind: HostFaultKind,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    size_bytes: Option<u64>,
 }
 
 async fn set_host_fault(
@@ -104,12 +113,22 @@ async fn set_host_fault(
     Path(host_id): Path<i64>,
     Json(b): Json<HostFaultBody>,
 ) -> StatusCode {
-    st.faults.set_host(host_id, Some(b.kind));
+    let HostFaultBody {
+        kind,
+        path,
+        size_bytes,
+    } = b;
+    st.faults.set_host(HostFault {
+        host_id,
+        kind,
+        path,
+        size_bytes,
+    });
     StatusCode::NO_CONTENT
 }
 
 async fn clear_host_fault(State(st): St, Path(host_id): Path<i64>) -> StatusCode {
-    st.faults.set_host(host_id, None);
+    st.faults.clear_host(host_id);
     StatusCode::NO_CONTENT
 }
 

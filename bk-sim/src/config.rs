@@ -30,6 +30,25 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Checks values a typo could make nonsensical.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: &str| {
+            Err(crate::SimError::InvalidWorld(format!(
+                "invalid settings: {m}"
+            )))
+        };
+        if self.max_parallel_hosts == 0 {
+            return bad("max_parallel_hosts must be at least 1");
+        }
+        if self.log_cap_bytes == 0 {
+            return bad("log_cap_bytes must be at least 1");
+        }
+        if self.stage.is_empty() || self.stage.contains('/') {
+            return bad("stage must be one path segment");
+        }
+        Ok(())
+    }
+
     /// Defaults around a world.
     pub fn new(world: World) -> Self {
         Self {

@@ -34,6 +34,9 @@ pub enum SimError {
     /// The HTTP server failed.
     #[error("http server error")]
     Serve(#[source] std::io::Error),
+    /// Settings out of range.
+    #[error("invalid settings: {0}")]
+    Settings(String),
     /// A faults file could not be read or parsed.
     #[error("invalid faults: {0}")]
     Faults(String),

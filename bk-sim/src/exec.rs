@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tracing::{info, warn};
 
 use crate::faults::HostFaultKind;
-use crate::jobs::{JobInstance, StepScript, host, now_ms, run};
+use crate::jobs::{JobInstance, StepKind, StepScript, host, now_ms, run};
 use crate::sandbox::interpreter;
 use crate::state::AppState;
 
@@ -38,10 +38,14 @@ pub async fn run_job(state: Arc<AppState>, job: Arc<JobInstance>, start_now: boo
         _ = tokio::time::sleep(Duration::from_millis(state.settings.dispatch_delay_ms)) => {}
         _ = job.cancel.cancelled() => {}
     }
-    job.with(|s| s.start_time = Some(now_ms()));
-    if !job.cancel.is_cancelled() {
-        job.set_status(run::RUNNING);
-    }
+    let cancelled = job.cancel.is_cancelled();
+    job.with(|s| {
+        s.start_time = Some(now_ms());
+        if !cancelled {
+            s.status = run::RUNNING;
+            s.history.push(run::RUNNING);
+        }
+    });
     let step_count = job.with(|s| s.steps.len());
     let mut final_status = run::SUCCESS;
     for step in 0..step_count {
@@ -62,8 +66,11 @@ pub async fn run_job(state: Arc<AppState>, job: Arc<JobInstance>, start_now: boo
     if job.cancel.is_cancelled() {
         final_status = run::STOP_SUCCESS;
     }
-    job.with(|s| s.end_time = Some(now_ms()));
-    job.set_status(final_status);
+    job.with(|s| {
+        s.end_time = Some(now_ms());
+        s.status = final_status;
+        s.history.push(final_status);
+    });
     info!(
         job_instance_id = job.id,
         status = final_status,
@@ -75,34 +82,50 @@ pub async fn run_job(state: Arc<AppState>, job: Arc<JobInstance>, start_now: boo
 }
 
 async fn run_step(state: &Arc<AppState>, job: &Arc<JobInstance>, step: usize) -> i32 {
-    let (step_id, script, hosts) = job.with(|s| {
+    let (step_id, kind, hosts) = job.with(|s| {
         let st = &mut s.steps[step];
         st.status = run::RUNNING;
         st.start_time = Some(now_ms());
         (
             st.id,
-            st.script.clone(),
+            st.kind.clone(),
             st.hosts.iter().map(|h| h.host_id).collect::<Vec<_>>(),
         )
     });
-    let script_dir = state.state_dir.join("scripts").join(step_id.to_string());
-    let prepared = std::fs::create_dir_all(&script_dir)
-        .and_then(|()| std::fs::write(script_dir.join("script"), script.content.as_bytes()));
-    if let Err(e) = prepared {
-        warn!(step_instance_id = step_id, error = %e, "cannot write step script");
-    }
     let mut tasks = tokio::task::JoinSet::new();
-    for (idx, host_id) in hosts.into_iter().enumerate() {
-        let (state, job, script, dir) = (
-            state.clone(),
-            job.clone(),
-            script.clone(),
-            script_dir.clone(),
-        );
-        tasks.spawn(async move { run_host(&state, &job, step, idx, host_id, &script, &dir).await });
+    match kind {
+        StepKind::Script(script) => {
+            let script_dir = state.state_dir.join("scripts").join(step_id.to_string());
+            let prepared = std::fs::create_dir_all(&script_dir).and_then(|()| {
+                std::fs::write(script_dir.join("script"), script.content.as_bytes())
+            });
+            if let Err(e) = prepared {
+                warn!(step_instance_id = step_id, error = %e, "cannot write step script");
+            }
+            for (idx, host_id) in hosts.into_iter().enumerate() {
+                let (state, job, script, dir) = (
+                    state.clone(),
+                    job.clone(),
+                    script.clone(),
+                    script_dir.clone(),
+                );
+                tasks.spawn(async move {
+                    run_host(&state, &job, step, idx, host_id, &script, &dir).await
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+            let _ = std::fs::remove_dir_all(&script_dir);
+        }
+        StepKind::File(transfer) => {
+            for (idx, host_id) in hosts.into_iter().enumerate() {
+                let (state, job, transfer) = (state.clone(), job.clone(), transfer.clone());
+                tasks.spawn(async move {
+                    crate::exec_file::run_target(&state, &job, step, idx, host_id, &transfer).await
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        }
     }
-    while tasks.join_next().await.is_some() {}
-    let _ = std::fs::remove_dir_all(&script_dir);
     job.with(|s| {
         let st = &mut s.steps[step];
         st.end_time = Some(now_ms());
@@ -110,7 +133,7 @@ async fn run_step(state: &Arc<AppState>, job: &Arc<JobInstance>, step: usize) ->
             run::STOP_SUCCESS
         } else if st.hosts.iter().all(|h| h.status == host::SUCCESS) {
             run::SUCCESS
-        } else if st.script.ignore_error {
+        } else if st.ignore_error() {
             run::IGNORE_ERROR
         } else {
             run::FAIL
@@ -190,7 +213,8 @@ async fn execute(
 ) -> Ending {
     let timeout = Duration::from_secs(script.timeout_secs);
     let fault = state.faults.host(host_id);
-    if fault == Some(HostFaultKind::Hang) {
+    let kind = fault.as_ref().map(|f| f.kind);
+    if kind == Some(HostFaultKind::Hang) {
         return tokio::select! {
             _ = tokio::time::sleep(timeout) => Ending::TimedOut,
             _ = job.cancel.cancelled() => Ending::Terminated,
@@ -230,9 +254,20 @@ async fn execute(
         Ok(p) => p,
         Err(_) => return Ending::SandboxFailed,
     };
-    let mut cmd = state
-        .sandbox
-        .command(&root, &host.name, dir, interp, &script.param);
+    let small_disk = fault
+        .filter(|f| f.kind == HostFaultKind::DiskFull)
+        .map(|f| {
+            let path = f.path.unwrap_or_else(|| "/project/backup".to_string());
+            (path, f.size_bytes.unwrap_or(4096))
+        });
+    let mut cmd = state.sandbox.command(
+        &root,
+        &host.name,
+        dir,
+        interp,
+        &script.param,
+        small_disk.as_ref().map(|(p, n)| (p.as_str(), *n)),
+    );
     let Ok(writer2) = writer.try_clone() else {
         return Ending::SandboxFailed;
     };
@@ -269,7 +304,7 @@ async fn execute(
             }
         })
     };
-    let lose_agent = fault == Some(HostFaultKind::OfflineMidJob);
+    let lose_agent = kind == Some(HostFaultKind::OfflineMidJob);
     let agent_drop = async {
         if lose_agent {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -23,6 +23,17 @@ pub struct FaultSpec {
     pub hosts: Vec<HostFault>,
 }
 
+impl FaultSpec {
+    /// Reads a faults file (TOML).
+    pub fn load(path: &std::path::Path) -> crate::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            crate::SimError::Faults(format!("cannot read `{}`: {e}", path.display()))
+        })?;
+        toml::from_str(&text)
+            .map_err(|e| crate::SimError::Faults(format!("`{}`: {e}", path.display())))
+    }
+}
+
 /// Faults of one API.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -72,6 +83,12 @@ pub struct RateLimit {
 pub struct HostFault {
     pub host_id: i64,
     pub kind: HostFaultKind,
+    /// `disk_full` only: directory (inside the host) that gets a tiny filesystem; default `/project/backup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `disk_full` only: capacity of that filesystem; default 4096 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
 }
 
 /// What happens on the host.
@@ -82,6 +99,9 @@ pub enum HostFaultKind {
     Hang,
     /// The agent drops while the script runs: the run is lost and the agent reports offline afterwards.
     OfflineMidJob,
+    /// Writes under `path` fail with ENOSPC once `size_bytes` are used; what was written there is gone
+    /// after the run (a per-run tmpfs).
+    DiskFull,
 }
 
 /// The outcome of the fault checks for one call.
@@ -140,22 +160,25 @@ impl Faults {
         lock(&self.buckets).retain(|(k, _), _| k != api);
     }
 
-    /// Sets or clears (`None`) the fault of one host.
-    pub fn set_host(&self, host_id: i64, kind: Option<HostFaultKind>) {
+    /// Sets a host fault, replacing any other fault of that host.
+    pub fn set_host(&self, fault: HostFault) {
         let mut spec = lock(&self.spec);
-        spec.hosts.retain(|h| h.host_id != host_id);
-        if let Some(kind) = kind {
-            spec.hosts.push(HostFault { host_id, kind });
-        }
+        spec.hosts.retain(|h| h.host_id != fault.host_id);
+        spec.hosts.push(fault);
+    }
+
+    /// Clears the fault of one host.
+    pub fn clear_host(&self, host_id: i64) {
+        lock(&self.spec).hosts.retain(|h| h.host_id != host_id);
     }
 
     /// The host fault in force for `host_id`, if any.
-    pub fn host(&self, host_id: i64) -> Option<HostFaultKind> {
+    pub fn host(&self, host_id: i64) -> Option<HostFault> {
         lock(&self.spec)
             .hosts
             .iter()
             .find(|h| h.host_id == host_id)
-            .map(|h| h.kind)
+            .cloned()
     }
 
     /// Decides latency and rejection for one call of `api` by `app`.
@@ -291,7 +314,9 @@ mod tests {
             spec.hosts,
             vec![HostFault {
                 host_id: 1005,
-                kind: HostFaultKind::Hang
+                kind: HostFaultKind::Hang,
+                path: None,
+                size_bytes: None
             }]
         );
     }

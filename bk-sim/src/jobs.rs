@@ -12,39 +12,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::lock;
+use crate::transfer::{FileLog, FileTransfer};
 
-/// Job and step run status (`RunStatusEnum`).
-pub mod run {
-    pub const BLANK: i32 = 1;
-    pub const RUNNING: i32 = 2;
-    pub const SUCCESS: i32 = 3;
-    pub const FAIL: i32 = 4;
-    pub const IGNORE_ERROR: i32 = 6;
-    pub const STOPPING: i32 = 10;
-    pub const STOP_SUCCESS: i32 = 11;
-
-    /// `RunStatusEnum.FINISHED_STATUS_SET`.
-    pub fn is_finished(status: i32) -> bool {
-        matches!(status, 3 | 4 | 5 | 6 | 8 | 9 | 11 | 13 | 14)
-    }
-}
-
-/// Per-host status (`ExecuteObjectTaskStatusEnum`) and GSE error codes.
-pub mod host {
-    pub const AGENT_ERROR: i32 = 1;
-    pub const WAITING: i32 = 5;
-    pub const RUNNING: i32 = 7;
-    pub const SUCCESS: i32 = 9;
-    pub const SCRIPT_FAILED: i32 = 101;
-    pub const SCRIPT_TIMEOUT: i32 = 102;
-    pub const SCRIPT_TERMINATE: i32 = 103;
-    pub const SCRIPT_NOT_ZERO_EXIT_CODE: i32 = 104;
-
-    pub const GSE_DONE: i32 = 0;
-    pub const GSE_RUNNING: i32 = 115;
-    pub const GSE_TERMINATED: i32 = 126;
-    pub const GSE_OTHER: i32 = -1;
-}
+pub use crate::status::{host, run};
 
 /// The script of one step, decoded.
 #[derive(Debug, Clone)]
@@ -72,6 +42,8 @@ pub struct HostRun {
     pub log: Vec<u8>,
     /// Whether output went past the cap.
     pub log_truncated: bool,
+    /// File steps: this target's download logs.
+    pub file_logs: Vec<FileLog>,
 }
 
 /// One step instance.
@@ -83,9 +55,45 @@ pub struct StepRun {
     pub create_time: i64,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
-    pub script: Arc<StepScript>,
+    pub kind: StepKind,
+    /// Target hosts (file steps: download side only, as JOB lists them).
     pub hosts: Vec<HostRun>,
     pub host_index: HashMap<i64, usize>,
+    /// File steps: upload logs by source host.
+    pub upload_logs: BTreeMap<i64, Vec<FileLog>>,
+}
+
+impl StepRun {
+    /// `StepExecuteTypeEnum`: 1 script, 2 file.
+    pub fn step_type(&self) -> i32 {
+        match self.kind {
+            StepKind::Script(_) => 1,
+            StepKind::File(_) => 2,
+        }
+    }
+
+    /// Whether a failure of this step is ignored.
+    pub fn ignore_error(&self) -> bool {
+        match &self.kind {
+            StepKind::Script(s) => s.ignore_error,
+            StepKind::File(_) => false,
+        }
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Script(Arc<StepScript>),
+    File(Arc<FileTransfer>),
+}
+
+/// A step to create: name, what it does, target hosts.
+#[derive(Debug)]
+pub struct NewStep {
+    pub name: String,
+    pub kind: StepKind,
+    pub targets: Vec<Target>,
 }
 
 /// Mutable part of a job.
@@ -113,6 +121,8 @@ pub struct JobInstance {
     pub app_code: String,
     pub create_time: i64,
     pub callback_url: Option<String>,
+    /// String global variables (name, value) the job ran with (plans only).
+    pub vars: Vec<(String, String)>,
     pub state: Mutex<JobState>,
     /// Fired by terminate.
     pub cancel: CancellationToken,
@@ -156,8 +166,9 @@ pub struct NewJob {
     pub operator: String,
     pub app_code: String,
     pub callback_url: Option<String>,
-    /// (name, script, targets) per step.
-    pub steps: Vec<(String, StepScript, Vec<Target>)>,
+    /// String global variables (name, value), plans only.
+    pub vars: Vec<(String, String)>,
+    pub steps: Vec<NewStep>,
 }
 
 /// All job instances.
@@ -190,39 +201,50 @@ impl JobStore {
             .steps
             .into_iter()
             .enumerate()
-            .map(|(i, (name, script, hosts))| {
-                let hosts: Vec<HostRun> = hosts
-                    .into_iter()
-                    .map(|(host_id, ip, cloud_id)| HostRun {
-                        host_id,
-                        ip,
-                        cloud_id,
-                        status: host::WAITING,
-                        exit_code: 0,
-                        error_code: host::GSE_DONE,
+            .map(
+                |(
+                    i,
+                    NewStep {
+                        name,
+                        kind,
+                        targets,
+                    },
+                )| {
+                    let hosts: Vec<HostRun> = targets
+                        .into_iter()
+                        .map(|(host_id, ip, cloud_id)| HostRun {
+                            host_id,
+                            ip,
+                            cloud_id,
+                            status: host::WAITING,
+                            exit_code: 0,
+                            error_code: host::GSE_DONE,
+                            start_time: None,
+                            end_time: None,
+                            log: Vec::new(),
+                            log_truncated: false,
+                            file_logs: Vec::new(),
+                        })
+                        .collect();
+                    let host_index = hosts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| (h.host_id, i))
+                        .collect();
+                    StepRun {
+                        id: id + 1 + i64::try_from(i).unwrap_or(0),
+                        name,
+                        status: run::BLANK,
+                        create_time: now,
                         start_time: None,
                         end_time: None,
-                        log: Vec::new(),
-                        log_truncated: false,
-                    })
-                    .collect();
-                let host_index = hosts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| (h.host_id, i))
-                    .collect();
-                StepRun {
-                    id: id + 1 + i64::try_from(i).unwrap_or(0),
-                    name,
-                    status: run::BLANK,
-                    create_time: now,
-                    start_time: None,
-                    end_time: None,
-                    script: Arc::new(script),
-                    hosts,
-                    host_index,
-                }
-            })
+                        kind,
+                        hosts,
+                        host_index,
+                        upload_logs: BTreeMap::new(),
+                    }
+                },
+            )
             .collect();
         let job = Arc::new(JobInstance {
             id,
@@ -235,6 +257,7 @@ impl JobStore {
             app_code: new.app_code,
             create_time: now,
             callback_url: new.callback_url,
+            vars: new.vars,
             state: Mutex::new(JobState {
                 status: run::BLANK,
                 start_time: None,

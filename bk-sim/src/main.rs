@@ -1,7 +1,5 @@
 //! `bk-sim --world <file>`: serve a simulated BlueKing until Ctrl-C.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use clap::Parser;
 
@@ -11,16 +9,16 @@ use clap::Parser;
 struct Cli {
     /// World file (TOML).
     #[arg(long, env = "BK_SIM_WORLD")]
-    world: PathBuf,
+    world: std::path::PathBuf,
     /// Listen address.
     #[arg(long, env = "BK_SIM_LISTEN", default_value = "127.0.0.1:8090")]
     listen: String,
     /// Where host trees live; default a temporary directory.
     #[arg(long, env = "BK_SIM_STATE_DIR")]
-    state_dir: Option<PathBuf>,
+    state_dir: Option<std::path::PathBuf>,
     /// Faults in force from the start (TOML, same shape as `PUT /_sim/faults`).
     #[arg(long, env = "BK_SIM_FAULTS")]
-    faults: Option<PathBuf>,
+    faults: Option<std::path::PathBuf>,
     /// Time a job stays pending before it runs.
     #[arg(long, env = "BK_SIM_DISPATCH_DELAY_MS", default_value_t = 300)]
     dispatch_delay_ms: u64,
@@ -38,14 +36,13 @@ async fn main() -> anyhow::Result<()> {
     settings.state_dir = cli.state_dir;
     settings.dispatch_delay_ms = cli.dispatch_delay_ms;
     if let Some(path) = cli.faults {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        settings.faults = toml::from_str(&text).context("parsing the faults file")?;
+        settings.faults = bk_sim::faults::FaultSpec::load(&path)?;
     }
     let listener = tokio::net::TcpListener::bind(&cli.listen)
         .await
         .with_context(|| format!("binding {}", cli.listen))?;
     let app = bk_sim::Application::build(settings, listener).context("starting bk-sim")?;
+    println!("bk-sim listening on http://{}", app.local_addr());
     app.run_until_stopped().await.context("serving")?;
     Ok(())
 }

@@ -17,11 +17,21 @@ use crate::reqlog::RequestRecord;
 use crate::state::AppState;
 use crate::transport::{Incoming, query_pairs};
 
-/// Parses the parameters: query string for GET, JSON object body otherwise.
+/// Parses the parameters: query string for GET, JSON object body otherwise. ESB, like the real one, reads
+/// a POST body that does not start with `{` as form data.
 fn parse_params(inc: &Incoming) -> Result<Map<String, Value>, ()> {
     let mut map = Map::new();
-    if inc.method != Method::GET && !inc.body.iter().all(u8::is_ascii_whitespace) {
-        match serde_json::from_slice::<Value>(&inc.body) {
+    let body = inc.body.trim_ascii_start();
+    if inc.method != Method::GET
+        && inc.transport == Transport::Esb
+        && !body.is_empty()
+        && body[0] != b'{'
+    {
+        for (k, v) in url::form_urlencoded::parse(body) {
+            map.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    } else if inc.method != Method::GET && !body.is_empty() {
+        match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => map = m,
             _ => return Err(()),
         }
@@ -172,8 +182,27 @@ async fn process(
         } else {
             "bk_biz_id"
         };
-        if inc.api != "search_business" && !params.has(var) {
+        let no_path_ids = [
+            "search_business",
+            "list_hosts_without_biz",
+            "find_host_topo_relation",
+        ];
+        if !no_path_ids.contains(&inc.api.as_str()) && !params.has(var) {
             return esb_error(1_306_406, &format!("param {var} is required"), request_id);
+        }
+        // ESB's form types: `fields` a list; `condition`, `biz_property_filter`, `page` objects.
+        if params.get("fields").is_some_and(|v| !v.is_array()) {
+            return esb_error(
+                1_306_000,
+                "Parameters error [fields]: must be a list",
+                request_id,
+            );
+        }
+        for key in ["condition", "biz_property_filter", "page"] {
+            if params.get(key).is_some_and(|v| !v.is_object()) {
+                let msg = format!("Parameters error [{key}]: must be an object");
+                return esb_error(1_306_000, &msg, request_id);
+            }
         }
     }
     for (k, v) in &inc.path_params {

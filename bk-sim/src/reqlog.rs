@@ -1,12 +1,18 @@
 //! Every BlueKing request the simulator received, for tests that count upstream calls.
+//!
+//! Decision: counts are exact for the simulator's whole life (until reset) while only the most recent
+//! records are kept, so a benchmark of millions of calls cannot exhaust memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::faults::lock;
+
+/// Records kept for listing; older ones are dropped (their counts stay).
+pub const KEPT_RECORDS: usize = 100_000;
 
 /// One received request and how it was answered.
 #[derive(Debug, Clone, Serialize)]
@@ -26,46 +32,64 @@ pub struct RequestRecord {
     /// Request parameters without credentials.
     pub params: Value,
     pub http_status: u16,
-    /// BlueKing `code` of the answer.
+    /// BlueKing `code` of the answer (-1 when the answer had none).
     pub code: i64,
+}
+
+#[derive(Default)]
+struct Inner {
+    total: u64,
+    counts: BTreeMap<String, u64>,
+    records: VecDeque<RequestRecord>,
 }
 
 /// The request log.
 #[derive(Default)]
 pub struct RequestLog {
-    records: Mutex<Vec<RequestRecord>>,
+    inner: Mutex<Inner>,
 }
 
 impl RequestLog {
     /// Appends a record, assigning its sequence number.
     pub fn push(&self, mut r: RequestRecord) {
-        let mut records = lock(&self.records);
-        r.seq = records.len() as u64 + 1;
-        records.push(r);
+        let mut inner = lock(&self.inner);
+        inner.total += 1;
+        r.seq = inner.total;
+        *inner.counts.entry(r.api.clone()).or_insert(0) += 1;
+        if inner.records.len() == KEPT_RECORDS {
+            inner.records.pop_front();
+        }
+        inner.records.push_back(r);
     }
 
-    /// Records matching the optional API and transport filters.
-    pub fn list(&self, api: Option<&str>, transport: Option<&str>) -> Vec<RequestRecord> {
-        lock(&self.records)
+    /// Kept records after sequence number `since` matching the optional API and transport filters,
+    /// oldest first.
+    pub fn list(
+        &self,
+        since: u64,
+        api: Option<&str>,
+        transport: Option<&str>,
+    ) -> Vec<RequestRecord> {
+        lock(&self.inner)
+            .records
             .iter()
             .filter(|r| {
-                api.is_none_or(|a| r.api == a) && transport.is_none_or(|t| r.transport == t)
+                r.seq > since
+                    && api.is_none_or(|a| r.api == a)
+                    && transport.is_none_or(|t| r.transport == t)
             })
             .cloned()
             .collect()
     }
 
-    /// Count per API.
-    pub fn counts(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for r in lock(&self.records).iter() {
-            *out.entry(r.api.clone()).or_insert(0) += 1;
-        }
-        out
+    /// Total calls and calls per API since start or the last reset.
+    pub fn counts(&self) -> (u64, BTreeMap<String, u64>) {
+        let inner = lock(&self.inner);
+        (inner.total, inner.counts.clone())
     }
 
-    /// Forgets every record.
+    /// Forgets every record and count.
     pub fn clear(&self) {
-        lock(&self.records).clear();
+        *lock(&self.inner) = Inner::default();
     }
 }

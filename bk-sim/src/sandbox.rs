@@ -77,8 +77,9 @@ impl Sandbox {
         Ok(Self { bwrap })
     }
 
-    /// The command that runs `script.sh` of `script_dir` on the host rooted at `root`, with `param`
-    /// appended to the interpreter's command line by a shell, as the JOB agent does.
+    /// The command that runs `script` of `script_dir` on the host rooted at `root`, with `param`
+    /// appended to the interpreter's command line by a shell, as the JOB agent does. `small_disk`
+    /// mounts a tmpfs of that many bytes at that in-host path (the disk-full fault).
     pub fn command(
         &self,
         root: &Path,
@@ -86,6 +87,7 @@ impl Sandbox {
         script_dir: &Path,
         interpreter: &str,
         param: &str,
+        small_disk: Option<(&str, u64)>,
     ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.bwrap);
         cmd.arg("--bind").arg(root).arg("/");
@@ -101,6 +103,9 @@ impl Sandbox {
             "/tmp",
         ]);
         cmd.arg("--ro-bind").arg(script_dir).arg(SCRIPT_DIR_IN_HOST);
+        if let Some((path, bytes)) = small_disk {
+            cmd.args(["--size", &bytes.max(1).to_string(), "--tmpfs", path]);
+        }
         cmd.args([
             "--unshare-all",
             "--cap-drop",
@@ -119,6 +124,58 @@ impl Sandbox {
         ]);
         let line = format!("exec {interpreter} {SCRIPT_DIR_IN_HOST}/script {param}");
         cmd.args(["/bin/bash", "-c", &line]);
+        cmd.stdin(Stdio::null());
+        cmd.kill_on_drop(true);
+        cmd
+    }
+}
+
+impl Sandbox {
+    /// A sandbox that sees the source tree read-only at `/src`, the target tree at `/dst` and `/usr`;
+    /// the caller appends the program and its arguments.
+    pub fn copy_command(&self, src_root: &Path, dst_root: &Path) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.bwrap);
+        cmd.args([
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+        ]);
+        cmd.args([
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+        ]);
+        cmd.arg("--ro-bind").arg(src_root).arg("/src");
+        cmd.arg("--bind").arg(dst_root).arg("/dst");
+        cmd.args([
+            "--unshare-all",
+            "--cap-drop",
+            "ALL",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+        ]);
+        cmd.args([
+            "--setenv",
+            "PATH",
+            "/usr/bin:/bin",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--",
+        ]);
         cmd.stdin(Stdio::null());
         cmd.kill_on_drop(true);
         cmd

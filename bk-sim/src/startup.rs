@@ -14,6 +14,9 @@ use crate::config::Settings;
 use crate::error::{Result, SimError};
 use crate::state::AppState;
 
+/// Largest request body: a 16 MiB script, Base64-encoded, plus the rest of the request.
+const BODY_LIMIT: usize = 24 * 1024 * 1024;
+
 /// A simulator ready to serve on its listener.
 pub struct Application {
     listener: TcpListener,
@@ -25,11 +28,13 @@ pub struct Application {
 impl Application {
     /// Checks the sandbox, prepares the state directory and builds the routes.
     pub fn build(settings: Settings, listener: TcpListener) -> Result<Self> {
+        settings.validate()?;
         let addr = listener.local_addr().map_err(SimError::Serve)?;
         let state = Arc::new(AppState::new(settings)?);
         let router = crate::transport::routes()
             .merge(crate::admin::routes())
             .merge(crate::web::routes())
+            .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(state.clone());
         tracing::info!(%addr, hosts = state.world.hosts.len(), state_dir = %state.state_dir.display(), "bk-sim ready");
         Ok(Self {
@@ -61,10 +66,15 @@ impl Application {
             .map_err(SimError::Serve)
     }
 
-    /// Serves until Ctrl-C.
+    /// Serves until Ctrl-C or SIGTERM (then the temporary state directory is removed).
     pub async fn run_until_stopped(self) -> Result<()> {
-        self.run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(SimError::Serve)?;
+        self.run_until(async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
         })
         .await
     }

@@ -173,6 +173,25 @@ async fn cmdb_gateway(
             Method::POST,
             vec![("bk_biz_id", biz.to_string())],
         )),
+        ["api", "v3", "set", "search", _, biz] => Some((
+            "search_set",
+            Method::POST,
+            vec![("bk_biz_id", biz.to_string())],
+        )),
+        ["api", "v3", "module", "search", _, biz, set] => Some((
+            "search_module",
+            Method::POST,
+            vec![
+                ("bk_biz_id", biz.to_string()),
+                ("bk_set_id", set.to_string()),
+            ],
+        )),
+        ["api", "v3", "hosts", "list_hosts_without_app"] => {
+            Some(("list_hosts_without_biz", Method::POST, vec![]))
+        }
+        ["api", "v3", "host", "topo", "relation", "read"] => {
+            Some(("find_host_topo_relation", Method::POST, vec![]))
+        }
         ["api", "v3", "hosts", _, host] => Some((
             "get_host_base_info",
             Method::GET,

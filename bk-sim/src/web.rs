@@ -6,14 +6,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Html;
+use axum::response::{Html, Redirect};
 use axum::routing::get;
 
 use crate::state::AppState;
 
 /// Web routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api_execute/{id}", get(page))
+    Router::new()
+        .route("/api_execute/{id}", get(page))
+        .route("/api_execute_step/{id}/{step}", get(step_link))
+}
+
+/// JOB's step link resolves to the job page.
+async fn step_link(Path((id, _step)): Path<(String, String)>) -> Redirect {
+    Redirect::temporary(&format!("/api_execute/{id}"))
 }
 
 fn esc(s: &str) -> String {
@@ -34,6 +41,16 @@ fn status_name(s: i32) -> &'static str {
         11 => "terminated",
         _ => "other",
     }
+}
+
+fn host_log(h: &crate::jobs::HostRun) -> String {
+    if h.file_logs.is_empty() {
+        return String::from_utf8_lossy(&h.log).into_owned();
+    }
+    h.file_logs
+        .iter()
+        .map(|l| format!("{}\n", l.log_content))
+        .collect()
 }
 
 async fn page(
@@ -76,7 +93,7 @@ async fn page(
                 esc(&h.ip),
                 h.status,
                 h.exit_code,
-                esc(&String::from_utf8_lossy(&h.log))
+                esc(&host_log(h))
             ));
         }
         out.push_str("</table>");

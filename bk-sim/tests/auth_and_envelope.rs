@@ -342,3 +342,91 @@ async fn a_user_without_the_business_gets_9900403_from_cmdb_and_1199048_from_get
         (Some(1_199_048), Value::Null)
     );
 }
+
+#[tokio::test]
+async fn esb_honours_an_authorization_header_over_body_credentials() {
+    let s = spawn().await;
+    let url = format!("{}/api/c/compapi/v2/cc/search_business/", s.base);
+    let body = json!({"bk_app_code": APP, "bk_app_secret": "wrong", "bk_username": "admin"});
+    let r: Value = s
+        .http
+        .post(&url)
+        .header("X-Bkapi-Authorization", gw_auth("alice"))
+        .json(&body)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["code"], 0);
+    assert_eq!(r["data"]["count"], 1);
+    let bad: Value = s
+        .http
+        .post(&url)
+        .header("X-Bkapi-Authorization", "{oops")
+        .json(&body)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(bad["code"], 1_306_000);
+}
+
+#[tokio::test]
+async fn a_bk_token_identifies_the_user_on_both_front_doors() {
+    let s = spawn().await;
+    let esb = s
+        .esb_raw(
+            "cc",
+            "search_business",
+            json!({"bk_app_code": "portal", "bk_app_secret": "p0rtal", "bk_token": "tkn-alice"}),
+        )
+        .await;
+    assert_eq!(esb.body["data"]["count"], 1);
+    let url = format!(
+        "{}/api/bk-job/prod/api/v3/get_job_plan_list?bk_scope_type=biz&bk_scope_id=3",
+        s.base
+    );
+    let auth = r#"{"bk_app_code":"portal","bk_app_secret":"p0rtal","bk_token":"tkn-alice"}"#;
+    let gw: Value = s
+        .http
+        .get(&url)
+        .header("X-Bkapi-Authorization", auth)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(gw["data"]["total"], 1);
+    let rec = s.admin_get("/requests?api=get_job_plan_list").await;
+    assert_eq!(rec["requests"][0]["username"], "alice");
+}
+
+#[tokio::test]
+async fn esb_reads_a_form_encoded_body() {
+    let s = spawn().await;
+    let url = format!("{}/api/c/compapi/v2/gse/get_agent_status/", s.base);
+    let form = [
+        ("bk_app_code", APP),
+        ("bk_app_secret", SECRET),
+        ("bk_username", "admin"),
+    ];
+    let r: Value = s
+        .http
+        .post(url)
+        .form(&form)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (r["code"].as_i64(), r["message"].as_str()),
+        (Some(1_306_000), Some("hosts: This field is required."))
+    );
+}

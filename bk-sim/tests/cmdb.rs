@@ -193,6 +193,15 @@ async fn the_topology_includes_the_idle_set_only_with_with_default() {
         tree["child"][0]["child"][0],
         json!({"bk_inst_id": 311, "bk_inst_name": "gamesvr", "bk_obj_id": "module", "bk_obj_name": "module", "default": 0, "child": []})
     );
+    let sorted = s
+        .cmdb_post(
+            "/api/v3/find/topoinst/biz/3?need_sort=true",
+            "admin",
+            json!({}),
+        )
+        .await;
+    let zone1 = &sorted.body["data"][0]["child"][0]["child"];
+    assert_eq!(ids(zone1, "bk_inst_id"), vec![311, 312]);
     let with = s
         .cmdb_post(
             "/api/v3/find/topoinst/biz/3?with_default=1",
@@ -256,6 +265,19 @@ async fn esb_takes_path_ids_from_the_body_and_requires_them() {
         (missing.code(), missing.body["message"].as_str()),
         (1_306_406, Some("param bk_biz_id is required"))
     );
+    let bad = s
+        .esb(
+            "cc",
+            "list_biz_hosts",
+            "admin",
+            json!({"bk_biz_id": 5, "page": [], "fields": []}),
+        )
+        .await;
+    assert_eq!((bad.status, bad.code()), (200, 1_306_000));
+    assert_eq!(
+        bad.body["message"],
+        "Parameters error [page]: must be an object"
+    );
     let ok = s
         .esb(
             "cc",
@@ -268,4 +290,75 @@ async fn esb_takes_path_ids_from_the_body_and_requires_them() {
         ok.body["data"],
         json!({"count": 1, "info": [{"bk_host_id": 201}]})
     );
+}
+
+#[tokio::test]
+async fn list_biz_hosts_resolves_set_and_module_conditions() {
+    let s = spawn().await;
+    let body = json!({"page": {"limit": 10}, "fields": ["bk_host_id"],
+        "set_cond": [{"field": "bk_set_name", "operator": "$eq", "value": "zone-1"}],
+        "module_cond": [{"field": "bk_module_name", "operator": "$eq", "value": "gateway"}]});
+    let r = s
+        .cmdb_post("/api/v3/hosts/app/3/list_hosts", "admin", body)
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!({"count": 1, "info": [{"bk_host_id": 102}]})
+    );
+    let none = s.cmdb_post("/api/v3/hosts/app/3/list_hosts", "admin",
+        json!({"page": {"limit": 10}, "fields": [], "set_cond": [{"field": "bk_set_name", "operator": "$eq", "value": "nope"}]})).await;
+    assert_eq!(none.body["data"], json!({"count": 0, "info": []}));
+    let both = s
+        .cmdb_post(
+            "/api/v3/hosts/app/3/list_hosts",
+            "admin",
+            json!({"page": {"limit": 10}, "fields": [], "bk_set_ids": [31], "set_cond": [{"field": "bk_set_id", "operator": "$eq", "value": 31}]}),
+        )
+        .await;
+    assert_eq!(
+        (both.code(), both.body["message"].as_str()),
+        (1_199_006, Some("bk_set_ids and set_cond can't both be set"))
+    );
+}
+
+#[tokio::test]
+async fn path_ids_that_are_not_integers_or_not_allowed_get_their_codes() {
+    let s = spawn().await;
+    let topo = s
+        .cmdb_post("/api/v3/find/topoinst/biz/x", "admin", json!({}))
+        .await;
+    assert_eq!(
+        (topo.code(), topo.body["message"].as_str()),
+        (
+            1_199_006,
+            Some("'bk_biz_id' data parameter verification does not pass")
+        )
+    );
+    let denied = s
+        .cmdb_post("/api/v3/find/topoinst/biz/3", "bob", json!({}))
+        .await;
+    assert_eq!(
+        (
+            denied.code(),
+            denied.body["permission"]["actions"][0]["id"].as_str()
+        ),
+        (9_900_403, Some("find_business_resource"))
+    );
+    let r = s
+        .http
+        .get(format!("{}/api/bk-cmdb/prod/api/v3/hosts/0/abc", s.base))
+        .header("X-Bkapi-Authorization", gw_auth("admin"))
+        .send()
+        .await
+        .expect("call");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        (body["code"].as_i64(), body["message"].as_str()),
+        (
+            Some(1_199_009),
+            Some("'bk_host_id' parameters must be integral")
+        )
+    );
+    let wrong_method = s.cmdb_post("/api/v3/hosts/0/101", "admin", json!({})).await;
+    assert_eq!((wrong_method.status, wrong_method.code()), (404, 1_640_401));
 }

@@ -202,6 +202,9 @@ async fn the_request_log_counts_calls_per_api_and_reset_clears_it() {
         json!({"host_id_list": [101]})
     );
     assert_eq!(rec["params"].get("bk_app_secret"), None::<&Value>);
+    let since = rec["seq"].as_u64().expect("seq");
+    let after = s.admin_get(&format!("/requests?since={since}")).await;
+    assert_eq!(after["requests"][0]["seq"].as_u64(), Some(since + 1));
     let r = s
         .http
         .post(format!("{}/_sim/reset", s.base))
@@ -213,4 +216,16 @@ async fn the_request_log_counts_calls_per_api_and_reset_clears_it() {
         s.admin_get("/requests/counts").await,
         json!({"total": 0, "by_api": {}})
     );
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_writes_with_no_space_left_on_device() {
+    let s = spawn().await;
+    let fault = json!({"kind": "disk_full", "path": "/project/backup", "size_bytes": 4096});
+    assert_eq!(s.admin_put("/faults/hosts/101", fault).await, 204);
+    let script = "mkdir -p /project/backup; head -c 3000 /dev/zero > /project/backup/a && echo first-ok; head -c 3000 /dev/zero > /project/backup/b 2>/dev/null || echo second-failed";
+    let job = s.run_script(script, "", &[101, 102], json!({})).await;
+    s.wait_finished(job).await;
+    assert_eq!(s.log(job, 101).await, json!("first-ok\nsecond-failed\n"));
+    assert_eq!(s.log(job, 102).await, json!("first-ok\n"));
 }

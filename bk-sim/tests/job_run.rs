@@ -28,7 +28,7 @@ async fn a_script_runs_on_each_host_in_its_own_tree_and_reports_per_host_results
 
 #[tokio::test]
 async fn job_status_moves_from_pending_to_running_to_success() {
-    let s = spawn_with(|c| c.dispatch_delay_ms = 300).await;
+    let s = spawn_with(|c| c.dispatch_delay_ms = 1000).await;
     let job = s
         .run_script("sleep 0.3; echo done", "", &[101], json!({}))
         .await;
@@ -206,6 +206,20 @@ async fn a_plan_runs_with_its_variables_and_an_override() {
     let st = s.wait_finished(job).await;
     assert_eq!(host_results(&st), vec![(102, 9, 0)]);
     assert_eq!(s.log(job, 102).await, json!("a.log\n"));
+    let q: Vec<(&str, String)> = vec![
+        ("bk_scope_type", "biz".into()),
+        ("bk_scope_id", "3".into()),
+        ("job_instance_id", job.to_string()),
+    ];
+    let vars = s
+        .job_get("get_job_instance_global_var_value", "admin", &q)
+        .await;
+    let step = st["step_instance_list"][0]["step_instance_id"].clone();
+    assert_eq!(
+        vars.body["data"],
+        json!({"job_instance_id": job, "step_instance_var_list": [
+        {"step_instance_id": step, "global_var_list": [{"name": "dir", "value": "/project", "type": 1}]}]})
+    );
 }
 
 #[tokio::test]
@@ -249,4 +263,83 @@ async fn the_same_job_reads_the_same_through_esb_and_batch_logs() {
     assert_eq!(list[1]["log_content"], "hi-game-02\n");
     assert_eq!(logs.body["data"]["file_task_logs"], Value::Null);
     assert_eq!(logs.body["data"]["log_type"], 1);
+}
+
+#[tokio::test]
+async fn a_callback_refused_as_json_is_retried_once_form_encoded() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let json = headers
+                    .get("content-type")
+                    .is_some_and(|v| v == "application/json");
+                let _ = tx.send(body);
+                if json {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let s = spawn().await;
+    let job = s
+        .run_script("exit 1", "", &[101], json!({"callback_url": url}))
+        .await;
+    let wait = std::time::Duration::from_secs(30);
+    let first = tokio::time::timeout(wait, rx.recv())
+        .await
+        .expect("first in time")
+        .expect("first");
+    let second = tokio::time::timeout(wait, rx.recv())
+        .await
+        .expect("second in time")
+        .expect("second");
+    let step = s.status(job).await["step_instance_list"][0]["step_instance_id"]
+        .as_i64()
+        .expect("step");
+    assert_eq!(
+        serde_json::from_str::<Value>(&first).expect("json"),
+        json!({"job_instance_id": job, "status": 4, "step_instance_list": [{"step_instance_id": step, "status": 4}]})
+    );
+    let list = format!("[{{\"status\":4,\"step_instance_id\":{step}}}]");
+    let expected: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("job_instance_id", &job.to_string())
+        .append_pair("status", "4")
+        .append_pair("step_instance_list", &list)
+        .finish();
+    assert_eq!(second, expected);
+    let cbs = s.admin_get("/callbacks").await;
+    let seen: Vec<(String, i64)> = cbs["callbacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["encoding"].as_str().unwrap_or_default().to_string(),
+                c["http_status"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("json".to_string(), 500), ("form".to_string(), 200)]
+    );
+}
+
+#[tokio::test]
+async fn a_three_megabyte_script_is_accepted_and_runs() {
+    let s = spawn().await;
+    let script = format!("#{}\necho big", "x".repeat(3 * 1024 * 1024));
+    let job = s.run_script(&script, "", &[101], json!({})).await;
+    s.wait_finished(job).await;
+    assert_eq!(s.log(job, 101).await, json!("big\n"));
 }

@@ -343,3 +343,114 @@ fn chrono_now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn the_default_task_name_follows_blueking_language() {
+    let s = spawn().await;
+    let body = launch(json!({}));
+    let url = format!("{}/api/bk-job/prod/api/v3/fast_execute_script", s.base);
+    let en: Value = s
+        .http
+        .post(&url)
+        .header("X-Bkapi-Authorization", gw_auth("admin"))
+        .header("Blueking-Language", "en")
+        .json(&body)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    let zh: Value = s
+        .http
+        .post(&url)
+        .header("X-Bkapi-Authorization", gw_auth("admin"))
+        .json(&body)
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    let name = |v: &Value| {
+        v["data"]["job_instance_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(name(&en).starts_with("Script Execution_"), "{en}");
+    assert!(name(&zh).starts_with("快速执行脚本_"), "{zh}");
+    assert_eq!(name(&en).len(), "Script Execution_".len() + 17);
+}
+
+#[tokio::test]
+async fn execute_job_plan_rejects_bad_plans_and_variables() {
+    let s = spawn().await;
+    let plan = |extra: Value| {
+        let mut b = json!({"bk_scope_type": "biz", "bk_scope_id": "3", "job_plan_id": 700});
+        if let (Value::Object(m), Value::Object(e)) = (&mut b, extra) {
+            m.extend(e);
+        }
+        b
+    };
+    let cases: Vec<(Value, i64, &str)> = vec![
+        (
+            json!({"job_plan_id": 0}),
+            1_241_005,
+            "Invalid request parameter [job_plan_id]",
+        ),
+        (
+            json!({"job_plan_id": 999}),
+            1_243_009,
+            "Job plan does not exist",
+        ),
+        (
+            json!({"global_var_list": [{"value": "x"}]}),
+            1_241_005,
+            "Invalid request parameter [global_var.id|global_var.name]",
+        ),
+        (
+            json!({"bk_scope_type": "biz_set", "bk_scope_id": "9000001"}),
+            1_243_051,
+            "Scope not exist: biz_set:9000001",
+        ),
+    ];
+    for (extra, code, message) in cases {
+        let r = s
+            .job_post("execute_job_plan", "admin", plan(extra.clone()))
+            .await;
+        assert_eq!(
+            (r.code(), r.body["message"].as_str()),
+            (code, Some(message)),
+            "for {extra}"
+        );
+    }
+    assert_eq!(s.admin_get("/jobs").await["count"], 0);
+}
+
+#[tokio::test]
+async fn operate_job_instance_rejects_unknown_codes_and_jobs() {
+    let s = spawn().await;
+    let job = s.run_script("sleep 5", "", &[101], json!({})).await;
+    let op = |id: i64, code: i64| json!({"bk_scope_type": "biz", "bk_scope_id": "3", "job_instance_id": id, "operation_code": code});
+    let bad_code = s
+        .job_post("operate_job_instance", "admin", op(job, 3))
+        .await;
+    assert_eq!(
+        (bad_code.code(), bad_code.body["message"].as_str()),
+        (1_241_002, Some("Invalid request parameters"))
+    );
+    let unknown = s
+        .job_post("operate_job_instance", "admin", op(424_242, 1))
+        .await;
+    assert_eq!(unknown.code(), 1_244_006);
+    s.wait_until(job, |st| st["job_instance"]["status"] == 2)
+        .await;
+    assert_eq!(
+        s.job_post("operate_job_instance", "admin", op(job, 1))
+            .await
+            .code(),
+        0
+    );
+    assert_eq!(s.wait_finished(job).await["job_instance"]["status"], 11);
+}

@@ -4,6 +4,9 @@
 //! limits and the mapping of BlueKing errors to gRPC status codes, so callers never see an
 //! HTTP envelope.
 
+pub mod bk;
 pub mod config;
+pub mod error;
 pub mod grpc;
 pub mod startup;
+pub mod watch;

@@ -27,18 +27,17 @@ async fn main() -> ExitCode {
         }
     };
     service_kit::telemetry::init(&settings.log);
-    let listener = match tokio::net::TcpListener::bind(settings.listen_addr).await {
+    let addr = settings.listen_addr;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
-                "job-gateway: cannot bind listen_addr {}: {e}",
-                settings.listen_addr
-            );
+            eprintln!("job-gateway: cannot bind listen_addr {addr}: {e}");
             return ExitCode::from(2);
         }
     };
     let run = async {
-        Application::build(settings, listener)?
+        Application::build(settings, listener)
+            .await?
             .run_until(service_kit::shutdown::signal())
             .await
     };

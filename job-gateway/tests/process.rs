@@ -11,6 +11,10 @@ fn base_env() -> Vec<(&'static str, String)> {
     vec![
         ("JOB_GATEWAY__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("JOB_GATEWAY__BK__APP_SECRET", "test-secret".to_owned()),
+        (
+            "JOB_GATEWAY__AUTH__TOKENS",
+            "a-token-of-16-chars,another-token-16ch".to_owned(),
+        ),
     ]
 }
 
@@ -73,6 +77,20 @@ fn a_missing_app_secret_stops_start_up_naming_the_setting() {
     assert_eq!(
         stderr.trim_end(),
         "job-gateway: invalid setting `bk.app_secret` (env JOB_GATEWAY__BK__APP_SECRET): is required (or set bk.app_secret_file)"
+    );
+}
+
+#[test]
+fn serving_without_tokens_stops_start_up_naming_the_setting() {
+    let env: Vec<_> = base_env()
+        .into_iter()
+        .filter(|(k, _)| !k.contains("AUTH"))
+        .collect();
+    let (status, stderr) = run_to_exit(BIN, &[], &env);
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("job-gateway: invalid setting `auth.tokens` (env JOB_GATEWAY__AUTH__TOKENS): no tokens configured"),
+        "{stderr}"
     );
 }
 

@@ -2,7 +2,9 @@
 //! own behaviour: settings loading (defaults → optional TOML file → environment), tracing
 //! setup, the health and reflection services, and graceful shutdown on SIGTERM/SIGINT.
 
+pub mod auth;
 pub mod grpc;
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,15 +1,52 @@
-//! The end-to-end harness: starts job-gateway and backup-service in-process on `127.0.0.1:0`
-//! (and, as it lands, bk-sim), each with settings built in code, so a test exercises the real
-//! servers over real gRPC and stops them cleanly.
+//! The end-to-end harness: starts bk-sim, job-gateway and backup-service in-process on
+//! `127.0.0.1:0`, each with settings built in code, so a test exercises the real servers over
+//! real HTTP and gRPC against a real Postgres, and stops them cleanly.
+
+pub mod flow;
+pub mod stack;
 
 use std::net::SocketAddr;
 
+use proto::backup::v1::backup_service_client::BackupServiceClient;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// The bearer token the harness configures and its clients present.
+pub const TOKEN: &str = "e2e-token-0123456789abcdef";
+
+/// Adds `authorization: Bearer TOKEN` (and an operator) to every call.
+#[derive(Clone)]
+pub struct Authed {
+    /// `x-bk-username` to send, if any.
+    pub username: Option<&'static str>,
+}
+
+impl tonic::service::Interceptor for Authed {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let md = req.metadata_mut();
+        md.insert(
+            "authorization",
+            format!("Bearer {TOKEN}").parse().expect("ascii"),
+        );
+        if let Some(user) = self.username {
+            md.insert("x-bk-username", user.parse().expect("ascii"));
+        }
+        Ok(req)
+    }
+}
+
+/// An authenticated backup-service client acting as `username`.
+pub async fn backup_client(
+    svc: &RunningService,
+    username: Option<&'static str>,
+) -> BackupServiceClient<InterceptedService<Channel, Authed>> {
+    BackupServiceClient::with_interceptor(svc.channel().await, Authed { username })
+}
 
 /// A service running in this process; stopped (gracefully) by [`RunningService::stop`].
 pub struct RunningService {
@@ -47,13 +84,16 @@ pub fn job_gateway_settings(bk_url: &str) -> job_gateway::config::Settings {
     s.bk.apigw_url = bk_url.to_owned();
     s.bk.job_web_url = bk_url.to_owned();
     s.bk.app_secret = Some(SecretString::from("e2e-secret".to_owned()));
+    s.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
     s
 }
 
 /// Starts job-gateway with `settings` on a fresh port.
 pub async fn spawn_job_gateway(settings: job_gateway::config::Settings) -> RunningService {
     let listener = bind().await;
-    let app = job_gateway::startup::Application::build(settings, listener).expect("build");
+    let app = job_gateway::startup::Application::build(settings, listener)
+        .await
+        .expect("build");
     let addr = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
@@ -69,7 +109,13 @@ pub fn backup_settings(db: &PgConnectOptions, gw: SocketAddr) -> backup_service:
     let url = format!("{server}/{}", db.get_database().expect("database name"));
     let mut s = backup_service::config::Settings::default();
     s.database.url = Some(SecretString::from(url));
+    s.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
     s.job_gateway.url = format!("http://{gw}");
+    s.job_gateway.token = Some(SecretString::from(TOKEN.to_owned()));
+    s.worker.poll_initial_ms = 50;
+    s.worker.poll_max_ms = 300;
+    s.worker.claim_interval_ms = 200;
+    s.worker.lease_ms = 3000;
     s
 }
 

@@ -1,21 +1,84 @@
-//! `backup.v1.BackupService`: search, backups, records, progress, cancel and retry.
+//! `backup.v1.BackupService`: the trait impl, the adapter's state, and who the caller is.
 
 use std::pin::Pin;
 
 use proto::backup::v1 as pb;
 use proto::backup::v1::backup_service_server::BackupService;
+use sqlx::PgPool;
 use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::not_built;
+use crate::convert::backup_id;
+use crate::error::BackupError;
+use crate::gateway::Gateway;
+use crate::progress::Progress;
+use crate::records::RecordQuery;
+use crate::store;
+use crate::worker::Wakeup;
 
-const SEARCH: &str = "the host search script run through job-gateway";
-const ENGINE: &str = "the durable backup engine";
-const RECORDS: &str = "the backup record store";
+/// Request limits, from settings.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Hosts per search or backup.
+    pub max_hosts: usize,
+    /// JOB timeout when none is given.
+    pub default_timeout_secs: i32,
+    /// A backup's deadline is its JOB timeout plus this.
+    pub deadline_slack_secs: i64,
+    /// SearchFiles default per-host limit.
+    pub max_files_per_host: u32,
+    /// Operator when no `x-bk-username` is sent; `None` makes the header required.
+    pub default_operator: Option<String>,
+}
 
 /// The backup service adapter.
-#[derive(Debug, Default)]
-pub struct BackupApi;
+#[derive(Clone)]
+pub struct BackupApi {
+    pub(super) pool: PgPool,
+    pub(super) gateway: Gateway,
+    pub(super) progress: Progress,
+    pub(super) wakeup: Wakeup,
+    pub(super) limits: Limits,
+}
+
+impl BackupApi {
+    /// The adapter.
+    pub fn new(
+        pool: PgPool,
+        gateway: Gateway,
+        progress: Progress,
+        wakeup: Wakeup,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            pool,
+            gateway,
+            progress,
+            wakeup,
+            limits,
+        }
+    }
+
+    /// The caller's BlueKing username: `x-bk-username`, else the configured default.
+    fn operator<T>(&self, req: &Request<T>) -> Result<String, Status> {
+        match &self.limits.default_operator {
+            Some(default) => {
+                let (name, defaulted) = service_kit::auth::operator(req.metadata(), default)?;
+                if defaulted {
+                    tracing::info!(operator = %name, "no x-bk-username: using the default operator");
+                }
+                Ok(name)
+            }
+            None => match service_kit::auth::operator(req.metadata(), "")? {
+                (name, false) => Ok(name),
+                (_, true) => Err(Status::invalid_argument(
+                    "x-bk-username metadata is required: it names the BlueKing user the backup runs as",
+                )),
+            },
+        }
+    }
+}
 
 /// Stream of progress events for WatchBackup.
 pub type WatchBackupStream =
@@ -27,57 +90,83 @@ impl BackupService for BackupApi {
 
     async fn search_files(
         &self,
-        _request: Request<pb::SearchFilesRequest>,
+        request: Request<pb::SearchFilesRequest>,
     ) -> Result<Response<pb::SearchFilesResponse>, Status> {
-        Err(not_built("SearchFiles", SEARCH))
+        let operator = self.operator(&request)?;
+        Ok(Response::new(
+            self.search(request.into_inner(), &operator).await?,
+        ))
     }
 
     async fn start_backup(
         &self,
-        _request: Request<pb::StartBackupRequest>,
+        request: Request<pb::StartBackupRequest>,
     ) -> Result<Response<pb::StartBackupResponse>, Status> {
-        Err(not_built("StartBackup", ENGINE))
+        let operator = self.operator(&request)?;
+        Ok(Response::new(
+            self.start(request.into_inner(), &operator).await?,
+        ))
     }
 
     async fn get_backup(
         &self,
-        _request: Request<pb::GetBackupRequest>,
+        request: Request<pb::GetBackupRequest>,
     ) -> Result<Response<pb::GetBackupResponse>, Status> {
-        Err(not_built("GetBackup", ENGINE))
+        Ok(Response::new(self.get(request.into_inner()).await?))
     }
 
     async fn list_backups(
         &self,
-        _request: Request<pb::ListBackupsRequest>,
+        request: Request<pb::ListBackupsRequest>,
     ) -> Result<Response<pb::ListBackupsResponse>, Status> {
-        Err(not_built("ListBackups", ENGINE))
+        Ok(Response::new(self.list(request.into_inner()).await?))
     }
 
     async fn watch_backup(
         &self,
-        _request: Request<pb::WatchBackupRequest>,
+        request: Request<pb::WatchBackupRequest>,
     ) -> Result<Response<Self::WatchBackupStream>, Status> {
-        Err(not_built("WatchBackup", "the backup event log"))
+        let pb::WatchBackupRequest {
+            backup_id: raw,
+            after_seq,
+        } = request.into_inner();
+        let id = backup_id("backup_id", &raw)?;
+        let rx = self.progress.watch(id, after_seq).await?;
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn cancel_backup(
         &self,
-        _request: Request<pb::CancelBackupRequest>,
+        request: Request<pb::CancelBackupRequest>,
     ) -> Result<Response<pb::CancelBackupResponse>, Status> {
-        Err(not_built("CancelBackup", ENGINE))
+        Ok(Response::new(self.cancel(request.into_inner()).await?))
     }
 
     async fn retry_backup(
         &self,
-        _request: Request<pb::RetryBackupRequest>,
+        request: Request<pb::RetryBackupRequest>,
     ) -> Result<Response<pb::RetryBackupResponse>, Status> {
-        Err(not_built("RetryBackup", ENGINE))
+        let operator = self.operator(&request)?;
+        Ok(Response::new(
+            self.retry(request.into_inner(), &operator).await?,
+        ))
     }
 
     async fn list_backup_records(
         &self,
-        _request: Request<pb::ListBackupRecordsRequest>,
+        request: Request<pb::ListBackupRecordsRequest>,
     ) -> Result<Response<pb::ListBackupRecordsResponse>, Status> {
-        Err(not_built("ListBackupRecords", RECORDS))
+        let query = RecordQuery::try_from(request.into_inner())?;
+        let (rows, more) = store::records::list(&self.pool, &query)
+            .await
+            .map_err(BackupError::from)?;
+        let next_page_token = match rows.last() {
+            Some(last) if more => last.cursor().encode(&query.filter),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListBackupRecordsResponse {
+            records: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 }

@@ -1,11 +1,10 @@
-//! gRPC adapters of `backup.v1.BackupService`. Until the backup engine lands every RPC
-//! answers UNIMPLEMENTED naming what is missing, never fake data.
+//! gRPC adapters of `backup.v1.BackupService`: one file per group of RPCs. Requests are
+//! validated (in `convert`) before anything is stored or run.
 
 mod backup;
+mod files;
+mod lifecycle;
+mod read;
+mod search;
 
-pub use backup::BackupApi;
-
-/// The status for an RPC whose capability has not been built yet.
-fn not_built(rpc: &str, capability: &str) -> tonic::Status {
-    tonic::Status::unimplemented(format!("{rpc} is not available yet: it needs {capability}"))
-}
+pub use backup::{BackupApi, Limits};

@@ -227,21 +227,43 @@ pub fn search_biz_inst_topo(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let id = biz_id(p)?;
     let biz = authorized_biz(ctx, id)?;
     let with_default = p.str("with_default").is_some_and(|v| !v.is_empty());
+    let need_sort = p.str("need_sort").as_deref() == Some("true");
     let w: &World = &ctx.state.world;
-    let mut sets: Vec<Value> = Vec::new();
+    let mut sets: Vec<(i64, String, Value)> = Vec::new();
     for sid in &biz.set_ids {
         let Some(set) = w.sets.get(sid) else { continue };
         if set.default != 0 && !with_default {
             continue;
         }
-        let modules = set
+        let mut modules: Vec<_> = set
             .module_ids
             .iter()
             .filter_map(|m| w.modules.get(m))
+            .collect();
+        if need_sort {
+            modules.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        let modules = modules
+            .iter()
             .map(|m| node(m.id, &m.name, "module", "module", m.default, vec![]))
             .collect();
-        sets.push(node(set.id, &set.name, "set", "set", set.default, modules));
+        sets.push((
+            set.default,
+            set.name.clone(),
+            node(set.id, &set.name, "set", "set", set.default, modules),
+        ));
     }
+    // Children come back ordered by `default` (normal sets first); by name too with `need_sort=true`.
+    sets.sort_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            if need_sort {
+                a.1.cmp(&b.1)
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+    });
+    let sets = sets.into_iter().map(|(_, _, n)| n).collect();
     Ok(json!([node(biz.id, &biz.name, "biz", "business", 0, sets)]))
 }
 

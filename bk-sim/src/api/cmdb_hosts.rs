@@ -10,13 +10,13 @@ use super::{ApiError, ApiResult, Ctx, querybuilder};
 use crate::params::Params;
 use crate::world::{Host, Module, SetNode};
 
-fn set_json(s: &SetNode) -> Map<String, Value> {
+pub(crate) fn set_json(s: &SetNode) -> Map<String, Value> {
     let v = json!({"bk_set_id": s.id, "bk_set_name": s.name, "bk_biz_id": s.biz, "bk_parent_id": s.biz,
         "bk_set_env": s.env, "bk_service_status": "1", "default": s.default});
     v.as_object().cloned().unwrap_or_default()
 }
 
-fn module_json(m: &Module) -> Map<String, Value> {
+pub(crate) fn module_json(m: &Module) -> Map<String, Value> {
     let v = json!({"bk_module_id": m.id, "bk_module_name": m.name, "bk_set_id": m.set, "bk_biz_id": m.biz,
         "bk_parent_id": m.set, "bk_module_type": "1", "default": m.default});
     v.as_object().cloned().unwrap_or_default()
@@ -74,8 +74,8 @@ pub fn list_biz_hosts(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     if limit == 0 {
         return Err(params_invalid("page.limit"));
     }
-    let set_cond = p.array("set_cond").cloned();
-    let module_cond = p.array("module_cond").cloned();
+    let set_cond = p.array("set_cond").filter(|c| !c.is_empty()).cloned();
+    let module_cond = p.array("module_cond").filter(|c| !c.is_empty()).cloned();
     if set_ids.as_ref().is_some_and(|s| !s.is_empty()) && set_cond.is_some() {
         return Err(ApiError::new(
             1_199_006,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::job_common::{bad, illegal, missing, resolve_server, scope};
 use super::{ApiError, ApiResult, Ctx};
-use crate::jobs::{NewJob, StepScript, run};
+use crate::jobs::{NewJob, NewStep, StepKind, StepScript, run};
 use crate::params::Params;
 use crate::world::Host;
 
@@ -19,7 +19,7 @@ fn decode_b64(p: &Params, key: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-fn account(ctx: &Ctx<'_>, p: &Params) -> Result<(), ApiError> {
+pub(crate) fn account(ctx: &Ctx<'_>, p: &Params) -> Result<(), ApiError> {
     let accounts = &ctx.state.world.accounts;
     if let Ok(Some(id)) = p.i64("account_id") {
         return accounts
@@ -37,12 +37,12 @@ fn account(ctx: &Ctx<'_>, p: &Params) -> Result<(), ApiError> {
     }
 }
 
-fn default_name(ctx: &Ctx<'_>, en: &str, zh: &str) -> String {
+pub(crate) fn default_name(ctx: &Ctx<'_>, en: &str, zh: &str) -> String {
     let stamp = chrono::Local::now().format("%Y%m%d%H%M%S%3f");
     format!("{}_{stamp}", if ctx.lang_en { en } else { zh })
 }
 
-fn targets_of(hosts: &[&Host]) -> Vec<(i64, String, i64)> {
+pub(crate) fn targets_of(hosts: &[&Host]) -> Vec<(i64, String, i64)> {
     hosts
         .iter()
         .map(|h| (h.id, h.ip.clone(), h.cloud_id))
@@ -75,6 +75,14 @@ pub fn fast_execute_script(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let Some(server) = p.get("target_server") else {
         return Err(missing("target_server"));
     };
+    if let Some(w) = p.str("windows_interpreter")
+        && (!w.ends_with(".exe") || w.chars().count() > 260)
+    {
+        return Err(bad(
+            1_240_003,
+            "windows_interpreter must end with .exe and be at most 260 characters",
+        ));
+    }
     let timeout = match p.i64("timeout") {
         Ok(None) => 7200,
         Ok(Some(t)) if (1..=259_200).contains(&t) => t,
@@ -118,16 +126,21 @@ pub fn fast_execute_script(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
             operator: ctx.caller.username.clone().unwrap_or_default(),
             app_code: ctx.caller.app_code.clone(),
             callback_url: None,
-            steps: vec![(name.clone(), script, targets_of(&hosts))],
+            vars: Vec::new(),
+            steps: vec![NewStep {
+                name: name.clone(),
+                kind: StepKind::Script(std::sync::Arc::new(script)),
+                targets: targets_of(&hosts),
+            }],
         },
         start_task,
     );
     Ok(json!({"job_instance_id": job.0, "job_instance_name": name, "step_instance_id": job.1}))
 }
 
-fn launch(ctx: &Ctx<'_>, p: &Params, mut new: NewJob, start_task: bool) -> (i64, i64) {
+pub(crate) fn launch(ctx: &Ctx<'_>, p: &Params, mut new: NewJob, start_task: bool) -> (i64, i64) {
     new.callback_url = p.str("callback_url").filter(|u| !u.is_empty());
-    let hosts: usize = new.steps.iter().map(|s| s.2.len()).sum();
+    let hosts: usize = new.steps.iter().map(|s| s.targets.len()).sum();
     let job = ctx.state.jobs.create(new);
     tracing::info!(
         job_instance_id = job.id,
@@ -231,7 +244,11 @@ pub fn execute_job_plan(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
             language: 1,
             ignore_error: s.ignore_error,
         };
-        steps.push((s.name.clone(), script, targets_of(&hosts)));
+        steps.push(NewStep {
+            name: s.name.clone(),
+            kind: StepKind::Script(std::sync::Arc::new(script)),
+            targets: targets_of(&hosts),
+        });
     }
     let start_task = p.bool("start_task").ok().flatten().unwrap_or(true);
     let (job_id, _) = launch(
@@ -246,6 +263,11 @@ pub fn execute_job_plan(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
             operator: ctx.caller.username.clone().unwrap_or_default(),
             app_code: ctx.caller.app_code.clone(),
             callback_url: None,
+            vars: strings
+                .iter()
+                .filter(|(n, _)| plan.vars.iter().any(|v| &v.name == n && v.var_type == 1))
+                .cloned()
+                .collect(),
             steps,
         },
         start_task,

@@ -1,5 +1,5 @@
-//! JOB v3 reads: get_job_instance_status, get_job_instance_ip_log, batch_get_job_instance_ip_log and
-//! get_job_instance_list.
+//! JOB v3 reads of one instance: get_job_instance_status, get_job_instance_ip_log and
+//! batch_get_job_instance_ip_log.
 //!
 //! Decision: every read is one lookup by job instance id; `null` is emitted for absent DTO fields.
 
@@ -11,8 +11,9 @@ use super::job_common::{bad, missing_or_illegal, scope};
 use super::{ApiError, ApiResult, Ctx};
 use crate::jobs::{HostRun, JobInstance, JobState, run};
 use crate::params::Params;
+use crate::transfer::FileLog;
 
-fn job_of(ctx: &Ctx<'_>, p: &Params, biz: i64) -> Result<Arc<JobInstance>, ApiError> {
+pub(crate) fn job_of(ctx: &Ctx<'_>, p: &Params, biz: i64) -> Result<Arc<JobInstance>, ApiError> {
     let id = match p.i64("job_instance_id") {
         Ok(Some(id)) if id >= 1 => id,
         _ => return Err(missing_or_illegal("job_instance_id")),
@@ -23,7 +24,7 @@ fn job_of(ctx: &Ctx<'_>, p: &Params, biz: i64) -> Result<Arc<JobInstance>, ApiEr
     }
 }
 
-fn total(start: Option<i64>, end: Option<i64>) -> Value {
+pub(crate) fn total(start: Option<i64>, end: Option<i64>) -> Value {
     match (start, end) {
         (Some(s), Some(e)) => json!(e - s),
         _ => Value::Null,
@@ -61,7 +62,7 @@ pub fn get_job_instance_status(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
                 "step_instance_id": st.id,
                 "name": st.name,
                 "status": st.status,
-                "type": 1,
+                "type": st.step_type(),
                 "create_time": st.create_time,
                 "start_time": st.start_time,
                 "end_time": st.end_time,
@@ -126,15 +127,24 @@ pub fn get_job_instance_ip_log(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let by_id = p.i64("bk_host_id").ok().flatten();
     let ip = p.str("ip");
     let cloud = p.i64("bk_cloud_id").ok().flatten();
-    let host = match (by_id, &ip, cloud) {
-        (Some(id), _, _) => step.host_index.get(&id).map(|i| &step.hosts[*i]),
-        (None, Some(ip), Some(cloud)) => step
-            .hosts
-            .iter()
-            .find(|h| &h.ip == ip && h.cloud_id == cloud),
+    let host_id = match (by_id, &ip, cloud) {
+        (Some(id), _, _) => Some(id),
+        (None, Some(ip), Some(cloud)) => ctx.state.world.host_by_ip(cloud, ip).map(|h| h.id),
         _ => return Err(missing_or_illegal("host_id/(bk_cloud_id+ip)")),
     };
-    let host_id = host.map(|h| h.host_id).or(by_id);
+    let host = host_id
+        .and_then(|id| step.host_index.get(&id))
+        .map(|i| &step.hosts[*i]);
+    if step.step_type() == 2 {
+        let mut logs: Vec<Value> = host
+            .map(|h| h.file_logs.iter().map(FileLog::to_json).collect())
+            .unwrap_or_default();
+        logs.extend(step.upload_logs.values().flatten().map(FileLog::to_json));
+        return Ok(
+            json!({"log_type": 2, "bk_host_id": host_id, "bk_cloud_id": cloud, "ip": ip,
+            "log_content": null, "file_logs": logs}),
+        );
+    }
     Ok(json!({
         "log_type": 1,
         "bk_host_id": host_id,
@@ -145,144 +155,78 @@ pub fn get_job_instance_ip_log(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     }))
 }
 
+/// Host ids named by `host_id_list` (preferred) or `ip_list`, 1–500 of them; unknown IPs are skipped.
+fn requested_hosts(ctx: &Ctx<'_>, p: &Params) -> Result<Vec<i64>, ApiError> {
+    let by_id = p.array("host_id_list").filter(|a| !a.is_empty());
+    let list = by_id
+        .or_else(|| p.array("ip_list"))
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() || list.len() > 500 {
+        return Err(missing_or_illegal("host_id_list/ip_list"));
+    }
+    if by_id.is_some() {
+        return Ok(list.iter().filter_map(crate::params::as_i64).collect());
+    }
+    let world = &ctx.state.world;
+    Ok(list
+        .iter()
+        .filter_map(|ip| {
+            let cloud = ip
+                .get("bk_cloud_id")
+                .and_then(crate::params::as_i64)
+                .unwrap_or(0);
+            let addr = ip.get("ip").and_then(Value::as_str).unwrap_or_default();
+            world.host_by_ip(cloud, addr).map(|h| h.id)
+        })
+        .collect())
+}
+
 /// `batch_get_job_instance_ip_log`.
 pub fn batch_get_job_instance_ip_log(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let biz = scope(ctx, p, ("access_business", "Business access"))?;
     let job = job_of(ctx, p, biz.id)?;
     let guard = crate::faults::lock(&job.state);
     let step = &guard.steps[step_index(&guard, p, 1_244_006)?];
-    let ids: Vec<i64> = p
-        .array("host_id_list")
-        .map(|a| a.iter().filter_map(crate::params::as_i64).collect())
-        .unwrap_or_default();
-    let hosts: Vec<&HostRun> = if !ids.is_empty() {
-        if ids.len() > 500 {
-            return Err(missing_or_illegal("host_id_list/ip_list"));
-        }
+    let ids = requested_hosts(ctx, p)?;
+    let targets = || {
         ids.iter()
             .filter_map(|id| step.host_index.get(id).map(|i| &step.hosts[*i]))
-            .collect()
-    } else {
-        let ips = p.array("ip_list").cloned().unwrap_or_default();
-        if ips.is_empty() || ips.len() > 500 {
-            return Err(missing_or_illegal("host_id_list/ip_list"));
-        }
-        ips.iter()
-            .filter_map(|ip| {
-                let cloud = ip
-                    .get("bk_cloud_id")
-                    .and_then(crate::params::as_i64)
-                    .unwrap_or(0);
-                let addr = ip.get("ip").and_then(Value::as_str).unwrap_or_default();
-                step.hosts
-                    .iter()
-                    .find(|h| h.ip == addr && h.cloud_id == cloud)
-            })
-            .collect()
     };
-    let logs: Vec<Value> = hosts
-        .iter()
-        .map(|h| {
-            json!({
-                "bk_host_id": h.host_id,
-                "host_id": h.host_id,
-                "bk_cloud_id": h.cloud_id,
-                "ip": h.ip,
-                "ipv6": null,
-                "log_content": log_text(h),
+    let (script_logs, file_logs) = if step.step_type() == 2 {
+        let mut out = Vec::new();
+        for id in &ids {
+            let mut logs: Vec<Value> = Vec::new();
+            if let Some(h) = step.host_index.get(id).map(|i| &step.hosts[*i]) {
+                logs.extend(h.file_logs.iter().map(FileLog::to_json));
+            }
+            logs.extend(
+                step.upload_logs
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .map(FileLog::to_json),
+            );
+            let known = step.host_index.contains_key(id) || step.upload_logs.contains_key(id);
+            if let (true, Some(h)) = (known, ctx.state.world.host(*id)) {
+                out.push(json!({"bk_host_id": h.id, "bk_cloud_id": h.cloud_id, "ip": h.ip, "file_logs": logs}));
+            }
+        }
+        (Value::Null, Value::Array(out))
+    } else {
+        let logs: Vec<Value> = targets()
+            .map(|h: &HostRun| {
+                json!({"bk_host_id": h.host_id, "host_id": h.host_id, "bk_cloud_id": h.cloud_id, "ip": h.ip,
+                    "ipv6": null, "log_content": log_text(h)})
             })
-        })
-        .collect();
+            .collect();
+        (Value::Array(logs), Value::Null)
+    };
     Ok(json!({
         "job_instance_id": job.id,
         "step_instance_id": step.id,
-        "log_type": 1,
-        "script_task_logs": logs,
-        "file_task_logs": null,
+        "log_type": step.step_type(),
+        "script_task_logs": script_logs,
+        "file_task_logs": file_logs,
     }))
-}
-
-/// `get_job_instance_list`.
-pub fn get_job_instance_list(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
-    let biz = scope(ctx, p, ("access_business", "Business access"))?;
-    let start_t = match p.i64("create_time_start") {
-        Ok(Some(t)) if t >= 1 => t,
-        _ => return Err(missing_or_illegal("create_time_start")),
-    };
-    let end_t = match p.i64("create_time_end") {
-        Ok(Some(t)) if t > start_t => t,
-        _ => return Err(missing_or_illegal("create_time_end")),
-    };
-    if end_t - start_t > 30 * 86_400_000 {
-        return Err(bad(1_244_020, "History range must be less than 30 days"));
-    }
-    let length = match p.i64("length") {
-        Ok(None) => 20,
-        Ok(Some(l)) if (1..=1000).contains(&l) => l as usize,
-        _ => return Err(bad(1_240_003, "length must be between 1 and 1000")),
-    };
-    let start = p.i64("start").ok().flatten().unwrap_or(0).max(0) as usize;
-    let job_type = p
-        .i64("type")
-        .map_err(|_| bad(1_241_002, "Invalid request parameters"))?;
-    if job_type.is_some_and(|t| !(0..=2).contains(&t)) {
-        return Err(bad(1_241_002, "Invalid request parameters"));
-    }
-    let only_id = p.i64("job_instance_id").ok().flatten();
-    let status = p.i64("status").ok().flatten();
-    let operator = p.str("operator");
-    let name = p.str("name");
-    let ip = p.str("ip");
-    let launch_mode = p.i64("launch_mode").ok().flatten();
-    let matches: Vec<Value> = ctx
-        .state
-        .jobs
-        .of_biz(biz.id)
-        .into_iter()
-        .filter(|j| j.create_time >= start_t && j.create_time <= end_t)
-        .filter(|j| {
-            if let Some(id) = only_id {
-                return j.id == id;
-            }
-            let s = j.with(|s| {
-                (
-                    s.status,
-                    ip.as_ref().is_none_or(|ip| {
-                        s.steps
-                            .iter()
-                            .any(|st| st.hosts.iter().any(|h| &h.ip == ip))
-                    }),
-                )
-            });
-            job_type.is_none_or(|t| i64::from(j.job_type) == t)
-                && status.is_none_or(|st| i64::from(s.0) == st)
-                && operator.as_ref().is_none_or(|o| &j.operator == o)
-                && name.as_ref().is_none_or(|n| j.name.contains(n.as_str()))
-                && launch_mode.is_none_or(|m| m == 2)
-                && s.1
-        })
-        .map(|j| {
-            let s = j.with(|s| (s.status, s.start_time, s.end_time));
-            json!({
-                "bk_scope_type": "biz",
-                "bk_scope_id": j.biz.to_string(),
-                "bk_biz_id": j.biz,
-                "job_instance_id": j.id,
-                "job_plan_id": j.plan_id,
-                "job_template_id": j.template_id,
-                "name": j.name,
-                "operator": j.operator,
-                "launch_mode": 2,
-                "status": s.0,
-                "type": j.job_type,
-                "create_time": j.create_time,
-                "start_time": s.1,
-                "end_time": s.2,
-                "total_time": total(s.1, s.2),
-            })
-        })
-        .collect();
-    let total = matches.len();
-    let data: Vec<Value> = matches.into_iter().skip(start).take(length).collect();
-    Ok(json!({"data": data, "start": start, "length": length, "total": total}))
 }

@@ -5,9 +5,12 @@
 
 pub mod cmdb;
 pub mod cmdb_hosts;
+pub mod cmdb_topo;
 pub mod gse;
 pub mod job;
 pub mod job_common;
+pub mod job_file;
+pub mod job_history;
 pub mod job_plan;
 pub mod job_query;
 pub mod querybuilder;
@@ -79,6 +82,7 @@ pub struct Ctx<'a> {
 /// JOB APIs known to the simulator.
 pub const JOB_APIS: &[&str] = &[
     "fast_execute_script",
+    "fast_transfer_file",
     "execute_job_plan",
     "get_job_instance_status",
     "get_job_instance_ip_log",
@@ -87,6 +91,7 @@ pub const JOB_APIS: &[&str] = &[
     "get_job_plan_list",
     "get_job_plan_detail",
     "get_job_instance_list",
+    "get_job_instance_global_var_value",
 ];
 
 /// JOB APIs the gateway publishes as GET.
@@ -96,6 +101,7 @@ pub const JOB_GET_APIS: &[&str] = &[
     "get_job_plan_list",
     "get_job_plan_detail",
     "get_job_instance_list",
+    "get_job_instance_global_var_value",
 ];
 
 /// CMDB APIs known to the simulator.
@@ -106,6 +112,10 @@ pub const CMDB_APIS: &[&str] = &[
     "list_biz_hosts_topo",
     "find_host_by_topo",
     "get_host_base_info",
+    "search_set",
+    "search_module",
+    "list_hosts_without_biz",
+    "find_host_topo_relation",
 ];
 
 /// Runs one API.
@@ -113,6 +123,7 @@ pub async fn dispatch(system: System, api: &str, ctx: &Ctx<'_>, p: &Params) -> A
     match (system, api) {
         (System::Job, "fast_execute_script") => job::fast_execute_script(ctx, p),
         (System::Job, "execute_job_plan") => job::execute_job_plan(ctx, p),
+        (System::Job, "fast_transfer_file") => job_file::fast_transfer_file(ctx, p),
         (System::Job, "operate_job_instance") => job::operate_job_instance(ctx, p),
         (System::Job, "get_job_plan_list") => job_plan::get_job_plan_list(ctx, p),
         (System::Job, "get_job_plan_detail") => job_plan::get_job_plan_detail(ctx, p),
@@ -121,13 +132,20 @@ pub async fn dispatch(system: System, api: &str, ctx: &Ctx<'_>, p: &Params) -> A
         (System::Job, "batch_get_job_instance_ip_log") => {
             job_query::batch_get_job_instance_ip_log(ctx, p)
         }
-        (System::Job, "get_job_instance_list") => job_query::get_job_instance_list(ctx, p),
+        (System::Job, "get_job_instance_list") => job_history::get_job_instance_list(ctx, p),
+        (System::Job, "get_job_instance_global_var_value") => {
+            job_history::get_job_instance_global_var_value(ctx, p)
+        }
         (System::Cmdb, "search_business") => cmdb::search_business(ctx, p),
         (System::Cmdb, "search_biz_inst_topo") => cmdb::search_biz_inst_topo(ctx, p),
         (System::Cmdb, "get_host_base_info") => cmdb::get_host_base_info(ctx, p),
         (System::Cmdb, "list_biz_hosts") => cmdb_hosts::list_biz_hosts(ctx, p),
         (System::Cmdb, "list_biz_hosts_topo") => cmdb_hosts::list_biz_hosts_topo(ctx, p),
         (System::Cmdb, "find_host_by_topo") => cmdb_hosts::find_host_by_topo(ctx, p),
+        (System::Cmdb, "search_set") => cmdb_topo::search_set(ctx, p),
+        (System::Cmdb, "search_module") => cmdb_topo::search_module(ctx, p),
+        (System::Cmdb, "list_hosts_without_biz") => cmdb_topo::list_hosts_without_biz(ctx, p),
+        (System::Cmdb, "find_host_topo_relation") => cmdb_topo::find_host_topo_relation(ctx, p),
         (System::Gse, "get_agent_status") => gse::get_agent_status(ctx, p),
         (System::Gse, "list_agent_state") => gse::list_agent_state(ctx, p),
         _ => Err(ApiError::new(1_240_003, "Bad Request")),

@@ -44,6 +44,15 @@ impl World {
         Self::from_file(file, path.parent().map(Path::to_path_buf))
     }
 
+    /// Parses and indexes world TOML text; `script_file` paths are relative to `base_dir`.
+    pub fn from_toml(text: &str, base_dir: Option<PathBuf>) -> Result<Self> {
+        let file: WorldFile = toml::from_str(text).map_err(|e| SimError::ParseWorld {
+            path: PathBuf::from("<inline>"),
+            message: e.to_string(),
+        })?;
+        Self::from_file(file, base_dir)
+    }
+
     /// Indexes an in-memory world (tests build these in code).
     pub fn from_file(file: WorldFile, base_dir: Option<PathBuf>) -> Result<Self> {
         let mut w = World {

@@ -15,6 +15,18 @@ impl World {
                 p.id, p.biz
             )));
         }
+        for v in p.vars.iter().filter(|v| v.var_type == 3) {
+            if let Some(id) = v
+                .hosts
+                .iter()
+                .find(|id| self.host(**id).is_none_or(|h| h.biz != p.biz))
+            {
+                return Err(SimError::InvalidWorld(format!(
+                    "plan {} variable `{}` names host {id} outside business {}",
+                    p.id, v.name, p.biz
+                )));
+            }
+        }
         let vars = p
             .vars
             .iter()

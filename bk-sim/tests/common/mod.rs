@@ -348,7 +348,11 @@ impl Sim {
             if r.body["data"]["finished"] == json!(true) {
                 return self.status(job).await;
             }
-            assert!(Instant::now() < deadline, "job {job} did not finish: {}", r.body);
+            assert!(
+                Instant::now() < deadline,
+                "job {job} did not finish: {}",
+                r.body
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -9,6 +9,24 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
+pub mod backups;
+pub mod cancel;
+pub mod events;
+pub mod finish;
+pub mod records;
+pub mod work;
+
+/// Errors from the store; the SQL text never leaves this module's log lines.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// This worker's claim on the backup was taken over; it must stop writing.
+    #[error("claim on backup `{0}` lost to another worker")]
+    Fenced(uuid::Uuid),
+}
+
 /// The migrations in the repository's `migrations/` folder, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 

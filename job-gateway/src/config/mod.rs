@@ -2,13 +2,21 @@
 //!
 //! The BlueKing app secret is held in a [`SecretString`] so it never reaches a log line or an
 //! error message; it can come from the file, the environment or a separate secret file.
+//! Caller-facing settings (auth, TLS, metrics, watch bounds) live in `serving.rs`.
+
+mod bk;
+mod serving;
+
+pub use bk::{BkSettings, GseVersion, Transport};
+pub use serving::{TlsSettings, WatchSettings};
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::auth::AuthSettings;
 use service_kit::{LogSettings, SettingsError};
 use url::Url;
 
@@ -32,6 +40,29 @@ Settings (defaults < --config TOML file < environment):
   bk.default_operator   JOB_GATEWAY__BK__DEFAULT_OPERATOR bk_username when a caller sends no x-bk-username [admin]
   bk.job_web_url        JOB_GATEWAY__BK__JOB_WEB_URL      JOB web UI base; links are <job_web_url>/api_execute/<id> [http://127.0.0.1:8600]
   bk.timeout_ms         JOB_GATEWAY__BK__TIMEOUT_MS       per-call timeout toward BlueKing [10000]
+  bk.connect_timeout_ms JOB_GATEWAY__BK__CONNECT_TIMEOUT_MS time to open a connection to BlueKing [3000]
+  bk.gateway_job        JOB_GATEWAY__BK__GATEWAY_JOB      API gateway name of JOB [bk-job]
+  bk.gateway_cmdb       JOB_GATEWAY__BK__GATEWAY_CMDB     API gateway name of CMDB [bk-cmdb]
+  bk.gateway_gse        JOB_GATEWAY__BK__GATEWAY_GSE      API gateway name of GSE [bk-gse]
+  bk.gse_version        JOB_GATEWAY__BK__GSE_VERSION      v1 (get_agent_status via ESB) | v2 (list_agent_state via gateway) [v1]
+  bk.max_concurrency    JOB_GATEWAY__BK__MAX_CONCURRENCY  calls in flight toward BlueKing at once [32]
+  bk.rate_per_second    JOB_GATEWAY__BK__RATE_PER_SECOND  token-bucket refill toward BlueKing; 0 = unlimited [50]
+  bk.rate_burst         JOB_GATEWAY__BK__RATE_BURST       token-bucket capacity [50]
+  bk.biz_rate_per_second JOB_GATEWAY__BK__BIZ_RATE_PER_SECOND same, per business; 0 = unlimited [20]
+  bk.biz_rate_burst     JOB_GATEWAY__BK__BIZ_RATE_BURST   per-business bucket capacity [20]
+  bk.retry_max_attempts JOB_GATEWAY__BK__RETRY_MAX_ATTEMPTS attempts per call, first included [3]
+  bk.retry_base_ms      JOB_GATEWAY__BK__RETRY_BASE_MS    first retry backoff, doubled per retry, jittered [200]
+  bk.retry_max_ms       JOB_GATEWAY__BK__RETRY_MAX_MS     backoff cap [3000]
+  auth.tokens           JOB_GATEWAY__AUTH__TOKENS         bearer tokens callers must present (comma-separated; each >= 16 chars)
+  auth.allow_unauthenticated JOB_GATEWAY__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
+  metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics (optional)
+  tls.cert_file         JOB_GATEWAY__TLS__CERT_FILE       PEM certificate chain; with tls.key_file the gRPC port serves TLS (optional)
+  tls.key_file          JOB_GATEWAY__TLS__KEY_FILE        PEM private key of tls.cert_file (optional)
+  watch.initial_interval_ms JOB_GATEWAY__WATCH__INITIAL_INTERVAL_MS first poll interval of WatchJobInstance, and after every change [200]
+  watch.max_interval_ms JOB_GATEWAY__WATCH__MAX_INTERVAL_MS longest poll interval [5000]
+  watch.backoff_factor  JOB_GATEWAY__WATCH__BACKOFF_FACTOR growth of the interval per unchanged poll, >= 1 [1.5]
+  watch.idle_timeout_ms JOB_GATEWAY__WATCH__IDLE_TIMEOUT_MS a watch seeing no change this long ends with DEADLINE_EXCEEDED [600000]
+  watch.max_lifetime_ms JOB_GATEWAY__WATCH__MAX_LIFETIME_MS a watch ends with DEADLINE_EXCEEDED after this long [3600000]
 ";
 
 /// The whole settings tree.
@@ -46,6 +77,14 @@ pub struct Settings {
     pub log: LogSettings,
     /// BlueKing endpoints and credentials.
     pub bk: BkSettings,
+    /// Caller authentication (bearer tokens).
+    pub auth: AuthSettings,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Optional TLS on the gRPC port.
+    pub tls: TlsSettings,
+    /// WatchJobInstance polling and stream bounds.
+    pub watch: WatchSettings,
 }
 
 impl Default for Settings {
@@ -55,60 +94,10 @@ impl Default for Settings {
             shutdown_grace_ms: 4000,
             log: LogSettings::default(),
             bk: BkSettings::default(),
-        }
-    }
-}
-
-/// Which BlueKing front door carries the calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// ESB: `/api/c/compapi/v2/<system>/<api>/`, credentials in the body.
-    #[default]
-    Esb,
-    /// API gateway: `/api/<gateway>/<stage>/…`, credentials in `X-Bkapi-Authorization`.
-    Apigw,
-}
-
-/// The `[bk]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BkSettings {
-    /// Front door.
-    pub transport: Transport,
-    /// ESB base URL.
-    pub esb_url: String,
-    /// API gateway base URL.
-    pub apigw_url: String,
-    /// API gateway stage.
-    pub stage: String,
-    /// App code.
-    pub app_code: String,
-    /// App secret, when given inline.
-    pub app_secret: Option<SecretString>,
-    /// File holding the app secret.
-    pub app_secret_file: Option<PathBuf>,
-    /// Operator used when a caller names none.
-    pub default_operator: String,
-    /// JOB web UI base URL.
-    pub job_web_url: String,
-    /// Per-call timeout toward BlueKing.
-    pub timeout_ms: u64,
-}
-
-impl Default for BkSettings {
-    fn default() -> Self {
-        Self {
-            transport: Transport::Esb,
-            esb_url: "http://127.0.0.1:8600".to_owned(),
-            apigw_url: "http://127.0.0.1:8600".to_owned(),
-            stage: "prod".to_owned(),
-            app_code: "bk-log-backup".to_owned(),
-            app_secret: None,
-            app_secret_file: None,
-            default_operator: "admin".to_owned(),
-            job_web_url: "http://127.0.0.1:8600".to_owned(),
-            timeout_ms: 10_000,
+            auth: AuthSettings::default(),
+            metrics_addr: None,
+            tls: TlsSettings::default(),
+            watch: WatchSettings::default(),
         }
     }
 }
@@ -170,9 +159,61 @@ impl Settings {
         if self.bk.default_operator.trim().is_empty() {
             return Err(invalid("bk.default_operator", "must not be empty"));
         }
-        if self.bk.timeout_ms == 0 {
-            return Err(invalid("bk.timeout_ms", "must be greater than zero"));
+        for (key, value) in [
+            ("bk.timeout_ms", self.bk.timeout_ms),
+            ("bk.connect_timeout_ms", self.bk.connect_timeout_ms),
+            ("bk.max_concurrency", self.bk.max_concurrency as u64),
+            (
+                "bk.retry_max_attempts",
+                u64::from(self.bk.retry_max_attempts),
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than zero"));
+            }
         }
+        for (key, value) in [
+            ("bk.gateway_job", &self.bk.gateway_job),
+            ("bk.gateway_cmdb", &self.bk.gateway_cmdb),
+            ("bk.gateway_gse", &self.bk.gateway_gse),
+        ] {
+            if value.is_empty() || value.contains('/') {
+                return Err(invalid(key, "must be a non-empty path segment"));
+            }
+        }
+        for (key, rate, burst) in [
+            (
+                "bk.rate_per_second",
+                self.bk.rate_per_second,
+                self.bk.rate_burst,
+            ),
+            (
+                "bk.biz_rate_per_second",
+                self.bk.biz_rate_per_second,
+                self.bk.biz_rate_burst,
+            ),
+        ] {
+            if !rate.is_finite() || rate < 0.0 {
+                return Err(invalid(
+                    key,
+                    "must be zero (unlimited) or a positive number",
+                ));
+            }
+            if rate > 0.0 && burst == 0 {
+                return Err(invalid(key, "needs a burst of at least one"));
+            }
+        }
+        if self.bk.retry_base_ms > self.bk.retry_max_ms {
+            return Err(invalid(
+                "bk.retry_base_ms",
+                "must not exceed bk.retry_max_ms",
+            ));
+        }
+        if let Some(problem) = self.auth.problem() {
+            return Err(invalid("auth.tokens", problem));
+        }
+        self.tls.validate()?;
+        self.watch.validate()?;
         Ok(())
     }
 }
@@ -185,76 +226,10 @@ fn check_http_url(key: &str, value: &str) -> Result<(), SettingsError> {
     }
 }
 
-fn invalid(key: &str, reason: impl std::fmt::Display) -> SettingsError {
+pub(crate) fn invalid(key: &str, reason: impl std::fmt::Display) -> SettingsError {
     SettingsError::invalid(ENV_PREFIX, key, reason)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn valid() -> Settings {
-        let mut s = Settings::default();
-        s.bk.app_secret = Some(SecretString::from("s3cr3t".to_owned()));
-        s
-    }
-
-    #[test]
-    fn defaults_with_a_secret_are_valid() {
-        valid().validate().unwrap();
-    }
-
-    #[test]
-    fn a_missing_secret_is_named() {
-        let err = Settings::default().validate().unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("invalid setting `bk.app_secret` (env JOB_GATEWAY__BK__APP_SECRET)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_malformed_url_is_named_with_its_variable() {
-        let mut s = valid();
-        s.bk.esb_url = "not a url".to_owned();
-        let err = s.validate().unwrap_err().to_string();
-        assert!(
-            err.starts_with("invalid setting `bk.esb_url` (env JOB_GATEWAY__BK__ESB_URL)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_secret_never_shows_in_debug_output() {
-        let s = valid();
-        assert!(!format!("{s:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn the_help_text_documents_every_setting() {
-        for key in [
-            "listen_addr",
-            "shutdown_grace_ms",
-            "log.format",
-            "log.filter",
-            "bk.transport",
-            "bk.esb_url",
-            "bk.apigw_url",
-            "bk.stage",
-            "bk.app_code",
-            "bk.app_secret",
-            "bk.app_secret_file",
-            "bk.default_operator",
-            "bk.job_web_url",
-            "bk.timeout_ms",
-        ] {
-            let env = service_kit::settings::env_name(ENV_PREFIX, key);
-            assert!(
-                SETTINGS_HELP.contains(&format!("{key:<22}")),
-                "{key} missing from help"
-            );
-            assert!(SETTINGS_HELP.contains(&env), "{env} missing from help");
-        }
-    }
-}
+#[path = "tests.rs"]
+mod tests;

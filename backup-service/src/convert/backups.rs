@@ -1,0 +1,323 @@
+//! Conversions of backups: the validated StartBackup request, and backups, hosts and progress
+//! events as messages.
+
+use std::collections::HashSet;
+
+use proto::backup::v1 as pb;
+
+use super::timestamp;
+use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
+use crate::error::{BackupError, Result};
+use crate::events::{Counts, Event, HostSummary};
+use crate::hostscript::{FileSelection, HostScriptError, MAX_FILES_LIMIT};
+use crate::store::backups::BackupRow;
+use crate::store::events::StoredEvent;
+
+/// Longest client request id.
+pub const MAX_REQUEST_ID: usize = 128;
+/// Longest JOB timeout we ask for (JOB's documented maximum).
+pub const MAX_TIMEOUT_SECS: i64 = 86_400;
+
+/// A validated StartBackup request.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    /// Client idempotency key.
+    pub request_id: Option<String>,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Hosts, in request order, without duplicates.
+    pub bk_host_ids: Vec<i64>,
+    /// Directory + suffix, validated for the host scripts.
+    pub selection: FileSelection,
+    /// The suffix as given (without a leading dot).
+    pub suffix: String,
+    /// JOB timeout.
+    pub timeout_secs: i32,
+}
+
+fn host_error(e: HostScriptError, field: &str) -> BackupError {
+    match e {
+        HostScriptError::InvalidArgument { reason, .. } => BackupError::invalid(field, reason),
+        other => BackupError::invalid(field, other.to_string()),
+    }
+}
+
+impl BackupRequest {
+    /// Validates `req`; `max_hosts` bounds the host list, `default_timeout_secs` applies when
+    /// the caller gives no timeout.
+    pub fn new(
+        req: pb::StartBackupRequest,
+        max_hosts: usize,
+        default_timeout_secs: i32,
+    ) -> Result<Self> {
+        let pb::StartBackupRequest {
+            request_id,
+            bk_biz_id,
+            bk_host_ids,
+            bk_file_dir,
+            bk_file_suffix,
+            timeout,
+        } = req;
+        if request_id.chars().count() > MAX_REQUEST_ID || request_id.chars().any(char::is_control) {
+            return Err(BackupError::invalid(
+                "request_id",
+                format!("at most {MAX_REQUEST_ID} printable characters"),
+            ));
+        }
+        if bk_biz_id <= 0 {
+            return Err(BackupError::invalid("bk_biz_id", "must be positive"));
+        }
+        let bk_host_ids = host_list(bk_host_ids, max_hosts)?;
+        let suffix = bk_file_suffix
+            .strip_prefix('.')
+            .unwrap_or(&bk_file_suffix)
+            .to_owned();
+        if suffix.is_empty() {
+            return Err(BackupError::invalid("bk_file_suffix", "is required"));
+        }
+        let selection =
+            FileSelection::new(&bk_file_dir, &[&suffix], MAX_FILES_LIMIT).map_err(|e| {
+                let field = match e.field() {
+                    Some(f) if f.starts_with("suffix") => "bk_file_suffix",
+                    _ => "bk_file_dir",
+                };
+                host_error(e, field)
+            })?;
+        let timeout_secs = match timeout {
+            None => default_timeout_secs,
+            Some(d) if d.nanos == 0 && (1..=MAX_TIMEOUT_SECS).contains(&d.seconds) => {
+                d.seconds as i32
+            }
+            Some(_) => {
+                return Err(BackupError::invalid(
+                    "timeout",
+                    format!("whole seconds from 1 to {MAX_TIMEOUT_SECS}"),
+                ));
+            }
+        };
+        Ok(Self {
+            request_id: (!request_id.is_empty()).then_some(request_id),
+            bk_biz_id,
+            bk_host_ids,
+            selection,
+            suffix,
+            timeout_secs,
+        })
+    }
+}
+
+/// Checks a host list: non-empty, positive ids, at most `max`; duplicates are dropped.
+pub fn host_list(ids: Vec<i64>, max: usize) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Err(BackupError::invalid(
+            "bk_host_ids",
+            "at least one host is required",
+        ));
+    }
+    if ids.len() > max {
+        return Err(BackupError::invalid(
+            "bk_host_ids",
+            format!("at most {max} hosts"),
+        ));
+    }
+    if let Some(i) = ids.iter().position(|id| *id <= 0) {
+        return Err(BackupError::invalid(
+            format!("bk_host_ids[{i}]"),
+            "must be positive",
+        ));
+    }
+    let mut seen = HashSet::new();
+    Ok(ids.into_iter().filter(|id| seen.insert(*id)).collect())
+}
+
+fn state(s: BackupState) -> pb::BackupState {
+    match s {
+        BackupState::Queued => pb::BackupState::Queued,
+        BackupState::Running => pb::BackupState::Running,
+        BackupState::Cancelling => pb::BackupState::Cancelling,
+        BackupState::Succeeded => pb::BackupState::Succeeded,
+        BackupState::Partial => pb::BackupState::Partial,
+        BackupState::Failed => pb::BackupState::Failed,
+        BackupState::Cancelled => pb::BackupState::Cancelled,
+    }
+}
+
+/// The domain state named by a request's proto enum value.
+pub fn state_from(value: i32) -> Option<BackupState> {
+    Some(match pb::BackupState::try_from(value).ok()? {
+        pb::BackupState::Unspecified => return None,
+        pb::BackupState::Queued => BackupState::Queued,
+        pb::BackupState::Running => BackupState::Running,
+        pb::BackupState::Cancelling => BackupState::Cancelling,
+        pb::BackupState::Succeeded => BackupState::Succeeded,
+        pb::BackupState::Partial => BackupState::Partial,
+        pb::BackupState::Failed => BackupState::Failed,
+        pb::BackupState::Cancelled => BackupState::Cancelled,
+    })
+}
+
+fn phase(p: Option<Phase>) -> pb::BackupPhase {
+    match p {
+        None => pb::BackupPhase::Unspecified,
+        Some(Phase::CheckingAgents) => pb::BackupPhase::CheckingAgents,
+        Some(Phase::Launching) => pb::BackupPhase::Launching,
+        Some(Phase::RunningJob) => pb::BackupPhase::RunningJob,
+        Some(Phase::CollectingResults) => pb::BackupPhase::CollectingResults,
+        Some(Phase::Recording) => pb::BackupPhase::Recording,
+    }
+}
+
+fn failure(r: Option<FailureReason>) -> pb::BackupFailureReason {
+    match r {
+        None => pb::BackupFailureReason::Unspecified,
+        Some(FailureReason::AllHostsFailed) => pb::BackupFailureReason::AllHostsFailed,
+        Some(FailureReason::PermissionDenied) => pb::BackupFailureReason::PermissionDenied,
+        Some(FailureReason::LaunchRejected) => pb::BackupFailureReason::LaunchRejected,
+        Some(FailureReason::DeadlineExceeded) => pb::BackupFailureReason::DeadlineExceeded,
+        Some(FailureReason::JobAborted) => pb::BackupFailureReason::JobAborted,
+        Some(FailureReason::JobLost) => pb::BackupFailureReason::JobLost,
+        Some(FailureReason::Internal) => pb::BackupFailureReason::Internal,
+    }
+}
+
+fn host_state(s: Option<HostState>) -> pb::HostBackupStatus {
+    match s {
+        None => pb::HostBackupStatus::Unspecified,
+        Some(HostState::Pending) => pb::HostBackupStatus::Pending,
+        Some(HostState::Running) => pb::HostBackupStatus::Running,
+        Some(HostState::Succeeded) => pb::HostBackupStatus::Succeeded,
+        Some(HostState::Partial) => pb::HostBackupStatus::Partial,
+        Some(HostState::Failed) => pb::HostBackupStatus::Failed,
+        Some(HostState::Skipped) => pb::HostBackupStatus::Skipped,
+        Some(HostState::Cancelled) => pb::HostBackupStatus::Cancelled,
+    }
+}
+
+fn host_reason(r: Option<HostReason>) -> pb::HostFailureReason {
+    use pb::HostFailureReason as P;
+    match r {
+        None => P::Unspecified,
+        Some(HostReason::AgentOffline) => P::AgentOffline,
+        Some(HostReason::AgentError) => P::AgentError,
+        Some(HostReason::DirectoryMissing) => P::DirectoryMissing,
+        Some(HostReason::PermissionDenied) => P::PermissionDenied,
+        Some(HostReason::DiskFull) => P::DiskFull,
+        Some(HostReason::Timeout) => P::Timeout,
+        Some(HostReason::ScriptError) => P::ScriptError,
+        Some(HostReason::OutputInvalid) => P::OutputInvalid,
+        Some(HostReason::Cancelled) => P::Cancelled,
+        Some(HostReason::DeadlineExceeded) => P::DeadlineExceeded,
+        Some(HostReason::JobError) => P::JobError,
+    }
+}
+
+/// A host's result message (per-file detail is added by the FULL view).
+pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
+    pb::HostBackupResult {
+        bk_host_id: h.bk_host_id,
+        bk_cloud_id: h.bk_cloud_id,
+        ip: h.host_ip.clone(),
+        status: host_state(HostState::parse(&h.status)) as i32,
+        reason: host_reason(h.reason.as_deref().and_then(HostReason::parse)) as i32,
+        log_excerpt: h.log_excerpt.clone(),
+        exit_code: h.exit_code.unwrap_or(0),
+        job_host_status_code: h.job_host_status_code.unwrap_or(0),
+        files_found: i64::from(h.files_found),
+        files_copied: i64::from(h.files_copied),
+        files_failed: i64::from(h.files_failed),
+        bytes_copied: h.bytes_copied,
+        files: vec![],
+        update_time: None,
+    }
+}
+
+fn counts_message(c: &Counts) -> pb::BackupCounts {
+    pb::BackupCounts {
+        hosts_total: c.hosts_total,
+        hosts_pending: c.hosts_pending,
+        hosts_running: c.hosts_running,
+        hosts_succeeded: c.hosts_succeeded,
+        hosts_partial: c.hosts_partial,
+        hosts_failed: c.hosts_failed,
+        hosts_skipped: c.hosts_skipped,
+        hosts_cancelled: c.hosts_cancelled,
+        files_found: c.files_found,
+        files_copied: c.files_copied,
+        files_failed: c.files_failed,
+        bytes_copied: c.bytes_copied,
+    }
+}
+
+/// A backup message from its row, counts, hosts (HOSTS/FULL views) and retries.
+pub fn backup_message(
+    row: &BackupRow,
+    counts: &Counts,
+    hosts: Vec<pb::HostBackupResult>,
+    retries: &[uuid::Uuid],
+) -> pb::Backup {
+    pb::Backup {
+        backup_id: row.id.to_string(),
+        state: state(row.state()) as i32,
+        phase: phase(row.phase()) as i32,
+        failure_reason: failure(row.failure_reason.as_deref().and_then(FailureReason::parse))
+            as i32,
+        status_message: row.status_message.clone(),
+        bk_biz_id: row.bk_biz_id,
+        bk_host_ids: row.bk_host_ids.clone(),
+        bk_file_dir: row.bk_file_dir.clone(),
+        bk_file_suffix: row.bk_file_suffix.clone(),
+        bk_backup_name: row.backup_name.clone(),
+        operator: row.operator.clone(),
+        request_id: row.request_id.clone().unwrap_or_default(),
+        create_time: Some(timestamp(row.created_at)),
+        start_time: row.started_at.map(timestamp),
+        end_time: row.finished_at.map(timestamp),
+        update_time: Some(timestamp(row.updated_at)),
+        deadline: Some(timestamp(row.deadline_at)),
+        job_instance_id: row.job_instance_id.unwrap_or(0),
+        step_instance_id: row.step_instance_id.unwrap_or(0),
+        job_url: row.job_url.clone().unwrap_or_default(),
+        retry_of_backup_id: row.retry_of.map(|id| id.to_string()).unwrap_or_default(),
+        retry_backup_ids: retries.iter().map(ToString::to_string).collect(),
+        counts: Some(counts_message(counts)),
+        host_results: hosts,
+    }
+}
+
+/// A stored progress event as a stream message.
+pub fn event_message(e: StoredEvent) -> pb::WatchBackupResponse {
+    use pb::watch_backup_response::Event as E;
+    let event = match e.event {
+        Event::StateChanged {
+            state: s,
+            phase: p,
+            failure_reason,
+            message,
+            job_instance_id,
+            job_url,
+        } => E::StateChanged(pb::BackupStateChanged {
+            state: state(s) as i32,
+            phase: phase(p) as i32,
+            failure_reason: failure(failure_reason) as i32,
+            status_message: message,
+            job_instance_id: job_instance_id.unwrap_or(0),
+            job_url: job_url.unwrap_or_default(),
+        }),
+        Event::HostProgress {
+            bk_host_id,
+            status,
+            job_host_status_code,
+        } => E::HostProgress(pb::HostProgress {
+            bk_host_id,
+            status: host_state(Some(status)) as i32,
+            job_host_status_code: job_host_status_code.unwrap_or(0),
+        }),
+        Event::HostFinished(h) => E::HostFinished(host_message(&h)),
+        Event::CountsChanged(c) => E::CountsChanged(counts_message(&c)),
+    };
+    pb::WatchBackupResponse {
+        seq: e.seq,
+        event_time: Some(timestamp(e.created_at)),
+        event: Some(event),
+    }
+}

@@ -1,0 +1,175 @@
+//! GetBackup, ListBackups and WatchBackup, and the views a backup is shown in.
+
+use chrono::DateTime;
+use proto::backup::v1 as pb;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::BackupApi;
+use crate::convert::{
+    backup_id, backup_message, from_timestamp, host_message, page_size, state_from,
+};
+use crate::error::{BackupError, Result};
+use crate::store::backups::{self, BackupFilter, BackupRow};
+
+/// Largest ListBackups page.
+const MAX_BACKUP_PAGE: u32 = 500;
+
+/// `row` as a message in `view` (BASIC: counts only; HOSTS: per-host results; FULL: plus
+/// per-file results).
+pub(super) async fn view_of(
+    pool: &PgPool,
+    row: &BackupRow,
+    view: pb::BackupView,
+) -> Result<pb::Backup> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let counts = backups::counts(&mut conn, row.id).await?;
+    drop(conn);
+    let retries = backups::retries_of(pool, row.id).await?;
+    let mut hosts = vec![];
+    if matches!(view, pb::BackupView::Hosts | pb::BackupView::Full) {
+        hosts = backups::hosts(pool, row.id)
+            .await?
+            .iter()
+            .map(host_message)
+            .collect();
+    }
+    if view == pb::BackupView::Full {
+        super::files::attach(pool, row.id, &mut hosts).await?;
+    }
+    Ok(backup_message(row, &counts, hosts, &retries))
+}
+
+fn view(value: i32) -> Result<pb::BackupView> {
+    match pb::BackupView::try_from(value) {
+        Ok(pb::BackupView::Unspecified) => Ok(pb::BackupView::Hosts),
+        Ok(v) => Ok(v),
+        Err(_) => Err(BackupError::invalid("view", "unknown view")),
+    }
+}
+
+impl BackupApi {
+    pub(super) async fn get(&self, req: pb::GetBackupRequest) -> Result<pb::GetBackupResponse> {
+        let id = backup_id("backup_id", &req.backup_id)?;
+        let view = view(req.view)?;
+        let row = backups::get(&self.pool, id)
+            .await?
+            .ok_or_else(|| BackupError::NotFound(format!("backup `{id}`")))?;
+        Ok(pb::GetBackupResponse {
+            backup: Some(view_of(&self.pool, &row, view).await?),
+        })
+    }
+
+    pub(super) async fn list(
+        &self,
+        req: pb::ListBackupsRequest,
+    ) -> Result<pb::ListBackupsResponse> {
+        let pb::ListBackupsRequest {
+            bk_biz_id,
+            states,
+            operator,
+            create_time_start,
+            create_time_end,
+            bk_host_id,
+            view: raw_view,
+            page_size: size,
+            page_token,
+        } = req;
+        if bk_biz_id < 0 || bk_host_id < 0 {
+            let field = if bk_biz_id < 0 {
+                "bk_biz_id"
+            } else {
+                "bk_host_id"
+            };
+            return Err(BackupError::invalid(field, "must be positive"));
+        }
+        let states = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                state_from(*s)
+                    .ok_or_else(|| BackupError::invalid(format!("states[{i}]"), "unknown state"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let filter = BackupFilter {
+            bk_biz_id: (bk_biz_id > 0).then_some(bk_biz_id),
+            states,
+            operator: crate::convert::optional_text("operator", operator, 64)?,
+            created_from: create_time_start
+                .map(|t| from_timestamp("create_time_start", t))
+                .transpose()?,
+            created_before: create_time_end
+                .map(|t| from_timestamp("create_time_end", t))
+                .transpose()?,
+            bk_host_id: (bk_host_id > 0).then_some(bk_host_id),
+        };
+        let view = view(raw_view)?;
+        let after = (!page_token.is_empty())
+            .then(|| decode_token(&page_token, &filter))
+            .transpose()?;
+        let size = page_size(size, 50, MAX_BACKUP_PAGE)?;
+        let (rows, more) = backups::list(&self.pool, &filter, after, size).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(view_of(&self.pool, row, view).await?);
+        }
+        let next_page_token = match rows.last() {
+            Some(last) if more => encode_token(last, &filter),
+            _ => String::new(),
+        };
+        Ok(pb::ListBackupsResponse {
+            backups: out,
+            next_page_token,
+        })
+    }
+}
+
+fn fingerprint(filter: &BackupFilter) -> u64 {
+    format!("{filter:?}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
+fn encode_token(last: &BackupRow, filter: &BackupFilter) -> String {
+    use base64::Engine as _;
+    let raw = format!(
+        "b1:{}:{}:{:016x}",
+        last.created_at.timestamp_micros(),
+        last.id,
+        fingerprint(filter)
+    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_token(token: &str, filter: &BackupFilter) -> Result<(DateTime<chrono::Utc>, Uuid)> {
+    use base64::Engine as _;
+    let bad = || {
+        BackupError::invalid(
+            "page_token",
+            "page_token is malformed or was issued for different filters",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let parts: Vec<&str> = raw.split(':').collect();
+    let ["b1", micros, id, fp] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if u64::from_str_radix(fp, 16).ok() != Some(fingerprint(filter)) {
+        return Err(bad());
+    }
+    let at = micros
+        .parse()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}

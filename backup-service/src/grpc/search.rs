@@ -1,0 +1,237 @@
+//! SearchFiles: runs our search script on the hosts through JOB, waits for it, and parses each
+//! host's log. Offline agents are reported as skipped without being sent; a log that cannot be
+//! trusted fails its host rather than yielding a partial list.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use proto::backup::v1 as pb;
+use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostLog};
+use uuid::Uuid;
+
+use super::BackupApi;
+use crate::convert::{host_list, raw_if_not_utf8, timestamp};
+use crate::error::{BackupError, Result};
+use crate::gateway::Launch;
+use crate::hostscript::{
+    FileSelection, HostScriptError, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind,
+    parse_search_output, search_script_param,
+};
+
+/// JOB timeout of a search.
+const SEARCH_TIMEOUT_SECS: i32 = 300;
+
+impl BackupApi {
+    pub(super) async fn search(
+        &self,
+        req: pb::SearchFilesRequest,
+        operator: &str,
+    ) -> Result<pb::SearchFilesResponse> {
+        let pb::SearchFilesRequest {
+            bk_biz_id,
+            bk_host_ids,
+            bk_file_dir,
+            bk_file_suffix,
+            include_previous_backups,
+            max_files_per_host,
+        } = req;
+        if bk_biz_id <= 0 {
+            return Err(BackupError::invalid("bk_biz_id", "must be positive"));
+        }
+        let hosts = host_list(bk_host_ids, self.limits.max_hosts)?;
+        let limit = match u32::try_from(max_files_per_host) {
+            Ok(0) => self.limits.max_files_per_host,
+            Ok(n) if n <= MAX_FILES_LIMIT => n,
+            _ => {
+                return Err(BackupError::invalid(
+                    "max_files_per_host",
+                    format!("must be 0..={MAX_FILES_LIMIT}"),
+                ));
+            }
+        };
+        let suffix = bk_file_suffix
+            .strip_prefix('.')
+            .unwrap_or(&bk_file_suffix)
+            .to_owned();
+        if suffix.is_empty() {
+            return Err(BackupError::invalid("bk_file_suffix", "is required"));
+        }
+        let selection =
+            FileSelection::new(&bk_file_dir, &[&suffix], limit).map_err(|e| match e {
+                HostScriptError::InvalidArgument { field, reason } => {
+                    let field = if field.starts_with("suffix") {
+                        "bk_file_suffix"
+                    } else {
+                        "bk_file_dir"
+                    };
+                    BackupError::invalid(field, reason)
+                }
+                other => BackupError::invalid("bk_file_dir", other.to_string()),
+            })?;
+        let run_uuid = Uuid::new_v4();
+        let run = RunId::new(&run_uuid.simple().to_string()).expect("a uuid is a valid run id");
+
+        let agents = self
+            .gateway
+            .agent_status(bk_biz_id, &hosts, operator)
+            .await?;
+        let mut results: Vec<pb::HostSearchResult> = hosts
+            .iter()
+            .map(|h| {
+                let a = agents.iter().find(|a| a.bk_host_id == *h);
+                pb::HostSearchResult {
+                    bk_host_id: *h,
+                    bk_cloud_id: a.map(|a| a.bk_cloud_id).unwrap_or(0),
+                    ip: a.map(|a| a.ip.clone()).unwrap_or_default(),
+                    status: pb::HostSearchStatus::Skipped as i32,
+                    reason: pb::HostFailureReason::AgentOffline as i32,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let online: Vec<i64> = hosts
+            .iter()
+            .copied()
+            .filter(|h| agents.iter().any(|a| a.bk_host_id == *h && a.alive))
+            .collect();
+        if online.is_empty() {
+            return Ok(pb::SearchFilesResponse {
+                host_results: results,
+                ..Default::default()
+            });
+        }
+        let param = search_script_param(&selection, include_previous_backups, &run);
+        let job = self
+            .gateway
+            .execute_script(Launch {
+                bk_biz_id,
+                script: SEARCH_SH,
+                param: &param,
+                hosts: &online,
+                timeout_secs: SEARCH_TIMEOUT_SECS,
+                task_name: &format!("bk-log-backup search {run_uuid}"),
+                operator,
+            })
+            .await?;
+        let status = self.wait(bk_biz_id, job.job_instance_id, operator).await?;
+        let step = status
+            .steps
+            .first()
+            .map(|s| s.step_instance_id)
+            .unwrap_or(job.step_instance_id);
+        let logs = self
+            .gateway
+            .logs(bk_biz_id, job.job_instance_id, step, &online, operator)
+            .await?;
+        for r in results
+            .iter_mut()
+            .filter(|r| online.contains(&r.bk_host_id))
+        {
+            let log = logs.iter().find(|l| l.bk_host_id == r.bk_host_id);
+            fill(r, log, &selection, &run);
+        }
+        Ok(pb::SearchFilesResponse {
+            total_file_count: results.iter().map(|r| r.file_count).sum(),
+            total_size_bytes: results.iter().map(|r| r.total_size_bytes).sum(),
+            host_results: results,
+            job_instance_id: job.job_instance_id,
+            job_url: job.job_url,
+        })
+    }
+
+    /// Polls the job until it finishes (JOB's own timeout bounds it; we add a margin).
+    async fn wait(
+        &self,
+        biz: i64,
+        job: i64,
+        operator: &str,
+    ) -> Result<GetJobInstanceStatusResponse> {
+        let deadline = Utc::now() + chrono::Duration::seconds(i64::from(SEARCH_TIMEOUT_SECS) + 60);
+        let mut interval = Duration::from_millis(100);
+        loop {
+            let status = self.gateway.status(biz, job, operator).await?;
+            if status.job_instance.as_ref().is_some_and(|j| j.finished) {
+                return Ok(status);
+            }
+            if Utc::now() > deadline {
+                return Err(BackupError::Upstream(tonic::Status::deadline_exceeded(
+                    format!("search job {job} did not finish in time"),
+                )));
+            }
+            tokio::time::sleep(interval).await;
+            interval = interval.mul_f64(1.5).min(Duration::from_secs(2));
+        }
+    }
+}
+
+fn fill(r: &mut pb::HostSearchResult, log: Option<&HostLog>, sel: &FileSelection, run: &RunId) {
+    let text = log
+        .filter(|l| l.found)
+        .map(|l| l.log_content.as_str())
+        .unwrap_or_default();
+    match parse_search_output(text.as_bytes(), sel, run) {
+        Ok(report) => {
+            let (status, reason) = match report.status {
+                HostStatus::Ok => (
+                    pb::HostSearchStatus::Found,
+                    pb::HostFailureReason::Unspecified,
+                ),
+                HostStatus::NoFiles => (
+                    pb::HostSearchStatus::NoFiles,
+                    pb::HostFailureReason::Unspecified,
+                ),
+                HostStatus::DirMissing | HostStatus::NotADirectory => (
+                    pb::HostSearchStatus::Failed,
+                    pb::HostFailureReason::DirectoryMissing,
+                ),
+                HostStatus::PermissionDenied => (
+                    pb::HostSearchStatus::Failed,
+                    pb::HostFailureReason::PermissionDenied,
+                ),
+                HostStatus::BackupExists | HostStatus::ScriptError => (
+                    pb::HostSearchStatus::Failed,
+                    pb::HostFailureReason::ScriptError,
+                ),
+            };
+            r.status = status as i32;
+            r.reason = reason as i32;
+            r.log_excerpt = report.error.clone().unwrap_or_default();
+            r.file_count = report.files.len() as i64;
+            r.total_size_bytes = report.total_bytes as i64;
+            r.truncated = report.truncated;
+            r.unreadable_count = report
+                .warnings
+                .iter()
+                .filter(|w| w.kind == WarningKind::UnreadableDir)
+                .count() as i64;
+            let mut files = report.files;
+            files.sort_by(|a, b| a.path.bytes.cmp(&b.path.bytes));
+            r.files = files
+                .into_iter()
+                .map(|f| pb::FoundFile {
+                    path: f.path.display.clone(),
+                    path_bytes: raw_if_not_utf8(&f.path.bytes),
+                    size_bytes: f.size as i64,
+                    mtime: chrono::DateTime::from_timestamp(f.mtime, 0).map(timestamp),
+                })
+                .collect();
+        }
+        Err(e) => {
+            r.status = pb::HostSearchStatus::Failed as i32;
+            r.reason = if text.trim().is_empty() {
+                pb::HostFailureReason::JobError
+            } else {
+                pb::HostFailureReason::OutputInvalid
+            } as i32;
+            let tail: String = text
+                .chars()
+                .rev()
+                .take(1000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            r.log_excerpt = format!("{e}; log tail: {tail}");
+        }
+    }
+}

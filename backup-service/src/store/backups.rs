@@ -1,0 +1,355 @@
+//! SQL for backups as callers see them: create (idempotent on the client's request id), read
+//! with hosts, list newest first, totals, and cancel requests.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::{StoreError, events};
+use crate::domain::{BackupState, Phase};
+use crate::events::{Counts, Event, HostSummary};
+
+/// A backup to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBackup {
+    /// New id.
+    pub id: Uuid,
+    /// Client idempotency key.
+    pub request_id: Option<String>,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Hosts, in request order, without duplicates.
+    pub bk_host_ids: Vec<i64>,
+    /// Directory to back up.
+    pub bk_file_dir: String,
+    /// Suffix.
+    pub bk_file_suffix: String,
+    /// Caller's BlueKing username.
+    pub operator: String,
+    /// JOB timeout for the backup step.
+    pub job_timeout_secs: i32,
+    /// `backup_YYYYmmdd_HHMMSS_<short id>`.
+    pub backup_name: String,
+    /// JOB task name carrying the backup id.
+    pub job_name: String,
+    /// Hard bound on the backup's total time.
+    pub deadline_at: DateTime<Utc>,
+    /// The backup whose failed hosts this one retries.
+    pub retry_of: Option<Uuid>,
+}
+
+/// A stored backup.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BackupRow {
+    /// Id.
+    pub id: Uuid,
+    /// Client idempotency key.
+    pub request_id: Option<String>,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Directory.
+    pub bk_file_dir: String,
+    /// Suffix.
+    pub bk_file_suffix: String,
+    /// Hosts asked for.
+    pub bk_host_ids: Vec<i64>,
+    /// Operator.
+    pub operator: String,
+    /// State (database spelling).
+    pub state: String,
+    /// Phase (database spelling).
+    pub phase: Option<String>,
+    /// Failure reason (database spelling).
+    pub failure_reason: Option<String>,
+    /// Explanation.
+    pub status_message: String,
+    /// JOB timeout.
+    pub job_timeout_secs: i32,
+    /// Retried backup.
+    pub retry_of: Option<Uuid>,
+    /// Backup directory name.
+    pub backup_name: String,
+    /// JOB task name.
+    pub job_name: String,
+    /// JOB instance.
+    pub job_instance_id: Option<i64>,
+    /// JOB step instance.
+    pub step_instance_id: Option<i64>,
+    /// JOB page.
+    pub job_url: Option<String>,
+    /// Claim counter (fencing token).
+    pub attempt: i32,
+    /// When cancel was asked.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Time bound.
+    pub deadline_at: DateTime<Utc>,
+    /// Latest event sequence number.
+    pub last_seq: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Claimed first.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl BackupRow {
+    /// Parsed state (unknown spellings cannot exist: a CHECK constraint guards the column).
+    pub fn state(&self) -> BackupState {
+        BackupState::parse(&self.state).unwrap_or(BackupState::Failed)
+    }
+
+    /// Parsed phase.
+    pub fn phase(&self) -> Option<Phase> {
+        self.phase.as_deref().and_then(Phase::parse)
+    }
+}
+
+/// The columns of [`BackupRow`].
+pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
+    bk_host_ids, operator, state, phase, failure_reason, status_message, job_timeout_secs, \
+    retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
+    cancel_requested_at, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
+
+const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
+    exit_code, job_host_status_code, files_found, files_copied, files_failed, bytes_copied";
+
+/// Whether [`create`] stored a new backup or found the one an earlier call with the same
+/// request id stored.
+#[derive(Debug)]
+pub enum Created {
+    /// Stored now.
+    New(BackupRow),
+    /// Stored before.
+    Replayed(BackupRow),
+}
+
+/// Stores `new` (QUEUED, hosts pending, first event) unless its request id was used before.
+pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreError> {
+    let mut tx = pool.begin().await?;
+    let inserted: Option<BackupRow> = sqlx::query_as(&format!(
+        "insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
+           bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         on conflict (request_id) where request_id is not null do nothing \
+         returning {BACKUP_COLUMNS}"
+    ))
+    .bind(new.id)
+    .bind(&new.request_id)
+    .bind(new.bk_biz_id)
+    .bind(&new.bk_file_dir)
+    .bind(&new.bk_file_suffix)
+    .bind(&new.bk_host_ids)
+    .bind(&new.operator)
+    .bind(new.job_timeout_secs)
+    .bind(&new.backup_name)
+    .bind(&new.job_name)
+    .bind(new.deadline_at)
+    .bind(new.retry_of)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = inserted else {
+        tx.rollback().await?;
+        let existing: BackupRow = sqlx::query_as(&format!(
+            "select {BACKUP_COLUMNS} from backups where request_id = $1"
+        ))
+        .bind(&new.request_id)
+        .fetch_one(pool)
+        .await?;
+        return Ok(Created::Replayed(existing));
+    };
+    sqlx::query("insert into backup_hosts (backup_id, bk_host_id) select $1, unnest($2::int8[])")
+        .bind(row.id)
+        .bind(&new.bk_host_ids)
+        .execute(&mut *tx)
+        .await?;
+    let event = Event::StateChanged {
+        state: BackupState::Queued,
+        phase: None,
+        failure_reason: None,
+        message: "queued".to_owned(),
+        job_instance_id: None,
+        job_url: None,
+    };
+    events::append(&mut tx, row.id, &event).await?;
+    let row = get_on(&mut tx, row.id).await?.expect("just inserted");
+    tx.commit().await?;
+    Ok(Created::New(row))
+}
+
+/// The backup `id`, if it exists.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<BackupRow>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    get_on(&mut conn, id).await
+}
+
+pub(crate) async fn get_on(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<BackupRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "select {BACKUP_COLUMNS} from backups where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The hosts of backup `id`, in request order.
+pub async fn hosts(pool: &PgPool, id: Uuid) -> Result<Vec<HostSummary>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "select {HOST_COLUMNS} from backup_hosts h join backups b on b.id = h.backup_id \
+         where h.backup_id = $1 order by array_position(b.bk_host_ids, h.bk_host_id)"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Backup `id` with its hosts and totals, read in one repeatable-read transaction so they
+/// agree with each other and with `last_seq`.
+pub async fn snapshot(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<(BackupRow, Vec<HostSummary>, Counts)>, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read read only")
+        .execute(&mut *tx)
+        .await?;
+    let Some(row) = get_on(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    let hosts: Vec<HostSummary> = sqlx::query_as(&format!(
+        "select {HOST_COLUMNS} from backup_hosts where backup_id = $1 \
+         order by array_position($2::int8[], bk_host_id)"
+    ))
+    .bind(id)
+    .bind(&row.bk_host_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let c = counts(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Some((row, hosts, c)))
+}
+
+/// Per host of backup `id`, the files found but not copied.
+pub async fn failed_files(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Vec<(i64, Vec<super::finish::FailedFile>)>, StoreError> {
+    let rows: Vec<(i64, sqlx::types::Json<Vec<super::finish::FailedFile>>)> = sqlx::query_as(
+        "select bk_host_id, failed_files from backup_hosts \
+         where backup_id = $1 and jsonb_array_length(failed_files) > 0",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(h, f)| (h, f.0)).collect())
+}
+
+/// Ids of the backups that retried backup `id`.
+pub async fn retries_of(pool: &PgPool, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select id from backups where retry_of = $1 order by created_at")
+            .bind(id)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// Totals of backup `id` from its hosts.
+pub async fn counts(conn: &mut PgConnection, id: Uuid) -> Result<Counts, StoreError> {
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "select count(*), \
+           count(*) filter (where status = 'pending'), count(*) filter (where status = 'running'), \
+           count(*) filter (where status = 'succeeded'), count(*) filter (where status = 'partial'), \
+           count(*) filter (where status = 'failed'), count(*) filter (where status = 'skipped'), \
+           count(*) filter (where status = 'cancelled'), \
+           coalesce(sum(files_found), 0)::int8, coalesce(sum(files_copied), 0)::int8, \
+           coalesce(sum(files_failed), 0)::int8, coalesce(sum(bytes_copied), 0)::int8 \
+         from backup_hosts where backup_id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+    Ok(Counts {
+        hosts_total: n(row.0),
+        hosts_pending: n(row.1),
+        hosts_running: n(row.2),
+        hosts_succeeded: n(row.3),
+        hosts_partial: n(row.4),
+        hosts_failed: n(row.5),
+        hosts_skipped: n(row.6),
+        hosts_cancelled: n(row.7),
+        files_found: row.8,
+        files_copied: row.9,
+        files_failed: row.10,
+        bytes_copied: row.11,
+    })
+}
+
+/// Filters of ListBackups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackupFilter {
+    /// Business.
+    pub bk_biz_id: Option<i64>,
+    /// Any of these states.
+    pub states: Vec<BackupState>,
+    /// Operator.
+    pub operator: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Backups that include this host.
+    pub bk_host_id: Option<i64>,
+}
+
+/// One page of backups newest first, after `(created_at, id)` when given; one row more than
+/// `page_size` tells the caller another page exists.
+pub async fn list(
+    pool: &PgPool,
+    filter: &BackupFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    page_size: u32,
+) -> Result<(Vec<BackupRow>, bool), StoreError> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("select {BACKUP_COLUMNS} from backups where true"));
+    if let Some(biz) = filter.bk_biz_id {
+        q.push(" and bk_biz_id = ").push_bind(biz);
+    }
+    if !filter.states.is_empty() {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        q.push(" and state = any(").push_bind(states).push(")");
+    }
+    if let Some(op) = &filter.operator {
+        q.push(" and operator = ").push_bind(op);
+    }
+    if let Some(from) = filter.created_from {
+        q.push(" and created_at >= ").push_bind(from);
+    }
+    if let Some(before) = filter.created_before {
+        q.push(" and created_at < ").push_bind(before);
+    }
+    if let Some(host) = filter.bk_host_id {
+        q.push(" and bk_host_ids @> array[")
+            .push_bind(host)
+            .push("]::int8[]");
+    }
+    if let Some((at, id)) = after {
+        q.push(" and (created_at, id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(" order by created_at desc, id desc limit ")
+        .push_bind(i64::from(page_size) + 1);
+    let mut rows: Vec<BackupRow> = q.build_query_as().fetch_all(pool).await?;
+    let more = rows.len() > page_size as usize;
+    rows.truncate(page_size as usize);
+    Ok((rows, more))
+}

@@ -1,0 +1,114 @@
+//! SQL for CancelBackup: one transaction decides, from the locked row, what cancelling means
+//! now, so concurrent cancels and the worker's own writes cannot race.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::backups::{BackupRow, get_on};
+use super::{StoreError, events};
+use crate::domain::{BackupState, HostState, Phase};
+use crate::events::Event;
+
+/// What a cancel request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// Queued or not launched: ended CANCELLED at once, nothing ran.
+    Dequeued,
+    /// Running: the worker will terminate the job and record what was copied.
+    Terminating,
+    /// The job had already finished copying; the worker records everything and ends CANCELLED.
+    JobAlreadyFinished,
+    /// Already cancelling or cancelled.
+    AlreadyCancelled,
+    /// Already in another terminal state.
+    AlreadyFinished,
+}
+
+/// Requests cancellation of backup `id`; `None` when it does not exist.
+pub async fn request(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<(CancelOutcome, BackupRow)>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let row: Option<BackupRow> = sqlx::query_as(&format!(
+        "select {} from backups where id = $1 for update",
+        super::backups::BACKUP_COLUMNS
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let state = row.state();
+    let outcome = match state {
+        BackupState::Cancelling | BackupState::Cancelled => CancelOutcome::AlreadyCancelled,
+        s if s.is_terminal() => CancelOutcome::AlreadyFinished,
+        _ if row.job_instance_id.is_none() && row.phase() != Some(Phase::Launching) => {
+            CancelOutcome::Dequeued
+        }
+        _ if matches!(
+            row.phase(),
+            Some(Phase::CollectingResults | Phase::Recording)
+        ) =>
+        {
+            CancelOutcome::JobAlreadyFinished
+        }
+        _ => CancelOutcome::Terminating,
+    };
+    let (new_state, message) = match outcome {
+        CancelOutcome::Dequeued => (
+            BackupState::Cancelled,
+            "cancelled before launch: nothing ran",
+        ),
+        CancelOutcome::Terminating => (
+            BackupState::Cancelling,
+            "cancel requested: terminating the job",
+        ),
+        CancelOutcome::JobAlreadyFinished => (
+            BackupState::Cancelling,
+            "cancel requested after the job had finished copying: every copied file is recorded",
+        ),
+        CancelOutcome::AlreadyCancelled | CancelOutcome::AlreadyFinished => {
+            tx.rollback().await?;
+            return Ok(Some((outcome, row)));
+        }
+    };
+    sqlx::query(
+        "update backups set state = $2, status_message = $3, cancel_requested_at = now(), \
+           finished_at = case when $2 = 'cancelled' then now() end, \
+           phase = case when $2 = 'cancelled' then null else phase end \
+         where id = $1",
+    )
+    .bind(id)
+    .bind(new_state.as_str())
+    .bind(message)
+    .execute(&mut *tx)
+    .await?;
+    if new_state == BackupState::Cancelled {
+        sqlx::query(
+            "update backup_hosts set status = $2, reason = 'cancelled', updated_at = now() \
+             where backup_id = $1 and status in ('pending', 'running')",
+        )
+        .bind(id)
+        .bind(HostState::Cancelled.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let event = Event::StateChanged {
+        state: new_state,
+        phase: if new_state == BackupState::Cancelled {
+            None
+        } else {
+            row.phase()
+        },
+        failure_reason: None,
+        message: message.to_owned(),
+        job_instance_id: row.job_instance_id,
+        job_url: row.job_url.clone(),
+    };
+    events::append(&mut tx, id, &event).await?;
+    let row = get_on(&mut tx, id).await?.expect("locked row exists");
+    tx.commit().await?;
+    Ok(Some((outcome, row)))
+}

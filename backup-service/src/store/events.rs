@@ -1,0 +1,83 @@
+//! SQL for progress events: append (inside the caller's transaction, with the next sequence
+//! number taken from the backup row, which also serialises appends per backup) and read after
+//! a sequence number. Every append NOTIFYs `backup_events` with the backup id, so watchers on
+//! any replica wake up; they then read the table, which stays the truth.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::events::Event;
+
+/// The NOTIFY channel.
+pub const CHANNEL: &str = "backup_events";
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Sequence number within the backup, from 1, without gaps.
+    pub seq: i64,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Appends `event` to `backup_id`'s log on `conn`; returns its sequence number. The caller's
+/// transaction makes the event visible together with the change it describes.
+pub async fn append(
+    conn: &mut PgConnection,
+    backup_id: Uuid,
+    event: &Event,
+) -> Result<i64, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "update backups set last_seq = last_seq + 1, updated_at = now() where id = $1 \
+         returning last_seq",
+    )
+    .bind(backup_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "insert into backup_events (backup_id, seq, kind, payload) values ($1, $2, $3, $4)",
+    )
+    .bind(backup_id)
+    .bind(seq)
+    .bind(event.kind())
+    .bind(Json(event))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(backup_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(seq)
+}
+
+/// Up to `limit` events of `backup_id` with `seq > after`, in order.
+pub async fn after(
+    pool: &PgPool,
+    backup_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows: Vec<(i64, DateTime<Utc>, Json<Event>)> = sqlx::query_as(
+        "select seq, created_at, payload from backup_events \
+         where backup_id = $1 and seq > $2 order by seq limit $3",
+    )
+    .bind(backup_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, created_at, Json(event))| StoredEvent {
+            seq,
+            created_at,
+            event,
+        })
+        .collect())
+}

@@ -1,0 +1,232 @@
+//! SQL for backup records: the bulk insert the worker runs in its final transaction, and the
+//! filtered, keyset-paged listing behind ListBackupRecords.
+//!
+//! Inserts go through `UNNEST` of column arrays, one statement per chunk, so 100k records cost
+//! a handful of round trips. `ON CONFLICT DO NOTHING` on (backup, host, source path) makes a
+//! replayed write (a worker retried after a crash) unable to duplicate a record.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::records::{Record, RecordQuery, display_path};
+
+/// Rows per INSERT statement.
+const CHUNK: usize = 5000;
+
+/// A record to write: one file the backup really copied.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Backup that copied it.
+    pub backup_id: Uuid,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Host.
+    pub bk_host_id: i64,
+    /// Control area.
+    pub bk_cloud_id: i64,
+    /// Host IP.
+    pub host_ip: String,
+    /// Searched directory.
+    pub bk_file_dir: String,
+    /// Suffix.
+    pub bk_file_suffix: String,
+    /// Source path, exact bytes.
+    pub source_path_bytes: Vec<u8>,
+    /// Backup directory name.
+    pub bk_backup_name: String,
+    /// Copy's full path, exact bytes.
+    pub backup_path_bytes: Vec<u8>,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Lowercase hex sha256.
+    pub sha256: String,
+    /// Source mtime.
+    pub source_mtime: Option<DateTime<Utc>>,
+    /// When the record is written.
+    pub bk_file_create_time: DateTime<Utc>,
+    /// Operator.
+    pub bk_file_operator: String,
+    /// JOB instance.
+    pub job_instance_id: i64,
+    /// Link to the JOB execution page.
+    pub bk_job_link: String,
+}
+
+/// Inserts `records` on `conn` (normally inside the worker's transaction); returns how many
+/// rows were new.
+pub async fn insert(conn: &mut PgConnection, records: &[NewRecord]) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in records.chunks(CHUNK) {
+        let result = sqlx::query(
+            "insert into backup_records (backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, \
+               bk_file_dir, bk_file_suffix, source_path, source_path_bytes, bk_backup_name, \
+               backup_path, backup_path_bytes, size_bytes, sha256, source_mtime, \
+               bk_file_create_time, bk_file_operator, job_instance_id, bk_job_link) \
+             select * from unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::text[], \
+               $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[], \
+               $12::bytea[], $13::int8[], $14::text[], $15::timestamptz[], $16::timestamptz[], \
+               $17::text[], $18::int8[], $19::text[]) \
+             on conflict (backup_id, bk_host_id, source_path_bytes) do nothing",
+        )
+        .bind(chunk.iter().map(|r| r.backup_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.bk_biz_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.bk_host_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.bk_cloud_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.host_ip.as_str()).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_file_dir.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_file_suffix.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| display_path(&r.source_path_bytes))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.source_path_bytes.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_backup_name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| display_path(&r.backup_path_bytes))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.backup_path_bytes.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.size_bytes).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.sha256.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.source_mtime).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_file_create_time)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_file_operator.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.job_instance_id).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.bk_job_link.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *conn)
+        .await?;
+        inserted += result.rows_affected();
+    }
+    Ok(inserted)
+}
+
+const COLUMNS: &str = "id, backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, bk_file_dir, \
+    bk_file_suffix, source_path_bytes, bk_backup_name, backup_path_bytes, size_bytes, sha256, \
+    source_mtime, bk_file_create_time, bk_file_operator, job_instance_id, bk_job_link";
+
+/// The listing statement for `query`: filters, keyset position, newest first, one row more
+/// than the page so the caller knows whether another page exists.
+fn statement<'a>(prefix: &str, query: &'a RecordQuery) -> QueryBuilder<'a, Postgres> {
+    let f = &query.filter;
+    let mut q = QueryBuilder::new(format!(
+        "{prefix}select {COLUMNS} from backup_records where true"
+    ));
+    if let Some(biz) = f.bk_biz_id {
+        q.push(" and bk_biz_id = ").push_bind(biz);
+    }
+    match f.bk_host_ids.as_slice() {
+        [] => {}
+        [one] => {
+            q.push(" and bk_host_id = ").push_bind(*one);
+        }
+        many => {
+            q.push(" and bk_host_id = any(").push_bind(many).push(")");
+        }
+    }
+    if let Some(dir) = &f.bk_file_dir {
+        q.push(" and bk_file_dir = ").push_bind(dir);
+    }
+    if let Some(suffix) = &f.bk_file_suffix {
+        q.push(" and bk_file_suffix = ").push_bind(suffix);
+    }
+    if let Some(op) = &f.operator {
+        q.push(" and bk_file_operator = ").push_bind(op);
+    }
+    if let Some(from) = f.created_from {
+        q.push(" and bk_file_create_time >= ").push_bind(from);
+    }
+    if let Some(before) = f.created_before {
+        q.push(" and bk_file_create_time < ").push_bind(before);
+    }
+    if let Some(id) = f.backup_id {
+        q.push(" and backup_id = ").push_bind(id);
+    }
+    if let Some(needle) = &f.path_contains {
+        q.push(" and source_path ilike ")
+            .push_bind(format!("%{}%", escape_like(needle)));
+    }
+    if let Some(after) = query.after {
+        let created = DateTime::from_timestamp_micros(after.created_micros).unwrap_or_default();
+        q.push(" and (bk_file_create_time, id) < (")
+            .push_bind(created)
+            .push(", ")
+            .push_bind(after.id)
+            .push(")");
+    }
+    q.push(" order by bk_file_create_time desc, id desc limit ")
+        .push_bind(i64::from(query.page_size) + 1);
+    q
+}
+
+/// One page of records and whether more follow.
+pub async fn list(pool: &PgPool, query: &RecordQuery) -> Result<(Vec<Record>, bool), StoreError> {
+    let mut rows: Vec<Record> = statement("", query)
+        .build_query_as()
+        .fetch_all(pool)
+        .await?;
+    let more = rows.len() > query.page_size as usize;
+    rows.truncate(query.page_size as usize);
+    Ok((rows, more))
+}
+
+/// Escapes LIKE wildcards so user text matches literally.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "records_tests.rs"]
+mod tests;

@@ -1,0 +1,207 @@
+//! SQL the workers run: claiming queued backups, lease heartbeats, and every write a worker
+//! makes while running a backup — each fenced by the claim's attempt number.
+//!
+//! Claiming takes one claimable backup (queued, or running with an expired lease) with
+//! `FOR UPDATE SKIP LOCKED` and bumps its `attempt`. Every later write runs in a transaction
+//! that first locks the row `WHERE attempt = <mine>`: a worker whose lease expired and was
+//! re-claimed finds no row and stops, so a stale worker can never write after a new one took
+//! over.
+
+use std::time::Duration;
+
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::backups::{BACKUP_COLUMNS, BackupRow, counts, get_on};
+use super::{StoreError, events};
+use crate::domain::{HostReason, Phase};
+use crate::events::{Event, HostSummary};
+
+/// A claim: the backup and the attempt number that fences this worker's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    /// Backup.
+    pub id: Uuid,
+    /// Claim number.
+    pub attempt: i32,
+}
+
+/// Claims the oldest claimable backup for `owner` with a lease of `lease`.
+pub async fn claim(
+    pool: &PgPool,
+    owner: &str,
+    lease: Duration,
+) -> Result<Option<BackupRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "update backups set attempt = attempt + 1, lease_owner = $1, \
+           lease_expires_at = now() + make_interval(secs => $2), \
+           state = case when state = 'queued' then 'running' else state end, \
+           started_at = coalesce(started_at, now()), updated_at = now() \
+         where id = (select id from backups \
+           where state = 'queued' \
+              or (state in ('running', 'cancelling') and lease_expires_at < now()) \
+           order by created_at for update skip locked limit 1) \
+         returning {BACKUP_COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Extends the lease; false when the claim was lost (another worker re-claimed it).
+pub async fn heartbeat(pool: &PgPool, fence: Fence, lease: Duration) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update backups set lease_expires_at = now() + make_interval(secs => $3) \
+         where id = $1 and attempt = $2",
+    )
+    .bind(fence.id)
+    .bind(fence.attempt)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Opens a transaction holding the backup row locked, if `fence` still owns it and it is
+/// still running: a backup cancelled before launch (or re-claimed) fences its worker out.
+pub async fn begin(
+    pool: &PgPool,
+    fence: Fence,
+) -> Result<(Transaction<'static, Postgres>, BackupRow), StoreError> {
+    let mut tx = pool.begin().await?;
+    let row: Option<BackupRow> = sqlx::query_as(&format!(
+        "select {BACKUP_COLUMNS} from backups \
+         where id = $1 and attempt = $2 and state in ('running', 'cancelling') for update"
+    ))
+    .bind(fence.id)
+    .bind(fence.attempt)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match row {
+        Some(row) => Ok((tx, row)),
+        None => Err(StoreError::Fenced(fence.id)),
+    }
+}
+
+/// The current row, if `fence` still owns it (e.g. to see a cancel request).
+pub async fn current(pool: &PgPool, fence: Fence) -> Result<BackupRow, StoreError> {
+    let mut conn = pool.acquire().await?;
+    match get_on(&mut conn, fence.id).await? {
+        Some(row) if row.attempt == fence.attempt => Ok(row),
+        _ => Err(StoreError::Fenced(fence.id)),
+    }
+}
+
+/// Moves to `phase` (state unchanged) with a state event.
+pub async fn set_phase(
+    pool: &PgPool,
+    fence: Fence,
+    phase: Phase,
+    message: &str,
+) -> Result<(), StoreError> {
+    let (mut tx, row) = begin(pool, fence).await?;
+    sqlx::query("update backups set phase = $2, status_message = $3 where id = $1")
+        .bind(fence.id)
+        .bind(phase.as_str())
+        .bind(message)
+        .execute(&mut *tx)
+        .await?;
+    let event = Event::StateChanged {
+        state: row.state(),
+        phase: Some(phase),
+        failure_reason: None,
+        message: message.to_owned(),
+        job_instance_id: row.job_instance_id,
+        job_url: row.job_url.clone(),
+    };
+    events::append(&mut tx, fence.id, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Where a host is, as learned from GSE.
+#[derive(Debug, Clone)]
+pub struct HostAddress {
+    /// Host.
+    pub bk_host_id: i64,
+    /// Control area.
+    pub bk_cloud_id: i64,
+    /// IP.
+    pub ip: String,
+}
+
+/// Stores the hosts' addresses and marks `offline` ones SKIPPED (agent offline).
+pub async fn set_agents(
+    pool: &PgPool,
+    fence: Fence,
+    addresses: &[HostAddress],
+    offline: &[i64],
+) -> Result<(), StoreError> {
+    let (mut tx, _) = begin(pool, fence).await?;
+    for a in addresses {
+        sqlx::query(
+            "update backup_hosts set bk_cloud_id = $3, host_ip = $4, updated_at = now() \
+             where backup_id = $1 and bk_host_id = $2",
+        )
+        .bind(fence.id)
+        .bind(a.bk_host_id)
+        .bind(a.bk_cloud_id)
+        .bind(&a.ip)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for host in offline {
+        let summary: HostSummary = sqlx::query_as(
+            "update backup_hosts set status = 'skipped', reason = $3, updated_at = now() \
+             where backup_id = $1 and bk_host_id = $2 and status = 'pending' \
+             returning bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, exit_code, \
+               job_host_status_code, files_found, files_copied, files_failed, bytes_copied",
+        )
+        .bind(fence.id)
+        .bind(host)
+        .bind(HostReason::AgentOffline.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        events::append(&mut tx, fence.id, &Event::HostFinished(summary)).await?;
+    }
+    if !offline.is_empty() {
+        let c = counts(&mut tx, fence.id).await?;
+        events::append(&mut tx, fence.id, &Event::CountsChanged(c)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores the launched JOB instance — before anything else happens with it.
+pub async fn set_job(
+    pool: &PgPool,
+    fence: Fence,
+    job_instance_id: i64,
+    step_instance_id: Option<i64>,
+    job_url: &str,
+) -> Result<(), StoreError> {
+    let (mut tx, row) = begin(pool, fence).await?;
+    sqlx::query(
+        "update backups set job_instance_id = $2, step_instance_id = $3, job_url = $4, \
+           job_launched_at = coalesce(job_launched_at, now()), phase = 'running_job' \
+         where id = $1",
+    )
+    .bind(fence.id)
+    .bind(job_instance_id)
+    .bind(step_instance_id)
+    .bind(job_url)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::StateChanged {
+        state: row.state(),
+        phase: Some(Phase::RunningJob),
+        failure_reason: None,
+        message: format!("job {job_instance_id} running"),
+        job_instance_id: Some(job_instance_id),
+        job_url: Some(job_url.to_owned()),
+    };
+    events::append(&mut tx, fence.id, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Drives one claimed backup to a terminal state: check agents, launch the JOB instance
+//! exactly once (storing its id before anything else, and looking for an instance launched
+//! by a crashed predecessor before launching), follow it, honour cancel and the deadline,
+//! then collect logs and write the outcome in one transaction.
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tonic::{Code, Status};
+
+use super::WorkerSettings;
+use super::follow::follow;
+use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
+use crate::gateway::{Gateway, Launch};
+use crate::hostscript::{BACKUP_SH, BackupDirName, FileSelection, RunId, backup_script_param};
+use crate::store::StoreError;
+use crate::store::backups::{self, BackupRow};
+use crate::store::finish::{HostOutcome, Outcome, finish};
+use crate::store::work::{self, Fence, HostAddress};
+
+/// Why a run stopped before the backup was terminal.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Halt {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("job-gateway: {0}")]
+    Gateway(Status),
+}
+
+/// Files per host the backup script copies at most.
+const MAX_FILES_PER_HOST: u32 = 100_000;
+
+pub(super) async fn drive(pool: &PgPool, gw: &Gateway, s: &WorkerSettings, row: BackupRow) {
+    let fence = Fence {
+        id: row.id,
+        attempt: row.attempt,
+    };
+    match steps(pool, gw, s, fence, row).await {
+        Ok(()) => {}
+        Err(Halt::Store(StoreError::Fenced(_))) => {
+            tracing::info!(backup_id = %fence.id, "backup taken over or cancelled: worker stops");
+        }
+        Err(e) => {
+            tracing::warn!(backup_id = %fence.id, error = %e, "backup run interrupted; will resume after the lease")
+        }
+    }
+}
+
+async fn steps(
+    pool: &PgPool,
+    gw: &Gateway,
+    s: &WorkerSettings,
+    fence: Fence,
+    row: BackupRow,
+) -> Result<(), Halt> {
+    let selection =
+        FileSelection::new(&row.bk_file_dir, &[&row.bk_file_suffix], MAX_FILES_PER_HOST);
+    let (Ok(selection), Ok(name), Ok(run)) = (
+        selection,
+        BackupDirName::parse(&row.backup_name),
+        RunId::new(&row.id.simple().to_string()),
+    ) else {
+        return fail(
+            pool,
+            fence,
+            FailureReason::Internal,
+            "stored backup arguments are invalid",
+        )
+        .await;
+    };
+    let biz = row.bk_biz_id;
+    let mut row = row;
+    if row.job_instance_id.is_none() {
+        let op = row.operator.clone();
+        let op = op.as_str();
+        if row.state() == BackupState::Cancelling {
+            // Cancelled while launching: follow a job that made it to JOB, else end here.
+            match gw
+                .find_job(biz, &row.job_name, row.created_at, op)
+                .await
+                .map_err(Halt::Gateway)?
+            {
+                Some(job) => {
+                    work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?
+                }
+                None => return end_cancelled_before_launch(pool, fence).await,
+            }
+        } else {
+            if Utc::now() > row.deadline_at {
+                return fail(
+                    pool,
+                    fence,
+                    FailureReason::DeadlineExceeded,
+                    "deadline passed before launch",
+                )
+                .await;
+            }
+            if !check_agents(pool, gw, fence, &row).await? {
+                return Ok(());
+            }
+            let hosts = pending_hosts(pool, fence).await?;
+            if hosts.is_empty() {
+                return finish_skipped(pool, fence).await;
+            }
+            work::set_phase(pool, fence, Phase::Launching, "launching the backup job").await?;
+            let param = backup_script_param(&selection, &name, &run);
+            if !launch(pool, gw, s, fence, &row, &hosts, &param).await? {
+                return Ok(());
+            }
+        }
+        row = work::current(pool, fence).await?;
+    }
+    follow(pool, gw, s, fence, row, &selection, &name, &run).await
+}
+
+/// Stores agent addresses and skips offline hosts; false when the backup already ended.
+async fn check_agents(
+    pool: &PgPool,
+    gw: &Gateway,
+    fence: Fence,
+    row: &BackupRow,
+) -> Result<bool, Halt> {
+    work::set_phase(pool, fence, Phase::CheckingAgents, "checking agents").await?;
+    let statuses = match gw
+        .agent_status(row.bk_biz_id, &row.bk_host_ids, &row.operator)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) if e.code() == Code::PermissionDenied => {
+            fail(pool, fence, FailureReason::PermissionDenied, e.message()).await?;
+            return Ok(false);
+        }
+        Err(e) => return Err(Halt::Gateway(e)),
+    };
+    let addresses: Vec<HostAddress> = statuses
+        .iter()
+        .map(|a| HostAddress {
+            bk_host_id: a.bk_host_id,
+            bk_cloud_id: a.bk_cloud_id,
+            ip: a.ip.clone(),
+        })
+        .collect();
+    let offline: Vec<i64> = row
+        .bk_host_ids
+        .iter()
+        .copied()
+        .filter(|h| !statuses.iter().any(|a| a.bk_host_id == *h && a.alive))
+        .collect();
+    work::set_agents(pool, fence, &addresses, &offline).await?;
+    Ok(true)
+}
+
+pub(super) async fn pending_hosts(pool: &PgPool, fence: Fence) -> Result<Vec<i64>, Halt> {
+    Ok(backups::hosts(pool, fence.id)
+        .await?
+        .into_iter()
+        .filter(|h| h.status == HostState::Pending.as_str())
+        .map(|h| h.bk_host_id)
+        .collect())
+}
+
+/// Launches once: looks for an instance already launched under this backup's task name
+/// first, and retries only failures that leave the launch uncertain, looking again before
+/// each retry. False when the backup ended (launch refused).
+async fn launch(
+    pool: &PgPool,
+    gw: &Gateway,
+    s: &WorkerSettings,
+    fence: Fence,
+    row: &BackupRow,
+    hosts: &[i64],
+    param: &str,
+) -> Result<bool, Halt> {
+    let op = row.operator.as_str();
+    let mut wait = s.poll_initial;
+    loop {
+        if let Some(job) = gw
+            .find_job(row.bk_biz_id, &row.job_name, row.created_at, op)
+            .await
+            .map_err(Halt::Gateway)?
+        {
+            tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "found the job launched earlier");
+            work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?;
+            return Ok(true);
+        }
+        let launched = gw
+            .execute_script(Launch {
+                bk_biz_id: row.bk_biz_id,
+                script: BACKUP_SH,
+                param,
+                hosts,
+                timeout_secs: row.job_timeout_secs,
+                task_name: &row.job_name,
+                operator: op,
+            })
+            .await;
+        match launched {
+            Ok(job) => {
+                work::set_job(
+                    pool,
+                    fence,
+                    job.job_instance_id,
+                    Some(job.step_instance_id),
+                    &job.job_url,
+                )
+                .await?;
+                tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "backup job launched");
+                return Ok(true);
+            }
+            Err(e) if uncertain(&e) && Utc::now() < row.deadline_at => {
+                tracing::warn!(backup_id = %fence.id, error = %e, "launch uncertain: looking for the job before retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(s.poll_max);
+            }
+            Err(e) => {
+                let reason = if e.code() == Code::PermissionDenied {
+                    FailureReason::PermissionDenied
+                } else {
+                    FailureReason::LaunchRejected
+                };
+                fail(
+                    pool,
+                    fence,
+                    reason,
+                    &format!("JOB refused the launch: {}", e.message()),
+                )
+                .await?;
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Failures after which the launch may or may not have happened.
+fn uncertain(e: &Status) -> bool {
+    matches!(
+        e.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::Aborted
+            | Code::ResourceExhausted
+    )
+}
+
+pub(super) async fn fail(
+    pool: &PgPool,
+    fence: Fence,
+    reason: FailureReason,
+    message: &str,
+) -> Result<(), Halt> {
+    let hosts = pending_hosts(pool, fence).await?;
+    let outcome = Outcome {
+        hosts: hosts
+            .into_iter()
+            .map(|h| HostOutcome::bare(h, HostState::Failed, None, message))
+            .collect(),
+        records: vec![],
+        state: BackupState::Failed,
+        failure_reason: Some(reason),
+        message: message.to_owned(),
+    };
+    finish(pool, fence, &outcome).await?;
+    Ok(())
+}
+
+async fn finish_skipped(pool: &PgPool, fence: Fence) -> Result<(), Halt> {
+    let outcome = Outcome {
+        hosts: vec![],
+        records: vec![],
+        state: BackupState::Failed,
+        failure_reason: Some(FailureReason::AllHostsFailed),
+        message: "every host's agent is offline: nothing was sent".to_owned(),
+    };
+    finish(pool, fence, &outcome).await?;
+    Ok(())
+}
+
+async fn end_cancelled_before_launch(pool: &PgPool, fence: Fence) -> Result<(), Halt> {
+    let hosts = pending_hosts(pool, fence).await?;
+    let outcome = Outcome {
+        hosts: hosts
+            .into_iter()
+            .map(|h| HostOutcome::bare(h, HostState::Cancelled, Some(HostReason::Cancelled), ""))
+            .collect(),
+        records: vec![],
+        state: BackupState::Cancelled,
+        failure_reason: None,
+        message: "cancelled before launch: nothing ran".to_owned(),
+    };
+    finish(pool, fence, &outcome).await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! Prometheus metrics: a tower layer that counts every gRPC call by method and status code
+//! with a latency histogram, and a tiny HTTP server exposing the registry as text.
+//!
+//! gRPC carries its status in trailers (or, for errors before any message, in the headers of
+//! a trailers-only response), so the layer wraps the response body and records when it sees
+//! the trailers, when the body ends, or — if the client went away first — on drop as
+//! CANCELLED. Each call is recorded exactly once, after its stream has finished.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use tower::{Layer, Service};
+
+/// Latency buckets in seconds: fine at the low end, where a gateway's overhead lives.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
+];
+
+/// Counters and histograms of served gRPC calls.
+#[derive(Clone)]
+pub struct GrpcMetrics {
+    handled: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl GrpcMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let handled = IntCounterVec::new(
+            Opts::new(
+                "grpc_server_handled_total",
+                "gRPC calls completed, by method and code",
+            ),
+            &["method", "code"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "grpc_server_handling_seconds",
+                "time from request to the end of the response stream, by method",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method"],
+        )?;
+        registry.register(Box::new(handled.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Self { handled, latency })
+    }
+
+    /// The tower layer recording into these metrics.
+    pub fn layer(&self) -> GrpcMetricsLayer {
+        GrpcMetricsLayer {
+            metrics: Arc::new(self.clone()),
+        }
+    }
+
+    fn record(&self, method: &str, code: tonic::Code, started: Instant) {
+        self.handled
+            .with_label_values(&[method, code_name(code)])
+            .inc();
+        self.latency
+            .with_label_values(&[method])
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Upper-snake gRPC code names, as grpc-go and grpcurl print them.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Layer for `tonic::transport::Server::layer`.
+#[derive(Clone)]
+pub struct GrpcMetricsLayer {
+    metrics: Arc<GrpcMetrics>,
+}
+
+impl<S> Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetricsService {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// The service produced by [`GrpcMetricsLayer`].
+#[derive(Clone)]
+pub struct GrpcMetricsService<S> {
+    inner: S,
+    metrics: Arc<GrpcMetrics>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcMetricsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<MeteredBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let method = req.uri().path().to_owned();
+        let started = Instant::now();
+        let metrics = Arc::clone(&self.metrics);
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let resp = fut.await?;
+            let header_code = status_code(resp.headers());
+            let (parts, body) = resp.into_parts();
+            let pending = Pending {
+                metrics,
+                method,
+                started,
+                header_code,
+            };
+            Ok(Response::from_parts(
+                parts,
+                MeteredBody {
+                    inner: body,
+                    pending: Some(pending),
+                },
+            ))
+        })
+    }
+}
+
+struct Pending {
+    metrics: Arc<GrpcMetrics>,
+    method: String,
+    started: Instant,
+    header_code: Option<tonic::Code>,
+}
+
+fn status_code(headers: &HeaderMap) -> Option<tonic::Code> {
+    let raw = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(tonic::Code::from_i32(raw))
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records its call's metrics when the call ends.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        pending: Option<Pending>,
+    }
+
+    impl<B> PinnedDrop for MeteredBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(p) = this.project().pending.take() {
+                let code = p.header_code.unwrap_or(tonic::Code::Cancelled);
+                p.metrics.record(&p.method, code, p.started);
+            }
+        }
+    }
+}
+
+impl<B: Body> Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                // Take the pending record only on the trailers frame, never on a data frame.
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(p) = this.pending.take()
+                {
+                    let code = status_code(trailers).or(p.header_code);
+                    p.metrics
+                        .record(&p.method, code.unwrap_or(tonic::Code::Unknown), p.started);
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(p) = this.pending.take() {
+                    let code = p.header_code.unwrap_or(tonic::Code::Unknown);
+                    p.metrics.record(&p.method, code, p.started);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(p) = this.pending.take() {
+                    p.metrics
+                        .record(&p.method, tonic::Code::Internal, p.started);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Renders `registry` in the Prometheus text format.
+pub fn render(registry: &Registry) -> String {
+    TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap_or_else(|e| format!("# encoding failed: {e}\n"))
+}
+
+/// Serves `GET /metrics` from `registry` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    registry: Registry,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = registry.clone();
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    render(&registry),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,104 @@
+//! Helpers for backup scenarios: start a backup, follow it to the end through WatchBackup,
+//! and read what it recorded.
+
+use std::time::Duration;
+
+use proto::backup::v1 as pb;
+use proto::backup::v1::backup_service_client::BackupServiceClient;
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::Authed;
+
+/// The client type tests use.
+pub type Client = BackupServiceClient<InterceptedService<Channel, Authed>>;
+
+/// A StartBackup request for business 3 of the demo world.
+pub fn start(hosts: &[i64], dir: &str, suffix: &str) -> pb::StartBackupRequest {
+    pb::StartBackupRequest {
+        bk_biz_id: 3,
+        bk_host_ids: hosts.to_vec(),
+        bk_file_dir: dir.to_owned(),
+        bk_file_suffix: suffix.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Watches backup `id` from the start until its stream ends (at most 90 s); returns every
+/// message received.
+pub async fn watch_to_end(client: &mut Client, id: &str) -> Vec<pb::WatchBackupResponse> {
+    watch_from(client, id, 0).await
+}
+
+/// Like [`watch_to_end`], resuming after `after_seq`.
+pub async fn watch_from(
+    client: &mut Client,
+    id: &str,
+    after_seq: i64,
+) -> Vec<pb::WatchBackupResponse> {
+    let mut stream = client
+        .watch_backup(pb::WatchBackupRequest {
+            backup_id: id.to_owned(),
+            after_seq,
+        })
+        .await
+        .expect("watch starts")
+        .into_inner();
+    let mut got = vec![];
+    let collect = async {
+        while let Some(msg) = stream.next().await {
+            got.push(msg.expect("stream item"));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(90), collect)
+        .await
+        .expect("backup reached a terminal state within 90 s");
+    got
+}
+
+/// The backup with hosts and files.
+pub async fn full(client: &mut Client, id: &str) -> pb::Backup {
+    client
+        .get_backup(pb::GetBackupRequest {
+            backup_id: id.to_owned(),
+            view: pb::BackupView::Full as i32,
+        })
+        .await
+        .expect("get backup")
+        .into_inner()
+        .backup
+        .expect("backup")
+}
+
+/// Every record of backup `id`.
+pub async fn records(client: &mut Client, id: &str) -> Vec<pb::BackupRecord> {
+    let mut out = vec![];
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_backup_records(pb::ListBackupRecordsRequest {
+                backup_id: id.to_owned(),
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("list records")
+            .into_inner();
+        out.extend(page.records);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// The host result of `host` in `backup`.
+pub fn host(backup: &pb::Backup, host: i64) -> &pb::HostBackupResult {
+    backup
+        .host_results
+        .iter()
+        .find(|h| h.bk_host_id == host)
+        .unwrap_or_else(|| panic!("host {host} in {backup:?}"))
+}

@@ -1,0 +1,136 @@
+//! The whole stack for one test: bk-sim with the demo world (its hosts' trees are real
+//! directories the test can read and write), job-gateway over ESB or the API gateway, and
+//! backup-service on the test's own database.
+
+use std::path::PathBuf;
+
+use proto::backup::v1::backup_service_client::BackupServiceClient;
+use secrecy::SecretString;
+use sqlx::postgres::PgConnectOptions;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::{Authed, RunningService, backup_client, backup_settings, job_gateway_settings};
+
+/// The demo world's app secret.
+pub const DEMO_SECRET: &str = "demo-secret";
+
+/// Which BlueKing front door job-gateway uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// ESB.
+    Esb,
+    /// API gateway.
+    Apigw,
+}
+
+/// A running stack.
+pub struct Stack {
+    /// The simulator.
+    pub sim: bk_sim::RunningSim,
+    /// job-gateway.
+    pub gw: RunningService,
+    /// backup-service.
+    pub backup: RunningService,
+    db: PgConnectOptions,
+}
+
+/// The demo world's file.
+pub fn demo_world() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bk-sim/worlds/demo.toml"
+    ))
+}
+
+impl Stack {
+    /// Starts everything on database `db`, job-gateway using `door`.
+    pub async fn start(db: &PgConnectOptions, door: Door) -> Self {
+        Self::start_with(db, door, |_| {}).await
+    }
+
+    /// Like [`Stack::start`], letting the test adjust backup-service's settings.
+    pub async fn start_with(
+        db: &PgConnectOptions,
+        door: Door,
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> Self {
+        // RUST_LOG=info shows every service's log in the test's output.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+        let world = bk_sim::World::load(&demo_world()).expect("demo world loads");
+        let mut sim_settings = bk_sim::Settings::new(world);
+        sim_settings.dispatch_delay_ms = 20;
+        let sim = bk_sim::spawn(sim_settings).await.expect("bk-sim starts");
+        let mut gw = job_gateway_settings(&sim.base_url());
+        gw.bk.app_code = "bk-log-backup".to_owned();
+        gw.bk.app_secret = Some(SecretString::from(DEMO_SECRET.to_owned()));
+        gw.bk.transport = match door {
+            Door::Esb => job_gateway::config::Transport::Esb,
+            Door::Apigw => job_gateway::config::Transport::Apigw,
+        };
+        let gw = crate::spawn_job_gateway(gw).await;
+        let mut settings = backup_settings(db, gw.addr);
+        adjust(&mut settings);
+        let backup = crate::spawn_backup_service(settings).await;
+        Self {
+            sim,
+            gw,
+            backup,
+            db: db.clone(),
+        }
+    }
+
+    /// A backup-service client acting as `user`.
+    pub async fn client(
+        &self,
+        user: &'static str,
+    ) -> BackupServiceClient<InterceptedService<Channel, Authed>> {
+        backup_client(&self.backup, Some(user)).await
+    }
+
+    /// Starts another backup-service replica on the same database.
+    pub async fn replica(&self) -> RunningService {
+        crate::spawn_backup_service(backup_settings(&self.db, self.gw.addr)).await
+    }
+
+    /// Where host `id`'s `/` lives on this machine.
+    pub async fn host_root(&self, id: i64) -> PathBuf {
+        self.sim.host_root(id).await.expect("host exists")
+    }
+
+    /// How many calls of `api` bk-sim received.
+    pub async fn upstream_calls(&self, api: &str) -> u64 {
+        let counts: serde_json::Value =
+            reqwest::get(format!("{}/_sim/requests/counts", self.sim.base_url()))
+                .await
+                .expect("bk-sim admin answers")
+                .json()
+                .await
+                .expect("json");
+        counts["by_api"][api].as_u64().unwrap_or(0)
+    }
+
+    /// Sets a fault through bk-sim's admin API (`path` under `/_sim/faults/`).
+    pub async fn fault(&self, path: &str, body: serde_json::Value) {
+        reqwest::Client::new()
+            .put(format!("{}/_sim/faults/{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("bk-sim admin answers")
+            .error_for_status()
+            .expect("fault accepted");
+    }
+
+    /// Stops the services (gracefully) and the simulator.
+    pub async fn stop(self) {
+        self.backup.stop().await;
+        self.gw.stop().await;
+        self.sim.stop();
+    }
+}
