@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the demo stack in the foreground: a private Postgres, bk-sim with the demo world,
 # job-gateway and backup-service, with defaults that need no editing. Prints how to reach
-# each with `buf curl`. Ctrl-C (or SIGTERM) stops the services; Postgres keeps running
+# each with `buf curl`, then walks through a search and a backup (scripts/demo-walkthrough.sh)
+# showing its records and their JOB links. Ctrl-C (or SIGTERM) stops the services; Postgres keeps running
 # (`scripts/pg.sh stop` stops it).
 #
 # Ports (override with the environment): BK_SIM_ADDR 127.0.0.1:8600,
@@ -95,7 +96,9 @@ Try:
   $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -H "x-bk-username: admin" \
       http://$backup_addr/backup.v1.BackupService/ListBackupRecords -d '{"bk_biz_id": 3}'
 
-Ctrl-C stops the services.
 MSG
+bash scripts/demo-walkthrough.sh || log "the walkthrough failed: see $logs/"
+echo
+echo "The stack keeps running; scripts/demo-walkthrough.sh runs the walkthrough again. Ctrl-C stops the services."
 wait -n "${pids[@]}" || true
 log "a service exited: see $logs/"

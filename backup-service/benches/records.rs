@@ -391,15 +391,16 @@ where
     F: Fn(RecordFilter) -> Fut,
     Fut: Future<Output = anyhow::Result<usize>>,
 {
+    // The first filter's page size is the one reported; the warm-up also fills the caches.
+    let rows = call(case.filters[0].clone()).await?;
     for filter in case.filters.iter().cycle().take(20) {
         call(filter.clone()).await?;
     }
     let budget = Instant::now();
     let mut took = Vec::with_capacity(iterations);
-    let mut rows = 0;
     for filter in case.filters.iter().cycle().take(iterations) {
         let started = Instant::now();
-        rows = call(filter.clone()).await?;
+        call(filter.clone()).await?;
         took.push(started.elapsed());
         if took.len() >= 50 && budget.elapsed() > Duration::from_secs(10) {
             break;
@@ -748,7 +749,8 @@ mod data {
         Ok(())
     }
 
-    /// One row of the latency table: filters cycled over the iterations, after `skip` rows.
+    /// One row of the latency table: filters cycled over the iterations, after `skip` rows; the
+    /// rows column reports the first filter's page.
     pub struct Case {
         pub name: String,
         pub filters: Vec<RecordFilter>,
@@ -789,7 +791,7 @@ mod data {
         let all = RecordFilter::default();
         vec![
             case("no filter", vec![all.clone()]),
-            case("biz (largest, ~45%)", vec![biz(1)]),
+            case("biz (largest, ~40%)", vec![biz(1)]),
             case("biz (smallest, ~2%)", vec![biz(8)]),
             case(
                 "one host",
@@ -869,7 +871,7 @@ mod data {
                     .collect(),
             ),
             case(
-                "path `node-<host>/` (~0.1%)",
+                "path `node-<host>/` (~0.05%)",
                 every(50)
                     .iter()
                     .map(|p| path(format!("node-{}/", p.first_host)))

@@ -74,6 +74,7 @@ impl Application {
             claim_interval: Duration::from_millis(w.claim_interval_ms),
             poll_initial: Duration::from_millis(w.poll_initial_ms),
             poll_max: Duration::from_millis(w.poll_max_ms),
+            launch_settle: Duration::from_millis(w.launch_settle_ms),
             owner: format!("{}:{}", hostname(), self.local_addr),
         }
     }

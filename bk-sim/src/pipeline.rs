@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::api::{self, ApiError, Caller, Ctx, System};
@@ -51,7 +51,21 @@ fn bad_body(system: System) -> ApiError {
 }
 
 /// Serves one call end to end and logs it.
+///
+/// The work runs in its own task, so a caller that gives up (a client timeout closing the
+/// connection) does not cancel it: like a real BlueKing, a launch that arrived is carried out
+/// and logged even if nobody reads the answer.
 pub(crate) async fn handle(st: Arc<AppState>, inc: Incoming) -> Response {
+    match tokio::spawn(serve(st, inc)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler panicked");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn serve(st: Arc<AppState>, inc: Incoming) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let mut caller: Option<Caller> = None;
     let raw = parse_params(&inc);

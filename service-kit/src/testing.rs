@@ -81,6 +81,12 @@ impl ServiceProcess {
         format!("http://{}", self.addr)
     }
 
+    /// Sends SIGKILL: the process dies without any cleanup, as in a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let status = Command::new("kill")

@@ -2,6 +2,7 @@
 //! `127.0.0.1:0`, each with settings built in code, so a test exercises the real servers over
 //! real HTTP and gRPC against a real Postgres, and stops them cleanly.
 
+pub mod bench;
 pub mod flow;
 pub mod stack;
 

@@ -55,6 +55,16 @@ impl Stack {
         door: Door,
         adjust: impl FnOnce(&mut backup_service::config::Settings),
     ) -> Self {
+        Self::start_custom(db, door, |_| {}, adjust).await
+    }
+
+    /// Like [`Stack::start`], letting the test adjust both services' settings.
+    pub async fn start_custom(
+        db: &PgConnectOptions,
+        door: Door,
+        adjust_gateway: impl FnOnce(&mut job_gateway::config::Settings),
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> Self {
         // RUST_LOG=info shows every service's log in the test's output.
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
@@ -73,6 +83,7 @@ impl Stack {
             Door::Esb => job_gateway::config::Transport::Esb,
             Door::Apigw => job_gateway::config::Transport::Apigw,
         };
+        adjust_gateway(&mut gw);
         let gw = crate::spawn_job_gateway(gw).await;
         let mut settings = backup_settings(db, gw.addr);
         adjust(&mut settings);

@@ -318,3 +318,56 @@ async fn shell_syntax_in_names_is_taken_literally_and_nasty_files_are_copied_byt
     );
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn an_unreadable_subdirectory_is_reported_and_makes_the_host_partial(
+    _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    db: PgConnectOptions,
+) {
+    // The demo world's host 1004 has an unreadable /project/logs/private.
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let found = client
+        .search_files(pb::SearchFilesRequest {
+            bk_biz_id: 3,
+            bk_host_ids: vec![1004],
+            bk_file_dir: "/project".to_owned(),
+            bk_file_suffix: "log".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let r = &found.host_results[0];
+    assert_eq!(
+        (r.status, r.unreadable_count),
+        (pb::HostSearchStatus::Found as i32, 1),
+        "{r:?}"
+    );
+    assert!(r.files.iter().all(|f| !f.path.contains("/private/")));
+    assert_eq!(r.file_count as usize, r.files.len());
+
+    let id = client
+        .start_backup(start(&[1004], "/project", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap()
+        .backup_id;
+    watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
+    let h = host(&done, 1004);
+    assert_eq!(
+        (done.state, h.status, h.reason),
+        (
+            pb::BackupState::Partial as i32,
+            pb::HostBackupStatus::Partial as i32,
+            pb::HostFailureReason::PermissionDenied as i32
+        ),
+        "{h:?}"
+    );
+    assert!(h.log_excerpt.contains("/project/logs/private"), "{h:?}");
+    assert_eq!(records(&mut client, &id).await.len() as i64, h.files_copied);
+    stack.stop().await;
+}

@@ -316,3 +316,126 @@ async fn two_replicas_share_one_queue_and_each_backup_is_launched_once(
     replica.stop().await;
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_launch_that_timed_out_is_found_and_followed_instead_of_launched_again(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    // JOB takes 1.5 s to accept the launch; job-gateway gives up after 0.5 s. The job exists
+    // all the same, and the worker must find it rather than launch a second one.
+    let stack = Stack::start_custom(
+        &db,
+        Door::Esb,
+        |gw| gw.bk.timeout_ms = 500,
+        |b| b.worker.launch_settle_ms = 5000,
+    )
+    .await;
+    stack
+        .fault("apis/fast_execute_script", json!({"latency_ms": 1500}))
+        .await;
+    let mut client = stack.client("admin").await;
+    let id = client
+        .start_backup(start(&[1001], "/data/logs", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap()
+        .backup_id;
+    watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
+    assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 1);
+    assert!(!records(&mut client, &id).await.is_empty());
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_full_disk_is_reported_as_such_and_nothing_is_recorded_for_it(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    stack
+        .fault(
+            "hosts/1008",
+            json!({"kind": "disk_full", "path": "/project/backup", "size_bytes": 4096}),
+        )
+        .await;
+    let mut client = stack.client("admin").await;
+    let id = client
+        .start_backup(start(&[1001, 1008], "/project", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap()
+        .backup_id;
+    watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
+    let full_host = host(&done, 1008);
+    assert_eq!(
+        full_host.reason,
+        pb::HostFailureReason::DiskFull as i32,
+        "{full_host:?}"
+    );
+    assert!(
+        full_host
+            .files
+            .iter()
+            .any(|f| f.status == pb::FileBackupStatus::DiskFull as i32),
+        "{full_host:?}"
+    );
+    // Only files whose copy was verified have records.
+    let recs = records(&mut client, &id).await;
+    let copied_on_full = recs.iter().filter(|r| r.bk_host_id == 1008).count() as i64;
+    assert_eq!(copied_on_full, full_host.files_copied);
+    assert_eq!(
+        host(&done, 1001).status,
+        pb::HostBackupStatus::Succeeded as i32
+    );
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_backup_past_its_deadline_is_terminated_and_ends_failed_with_the_reason(
+    p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
+    let mut client = stack.client("admin").await;
+    let id = client
+        .start_backup(start(&[1005], "/data/logs", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap()
+        .backup_id;
+    until(&mut client, &id, |b| b.job_instance_id > 0).await;
+    // Move the deadline to now instead of waiting the default ten-plus minutes.
+    let pool = p.connect_with(db.clone()).await.unwrap();
+    sqlx::query("update backups set deadline_at = now() where id = $1::uuid")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
+    assert_eq!(
+        (done.state, done.failure_reason),
+        (
+            pb::BackupState::Failed as i32,
+            pb::BackupFailureReason::DeadlineExceeded as i32
+        ),
+        "{done:?}"
+    );
+    assert_eq!(
+        host(&done, 1005).status,
+        pb::HostBackupStatus::Failed as i32
+    );
+    assert_eq!(stack.upstream_calls("operate_job_instance").await, 1);
+    stack.stop().await;
+}

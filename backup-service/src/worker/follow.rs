@@ -42,13 +42,13 @@ pub(super) async fn follow(
     let mut deadline_hit = false;
     let mut cancelled = row.state() == BackupState::Cancelling;
     let last: Option<GetJobInstanceStatusResponse> = loop {
-        let now = Utc::now();
-        if now > row.deadline_at && !deadline_hit {
+        // Re-read the row each tick: it carries cancel requests (and the deadline).
+        let current = work::current(pool, fence).await?;
+        cancelled |= current.state() == BackupState::Cancelling;
+        let deadline = current.deadline_at;
+        if Utc::now() > deadline && !deadline_hit {
             deadline_hit = true;
             tracing::warn!(backup_id = %fence.id, "deadline passed: terminating the job");
-        }
-        if !cancelled && work::current(pool, fence).await?.state() == BackupState::Cancelling {
-            cancelled = true;
         }
         if (cancelled || deadline_hit) && !terminated {
             match gw.terminate(biz, job_id, op).await {
@@ -79,7 +79,7 @@ pub(super) async fn follow(
             }
             Err(e) => tracing::warn!(backup_id = %fence.id, error = %e, "status poll failed"),
         }
-        if deadline_hit && Utc::now() > row.deadline_at + TERMINATE_GRACE {
+        if deadline_hit && Utc::now() > deadline + TERMINATE_GRACE {
             break None;
         }
         tokio::time::sleep(interval).await;

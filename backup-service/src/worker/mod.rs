@@ -34,6 +34,9 @@ pub struct WorkerSettings {
     pub poll_initial: Duration,
     /// Longest interval between JOB status polls.
     pub poll_max: Duration,
+    /// After a launch whose fate is unknown (a timeout), how long to keep looking for the
+    /// instance before launching again: at least as long as a request can take to reach JOB.
+    pub launch_settle: Duration,
     /// Name of this replica in leases (for operators reading the table).
     pub owner: String,
 }

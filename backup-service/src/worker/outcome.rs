@@ -16,7 +16,7 @@ use crate::domain::{HostReason, HostState};
 use crate::hostscript::parse::parse_partial_backup_output;
 use crate::hostscript::{
     BackedUpFile, BackupDirName, CopyStatus, FailReason, FileSelection, HostStatus, RunId,
-    parse_backup_output,
+    WarningKind, parse_backup_output,
 };
 use crate::store::finish::{FailedFile, HostOutcome};
 use crate::store::records::NewRecord;
@@ -101,6 +101,22 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
             out.reason = reason;
             if let Some(err) = &report.error {
                 out.log_excerpt = excerpt(err);
+            }
+            // Directories the script could not enter hide files it could not back up: the
+            // host did not fully succeed, whatever it copied.
+            let unreadable: Vec<&str> = report
+                .warnings
+                .iter()
+                .filter(|w| w.kind == WarningKind::UnreadableDir)
+                .filter_map(|w| w.path.as_ref().map(|p| p.display.as_str()))
+                .collect();
+            if !unreadable.is_empty() && out.status == HostState::Succeeded {
+                out.status = HostState::Partial;
+                out.reason = Some(HostReason::PermissionDenied);
+                out.log_excerpt = excerpt(&format!(
+                    "unreadable directories skipped: {}",
+                    unreadable.join(", ")
+                ));
             }
             report.files
         }

@@ -208,8 +208,22 @@ async fn launch(
             }
             Err(e) if uncertain(&e) && Utc::now() < row.deadline_at => {
                 tracing::warn!(backup_id = %fence.id, error = %e, "launch uncertain: looking for the job before retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(s.poll_max);
+                // The request may still be on its way to JOB: look for the instance for the
+                // whole settle period before concluding it never arrived.
+                let settle = tokio::time::Instant::now() + s.launch_settle;
+                while tokio::time::Instant::now() < settle {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(s.poll_max);
+                    if let Some(job) = gw
+                        .find_job(row.bk_biz_id, &row.job_name, row.created_at, op)
+                        .await
+                        .map_err(Halt::Gateway)?
+                    {
+                        tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "the uncertain launch did arrive");
+                        work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?;
+                        return Ok(true);
+                    }
+                }
             }
             Err(e) => {
                 let reason = if e.code() == Code::PermissionDenied {

@@ -13,6 +13,12 @@ use service_kit::{LogSettings, SettingsError};
 use sqlx::postgres::PgConnectOptions;
 use url::Url;
 
+mod sections;
+
+pub use sections::{
+    BackupSettings, DatabaseSettings, JobGatewaySettings, WatchConfig, WorkerConfig,
+};
+
 /// Environment variable prefix of every setting.
 pub const ENV_PREFIX: &str = "BACKUP_SERVICE";
 
@@ -41,6 +47,7 @@ Settings (defaults < --config TOML file < environment):
   worker.claim_interval_ms    BACKUP_SERVICE__WORKER__CLAIM_INTERVAL_MS   idle poll for queued backups [1000]
   worker.poll_initial_ms      BACKUP_SERVICE__WORKER__POLL_INITIAL_MS     first JOB status poll interval [200]
   worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
+  worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after a launch timed out, look for the job this long before relaunching [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
 ";
 
@@ -72,75 +79,6 @@ pub struct Settings {
     pub watch: WatchConfig,
 }
 
-/// The `[backup]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BackupSettings {
-    /// Hosts per search or backup.
-    pub max_hosts: usize,
-    /// JOB timeout when a request gives none.
-    pub default_timeout_secs: i32,
-    /// How long after its JOB timeout a backup is ended FAILED.
-    pub deadline_slack_secs: i64,
-    /// SearchFiles default per-host file limit.
-    pub max_files_per_host: u32,
-}
-
-impl Default for BackupSettings {
-    fn default() -> Self {
-        Self {
-            max_hosts: 1000,
-            default_timeout_secs: 600,
-            deadline_slack_secs: 300,
-            max_files_per_host: 1000,
-        }
-    }
-}
-
-/// The `[worker]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WorkerConfig {
-    /// Backups driven at once.
-    pub concurrency: usize,
-    /// Lease length.
-    pub lease_ms: u64,
-    /// Idle claim poll.
-    pub claim_interval_ms: u64,
-    /// First status poll interval.
-    pub poll_initial_ms: u64,
-    /// Longest status poll interval.
-    pub poll_max_ms: u64,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            concurrency: 4,
-            lease_ms: 15_000,
-            claim_interval_ms: 1000,
-            poll_initial_ms: 200,
-            poll_max_ms: 3000,
-        }
-    }
-}
-
-/// The `[watch]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WatchConfig {
-    /// Stream lifetime bound.
-    pub lifetime_secs: u64,
-}
-
-impl Default for WatchConfig {
-    fn default() -> Self {
-        Self {
-            lifetime_secs: 3600,
-        }
-    }
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -155,47 +93,6 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             worker: WorkerConfig::default(),
             watch: WatchConfig::default(),
-        }
-    }
-}
-
-/// The `[database]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// Connection URL; may carry a password, so it is a secret.
-    pub url: Option<SecretString>,
-    /// Pool size.
-    pub max_connections: u32,
-    /// Time to wait for a pooled connection.
-    pub connect_timeout_ms: u64,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 10,
-            connect_timeout_ms: 5000,
-        }
-    }
-}
-
-/// The `[job_gateway]` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JobGatewaySettings {
-    /// gRPC endpoint.
-    pub url: String,
-    /// Bearer token for job-gateway's caller authentication.
-    pub token: Option<SecretString>,
-}
-
-impl Default for JobGatewaySettings {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:50051".to_owned(),
-            token: None,
         }
     }
 }
@@ -365,6 +262,7 @@ mod tests {
             "worker.claim_interval_ms",
             "worker.poll_initial_ms",
             "worker.poll_max_ms",
+            "worker.launch_settle_ms",
             "watch.lifetime_secs",
         ] {
             let env = service_kit::settings::env_name(ENV_PREFIX, key);

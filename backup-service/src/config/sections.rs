@@ -1,0 +1,117 @@
+//! The sections of backup-service's settings tree, each with its defaults.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The `[database]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Connection URL; may carry a password, so it is a secret.
+    pub url: Option<SecretString>,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Time to wait for a pooled connection.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            connect_timeout_ms: 5000,
+        }
+    }
+}
+
+/// The `[job_gateway]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobGatewaySettings {
+    /// gRPC endpoint.
+    pub url: String,
+    /// Bearer token for job-gateway's caller authentication.
+    pub token: Option<SecretString>,
+}
+
+impl Default for JobGatewaySettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:50051".to_owned(),
+            token: None,
+        }
+    }
+}
+
+/// The `[backup]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Hosts per search or backup.
+    pub max_hosts: usize,
+    /// JOB timeout when a request gives none.
+    pub default_timeout_secs: i32,
+    /// How long after its JOB timeout a backup is ended FAILED.
+    pub deadline_slack_secs: i64,
+    /// SearchFiles default per-host file limit.
+    pub max_files_per_host: u32,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            max_hosts: 1000,
+            default_timeout_secs: 600,
+            deadline_slack_secs: 300,
+            max_files_per_host: 1000,
+        }
+    }
+}
+
+/// The `[worker]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Backups driven at once.
+    pub concurrency: usize,
+    /// Lease length.
+    pub lease_ms: u64,
+    /// Idle claim poll.
+    pub claim_interval_ms: u64,
+    /// First status poll interval.
+    pub poll_initial_ms: u64,
+    /// Longest status poll interval.
+    pub poll_max_ms: u64,
+    /// How long to look for an uncertain launch before launching again.
+    pub launch_settle_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lease_ms: 15_000,
+            claim_interval_ms: 1000,
+            poll_initial_ms: 200,
+            poll_max_ms: 3000,
+            launch_settle_ms: 60_000,
+        }
+    }
+}
+
+/// The `[watch]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Stream lifetime bound.
+    pub lifetime_secs: u64,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_secs: 3600,
+        }
+    }
+}
