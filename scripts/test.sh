@@ -20,4 +20,4 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "buf lint"
 bash scripts/buf-lint.sh
 log "cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(url: &str) -> anyhow::Result<()> {
     let options = PgConnectOptions::from_str(url)?;
-    let pool = store::pool(options.clone(), &DatabaseSettings::default());
+    let pool = store::pool(options, &DatabaseSettings::default());
     store::migrate(&pool).await.context("cannot migrate")?;
     let settings: Vec<(String, String)> = sqlx::query_as(
         "select name, setting from pg_settings where name in \

@@ -18,7 +18,7 @@ use tonic::server::NamedService;
 use tonic::transport::Server;
 
 use crate::config::Settings;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, PlanIds, Runner};
 use crate::grpc::{BackupApi, Limits};
 use crate::progress::Progress;
 use crate::store;
@@ -41,9 +41,21 @@ impl Application {
         store::migrate(&pool)
             .await
             .context("cannot apply database migrations")?;
+        let p = &settings.plan;
+        let runner = if p.enabled {
+            Runner::Plan(PlanIds {
+                search_plan_id: p.search_plan_id,
+                backup_plan_id: p.backup_plan_id,
+                args_variable: p.args_variable.clone(),
+                hosts_variable: p.hosts_variable.clone(),
+            })
+        } else {
+            Runner::Script
+        };
         let gateway = Gateway::new(
             &settings.job_gateway.url,
             settings.job_gateway.token.clone(),
+            runner,
         )
         .context("invalid job_gateway.url")?;
         let local_addr = listener.local_addr()?;

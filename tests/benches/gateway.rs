@@ -109,6 +109,7 @@ async fn start_gateway(bk_url: &str) -> anyhow::Result<Gateway> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    bench::init_tracing();
     let mut sim_settings = bk_sim::Settings::new(bench::bulk_world(HOSTS, FIRST_HOST, 0)?);
     sim_settings.state_dir = bench::tmpfs_state_dir("gateway-bench");
     let state_dir = sim_settings.state_dir.clone();
@@ -362,7 +363,13 @@ async fn watch_once(sim: &bk_sim::RunningSim, gw: &Gateway, n: usize) -> anyhow:
         .collect();
     drop(opened_tx);
     for _ in 0..n {
-        opened.recv().await.context("a watcher failed to open")?;
+        if opened.recv().await.is_none() {
+            // A watcher ended before opening: its task holds the error.
+            for s in streams {
+                s.await??;
+            }
+            bail!("a watcher ended before opening");
+        }
     }
     let rss_open = bench::rss_kib()?;
     let pollers = gw.metric("job_watch_pollers")?;

@@ -156,3 +156,13 @@ pub fn ms(d: Duration) -> String {
 pub fn ms_diff(a: Duration, b: Duration) -> String {
     format!("{:+.3}", (a.as_secs_f64() - b.as_secs_f64()) * 1e3)
 }
+
+/// Logs of every component on stderr when `RUST_LOG` is set (e.g. `RUST_LOG=warn`).
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}

@@ -371,3 +371,56 @@ async fn an_unreadable_subdirectory_is_reported_and_makes_the_host_partial(
     assert_eq!(records(&mut client, &id).await.len() as i64, h.files_copied);
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn in_plan_mode_search_and_backup_run_the_plans_kept_in_job_with_the_same_results(
+    _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    db: PgConnectOptions,
+) {
+    // The demo world keeps our scripts as plans 4101 (search) and 4102 (backup).
+    let stack = Stack::start_with(&db, Door::Apigw, |s| {
+        s.plan.enabled = true;
+        s.plan.search_plan_id = 4101;
+        s.plan.backup_plan_id = 4102;
+    })
+    .await;
+    let mut client = stack.client("admin").await;
+    let found = client
+        .search_files(pb::SearchFilesRequest {
+            bk_biz_id: 3,
+            bk_host_ids: vec![1001, 1002],
+            bk_file_dir: "/data/logs".to_owned(),
+            bk_file_suffix: "log".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for r in &found.host_results {
+        let expected = files_on_host(&stack.host_root(r.bk_host_id).await, "/data/logs", "log");
+        let got: BTreeSet<Vec<u8>> = r
+            .files
+            .iter()
+            .map(|f| f.path.clone().into_bytes())
+            .collect();
+        assert_eq!(got, expected, "host {}", r.bk_host_id);
+    }
+    let id = client
+        .start_backup(start(&[1001, 1002], "/data/logs", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap()
+        .backup_id;
+    watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
+    assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
+    assert_eq!(
+        records(&mut client, &id).await.len() as i64,
+        done.counts.unwrap().files_copied
+    );
+    assert_eq!(stack.upstream_calls("execute_job_plan").await, 2);
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
+    stack.stop().await;
+}

@@ -317,22 +317,30 @@ async fn two_replicas_share_one_queue_and_each_backup_is_launched_once(
     stack.stop().await;
 }
 
-#[sqlx::test(migrations = false)]
-async fn a_launch_that_timed_out_is_found_and_followed_instead_of_launched_again(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    // JOB takes 1.5 s to accept the launch; job-gateway gives up after 0.5 s. The job exists
-    // all the same, and the worker must find it rather than launch a second one.
+/// JOB takes 1.5 s to accept the launch; job-gateway gives up after 0.5 s. The job exists all
+/// the same, and the worker must find it rather than launch a second one.
+async fn an_uncertain_launch_is_found_not_repeated(db: PgConnectOptions, plan: bool) {
     let stack = Stack::start_custom(
         &db,
         Door::Esb,
         |gw| gw.bk.timeout_ms = 500,
-        |b| b.worker.launch_settle_ms = 5000,
+        |b| {
+            b.worker.launch_settle_ms = 5000;
+            if plan {
+                b.plan.enabled = true;
+                b.plan.search_plan_id = 4101;
+                b.plan.backup_plan_id = 4102;
+            }
+        },
     )
     .await;
+    let api = if plan {
+        "execute_job_plan"
+    } else {
+        "fast_execute_script"
+    };
     stack
-        .fault("apis/fast_execute_script", json!({"latency_ms": 1500}))
+        .fault(&format!("apis/{api}"), json!({"latency_ms": 1500}))
         .await;
     let mut client = stack.client("admin").await;
     let id = client
@@ -346,9 +354,25 @@ async fn a_launch_that_timed_out_is_found_and_followed_instead_of_launched_again
     watch_to_end(&mut client, &id).await;
     let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
-    assert_eq!(stack.upstream_calls("fast_execute_script").await, 1);
+    assert_eq!(stack.upstream_calls(api).await, 1);
     assert!(!records(&mut client, &id).await.is_empty());
     stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_script_launch_that_timed_out_is_found_by_its_task_name_not_launched_again(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    an_uncertain_launch_is_found_not_repeated(db, false).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_plan_launch_that_timed_out_is_found_by_its_arguments_not_launched_again(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    an_uncertain_launch_is_found_not_repeated(db, true).await;
 }
 
 #[sqlx::test(migrations = false)]

@@ -16,7 +16,7 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    BackupSettings, DatabaseSettings, JobGatewaySettings, WatchConfig, WorkerConfig,
+    BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, WatchConfig, WorkerConfig,
 };
 
 /// Environment variable prefix of every setting.
@@ -49,6 +49,11 @@ Settings (defaults < --config TOML file < environment):
   worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
   worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after a launch timed out, look for the job this long before relaunching [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
+  plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
+  plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)
+  plan.backup_plan_id         BACKUP_SERVICE__PLAN__BACKUP_PLAN_ID        JOB plan holding backup.sh (plan mode)
+  plan.args_variable          BACKUP_SERVICE__PLAN__ARGS_VARIABLE         string variable receiving the arguments [bkb_args]
+  plan.hosts_variable         BACKUP_SERVICE__PLAN__HOSTS_VARIABLE        host-list variable the plans target [bkb_hosts]
 ";
 
 /// The whole settings tree.
@@ -77,6 +82,8 @@ pub struct Settings {
     pub worker: WorkerConfig,
     /// WatchBackup streams.
     pub watch: WatchConfig,
+    /// JOB plan mode.
+    pub plan: PlanConfig,
 }
 
 impl Default for Settings {
@@ -93,6 +100,7 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             worker: WorkerConfig::default(),
             watch: WatchConfig::default(),
+            plan: PlanConfig::default(),
         }
     }
 }
@@ -174,6 +182,27 @@ impl Settings {
             && op.trim().is_empty()
         {
             return Err(invalid("default_operator", "must not be empty when set"));
+        }
+        if self.plan.enabled {
+            if self.plan.search_plan_id <= 0 || self.plan.backup_plan_id <= 0 {
+                let key = if self.plan.search_plan_id <= 0 {
+                    "plan.search_plan_id"
+                } else {
+                    "plan.backup_plan_id"
+                };
+                return Err(invalid(
+                    key,
+                    "must be a JOB plan id when plan.enabled is true",
+                ));
+            }
+            for (key, name) in [
+                ("plan.args_variable", &self.plan.args_variable),
+                ("plan.hosts_variable", &self.plan.hosts_variable),
+            ] {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(invalid(key, "must be a JOB variable name ([A-Za-z0-9_]+)"));
+                }
+            }
         }
         match Url::parse(&self.job_gateway.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
@@ -264,6 +293,11 @@ mod tests {
             "worker.poll_max_ms",
             "worker.launch_settle_ms",
             "watch.lifetime_secs",
+            "plan.enabled",
+            "plan.search_plan_id",
+            "plan.backup_plan_id",
+            "plan.args_variable",
+            "plan.hosts_variable",
         ] {
             let env = service_kit::settings::env_name(ENV_PREFIX, key);
             assert!(

@@ -100,6 +100,34 @@ impl Default for WorkerConfig {
     }
 }
 
+/// The `[plan]` section: run our scripts as JOB plans instead of ExecuteScript.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Use the plans.
+    pub enabled: bool,
+    /// Plan holding `search.sh`.
+    pub search_plan_id: i64,
+    /// Plan holding `backup.sh`.
+    pub backup_plan_id: i64,
+    /// String global variable that receives the arguments.
+    pub args_variable: String,
+    /// Host-list global variable the plans' steps target.
+    pub hosts_variable: String,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            search_plan_id: 0,
+            backup_plan_id: 0,
+            args_variable: "bkb_args".to_owned(),
+            hosts_variable: "bkb_hosts".to_owned(),
+        }
+    }
+}
+
 /// The `[watch]` section.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]

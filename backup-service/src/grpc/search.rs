@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::BackupApi;
 use crate::convert::{host_list, raw_if_not_utf8, timestamp};
 use crate::error::{BackupError, Result};
-use crate::gateway::Launch;
+use crate::gateway::{Launch, Which};
 use crate::hostscript::{
     FileSelection, HostScriptError, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind,
     parse_search_output, search_script_param,
@@ -103,22 +103,26 @@ impl BackupApi {
         let param = search_script_param(&selection, include_previous_backups, &run);
         let job = self
             .gateway
-            .execute_script(Launch {
-                bk_biz_id,
-                script: SEARCH_SH,
-                param: &param,
-                hosts: &online,
-                timeout_secs: SEARCH_TIMEOUT_SECS,
-                task_name: &format!("bk-log-backup search {run_uuid}"),
-                operator,
-            })
+            .run(
+                Which::Search,
+                Launch {
+                    bk_biz_id,
+                    script: SEARCH_SH,
+                    param: &param,
+                    hosts: &online,
+                    timeout_secs: SEARCH_TIMEOUT_SECS,
+                    task_name: &format!("bk-log-backup search {run_uuid}"),
+                    operator,
+                },
+            )
             .await?;
         let status = self.wait(bk_biz_id, job.job_instance_id, operator).await?;
         let step = status
             .steps
             .first()
             .map(|s| s.step_instance_id)
-            .unwrap_or(job.step_instance_id);
+            .or(job.step_instance_id)
+            .unwrap_or(0);
         let logs = self
             .gateway
             .logs(bk_biz_id, job.job_instance_id, step, &online, operator)

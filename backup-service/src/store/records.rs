@@ -153,21 +153,39 @@ const COLUMNS: &str = "id, backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_i
 /// The listing statement for `query`: filters, keyset position, newest first, one row more
 /// than the page so the caller knows whether another page exists.
 fn statement<'a>(prefix: &str, query: &'a RecordQuery) -> QueryBuilder<'a, Postgres> {
-    let f = &query.filter;
+    let limit = i64::from(query.page_size) + 1;
+    let order = " order by bk_file_create_time desc, id desc limit ";
+    if query.filter.bk_host_ids.len() > 1 {
+        // The host index returns one host's rows in time order, not several hosts' together:
+        // read one ordered index range per host (each at most a page) and merge them, instead
+        // of walking the time index and discarding other hosts' rows.
+        let mut q = QueryBuilder::new(format!("{prefix}select r.* from unnest("));
+        q.push_bind(&query.filter.bk_host_ids).push(format!(
+            "::int8[]) as h(host) cross join lateral (select {COLUMNS} from backup_records \
+                 where bk_host_id = h.host"
+        ));
+        push_filters(&mut q, query);
+        q.push(order).push_bind(limit);
+        q.push(") r order by r.bk_file_create_time desc, r.id desc limit ")
+            .push_bind(limit);
+        return q;
+    }
     let mut q = QueryBuilder::new(format!(
         "{prefix}select {COLUMNS} from backup_records where true"
     ));
+    if let [one] = query.filter.bk_host_ids.as_slice() {
+        q.push(" and bk_host_id = ").push_bind(*one);
+    }
+    push_filters(&mut q, query);
+    q.push(order).push_bind(limit);
+    q
+}
+
+/// Every condition but the hosts', and the keyset position.
+fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) {
+    let f = &query.filter;
     if let Some(biz) = f.bk_biz_id {
         q.push(" and bk_biz_id = ").push_bind(biz);
-    }
-    match f.bk_host_ids.as_slice() {
-        [] => {}
-        [one] => {
-            q.push(" and bk_host_id = ").push_bind(*one);
-        }
-        many => {
-            q.push(" and bk_host_id = any(").push_bind(many).push(")");
-        }
     }
     if let Some(dir) = &f.bk_file_dir {
         q.push(" and bk_file_dir = ").push_bind(dir);
@@ -188,7 +206,8 @@ fn statement<'a>(prefix: &str, query: &'a RecordQuery) -> QueryBuilder<'a, Postg
         q.push(" and backup_id = ").push_bind(id);
     }
     if let Some(needle) = &f.path_contains {
-        q.push(" and source_path ilike ")
+        // Case-sensitive, as the API documents; the trigram index serves LIKE too.
+        q.push(" and source_path like ")
             .push_bind(format!("%{}%", escape_like(needle)));
     }
     if let Some(after) = query.after {
@@ -199,9 +218,6 @@ fn statement<'a>(prefix: &str, query: &'a RecordQuery) -> QueryBuilder<'a, Postg
             .push_bind(after.id)
             .push(")");
     }
-    q.push(" order by bk_file_create_time desc, id desc limit ")
-        .push_bind(i64::from(query.page_size) + 1);
-    q
 }
 
 /// One page of records and whether more follow.

@@ -179,11 +179,20 @@ async fn each_filter_selects_exactly_its_records(pool: PgPool) {
     );
     assert_eq!(
         all(RecordFilter {
-            path_contains: Some("GAME_1".into()),
+            path_contains: Some("game_1".into()),
             ..f()
         })
         .await,
         [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+    );
+    // Case-sensitive, as the API says.
+    assert!(
+        all(RecordFilter {
+            path_contains: Some("GAME_1".into()),
+            ..f()
+        })
+        .await
+        .is_empty()
     );
     // LIKE wildcards in user text match literally.
     assert!(
@@ -194,6 +203,30 @@ async fn each_filter_selects_exactly_its_records(pool: PgPool) {
         .await
         .is_empty()
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn several_hosts_page_newest_first_across_hosts_without_gaps(pool: PgPool) {
+    seed(&pool, 60).await;
+    let filter = RecordFilter {
+        bk_host_ids: vec![103, 101, 107],
+        ..Default::default()
+    };
+    let mut q = query(filter.clone(), 4);
+    let mut seen = vec![];
+    loop {
+        let (rows, more) = list(&pool, &q).await.unwrap();
+        seen.extend(numbers(&rows));
+        if !more {
+            break;
+        }
+        q.after = Some(rows.last().unwrap().cursor());
+    }
+    let expected: Vec<i64> = (0..60)
+        .rev()
+        .filter(|n| [1, 3, 7].contains(&(n % 10)))
+        .collect();
+    assert_eq!(seen, expected);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -225,7 +258,14 @@ async fn every_filter_is_served_by_its_own_index(pool: PgPool) {
     // sees the selectivity a real 1M-row table has.
     let b = backup(&pool).await;
     let rare = backup(&pool).await;
-    let mut rows: Vec<_> = (0..20_000).map(|i| record(b, i)).collect();
+    // A thousand hosts of 20 rows each, as a real fleet spreads them (the planner sizes a
+    // per-host index range by the average rows per host).
+    let mut rows: Vec<_> = (0..20_000)
+        .map(|i| NewRecord {
+            bk_host_id: 1000 + i % 1000,
+            ..record(b, i)
+        })
+        .collect();
     rows.extend((0..20).map(|i| NewRecord {
         bk_biz_id: 77,
         bk_host_id: 555 + i % 2,

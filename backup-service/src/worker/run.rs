@@ -10,8 +10,10 @@ use tonic::{Code, Status};
 use super::WorkerSettings;
 use super::follow::follow;
 use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
-use crate::gateway::{Gateway, Launch};
-use crate::hostscript::{BACKUP_SH, BackupDirName, FileSelection, RunId, backup_script_param};
+use crate::gateway::{Gateway, Launch, Launched, Which};
+use crate::hostscript::{
+    BACKUP_SH, BackupDirName, FileSelection, RunId, backup_script_param, encode_script_param,
+};
 use crate::store::StoreError;
 use crate::store::backups::{self, BackupRow};
 use crate::store::finish::{HostOutcome, Outcome, finish};
@@ -67,18 +69,11 @@ async fn steps(
         )
         .await;
     };
-    let biz = row.bk_biz_id;
     let mut row = row;
     if row.job_instance_id.is_none() {
-        let op = row.operator.clone();
-        let op = op.as_str();
         if row.state() == BackupState::Cancelling {
             // Cancelled while launching: follow a job that made it to JOB, else end here.
-            match gw
-                .find_job(biz, &row.job_name, row.created_at, op)
-                .await
-                .map_err(Halt::Gateway)?
-            {
+            match find_launched(gw, &row, &run).await? {
                 Some(job) => {
                     work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?
                 }
@@ -103,7 +98,7 @@ async fn steps(
             }
             work::set_phase(pool, fence, Phase::Launching, "launching the backup job").await?;
             let param = backup_script_param(&selection, &name, &run);
-            if !launch(pool, gw, s, fence, &row, &hosts, &param).await? {
+            if !launch(pool, gw, s, fence, &row, &hosts, &param, &run).await? {
                 return Ok(());
             }
         }
@@ -158,9 +153,30 @@ pub(super) async fn pending_hosts(pool: &PgPool, fence: Fence) -> Result<Vec<i64
         .collect())
 }
 
-/// Launches once: looks for an instance already launched under this backup's task name
-/// first, and retries only failures that leave the launch uncertain, looking again before
-/// each retry. False when the backup ended (launch refused).
+/// The instance this backup launched earlier (by a crashed worker, or a launch whose answer
+/// was lost), if any.
+async fn find_launched(
+    gw: &Gateway,
+    row: &BackupRow,
+    run: &RunId,
+) -> Result<Option<Launched>, Halt> {
+    let token = encode_script_param(&[run.as_str().as_bytes()]);
+    gw.find_run(
+        Which::Backup,
+        row.bk_biz_id,
+        &row.job_name,
+        token.trim(),
+        row.created_at,
+        &row.operator,
+    )
+    .await
+    .map_err(Halt::Gateway)
+}
+
+/// Launches once: looks for an instance already launched under this backup first, and
+/// retries only failures that leave the launch uncertain, after looking for the instance for
+/// the whole settle period. False when the backup ended (launch refused).
+#[allow(clippy::too_many_arguments)]
 async fn launch(
     pool: &PgPool,
     gw: &Gateway,
@@ -169,41 +185,37 @@ async fn launch(
     row: &BackupRow,
     hosts: &[i64],
     param: &str,
+    run: &RunId,
 ) -> Result<bool, Halt> {
-    let op = row.operator.as_str();
+    let adopt = |job: Launched, how: &'static str| async move {
+        tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, how, "backup job stored");
+        work::set_job(
+            pool,
+            fence,
+            job.job_instance_id,
+            job.step_instance_id,
+            &job.job_url,
+        )
+        .await
+    };
     let mut wait = s.poll_initial;
     loop {
-        if let Some(job) = gw
-            .find_job(row.bk_biz_id, &row.job_name, row.created_at, op)
-            .await
-            .map_err(Halt::Gateway)?
-        {
-            tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "found the job launched earlier");
-            work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?;
+        if let Some(job) = find_launched(gw, row, run).await? {
+            adopt(job, "found the job launched earlier").await?;
             return Ok(true);
         }
-        let launched = gw
-            .execute_script(Launch {
-                bk_biz_id: row.bk_biz_id,
-                script: BACKUP_SH,
-                param,
-                hosts,
-                timeout_secs: row.job_timeout_secs,
-                task_name: &row.job_name,
-                operator: op,
-            })
-            .await;
-        match launched {
+        let launch = Launch {
+            bk_biz_id: row.bk_biz_id,
+            script: BACKUP_SH,
+            param,
+            hosts,
+            timeout_secs: row.job_timeout_secs,
+            task_name: &row.job_name,
+            operator: &row.operator,
+        };
+        match gw.run(Which::Backup, launch).await {
             Ok(job) => {
-                work::set_job(
-                    pool,
-                    fence,
-                    job.job_instance_id,
-                    Some(job.step_instance_id),
-                    &job.job_url,
-                )
-                .await?;
-                tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "backup job launched");
+                adopt(job, "launched").await?;
                 return Ok(true);
             }
             Err(e) if uncertain(&e) && Utc::now() < row.deadline_at => {
@@ -214,13 +226,8 @@ async fn launch(
                 while tokio::time::Instant::now() < settle {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(s.poll_max);
-                    if let Some(job) = gw
-                        .find_job(row.bk_biz_id, &row.job_name, row.created_at, op)
-                        .await
-                        .map_err(Halt::Gateway)?
-                    {
-                        tracing::info!(backup_id = %fence.id, job_instance_id = job.job_instance_id, "the uncertain launch did arrive");
-                        work::set_job(pool, fence, job.job_instance_id, None, &job.job_url).await?;
+                    if let Some(job) = find_launched(gw, row, run).await? {
+                        adopt(job, "the uncertain launch did arrive").await?;
                         return Ok(true);
                     }
                 }

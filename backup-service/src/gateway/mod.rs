@@ -11,6 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
+mod runner;
+
+pub use runner::{Launched, PlanIds, Runner, Which};
+
 /// Logs of a thousand hosts exceed tonic's 4 MiB default.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
@@ -20,6 +24,7 @@ pub struct Gateway {
     job: JobServiceClient<Channel>,
     cmdb: CmdbServiceClient<Channel>,
     token: Option<SecretString>,
+    runner: Runner,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -37,7 +42,11 @@ fn biz(bk_biz_id: i64) -> Option<pb::Scope> {
 
 impl Gateway {
     /// A client of `url` (connections are made lazily, on the first call).
-    pub fn new(url: &str, token: Option<SecretString>) -> Result<Self, tonic::transport::Error> {
+    pub fn new(
+        url: &str,
+        token: Option<SecretString>,
+        runner: Runner,
+    ) -> Result<Self, tonic::transport::Error> {
         let channel = Endpoint::from_shared(url.to_owned())?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
@@ -47,6 +56,7 @@ impl Gateway {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             cmdb: CmdbServiceClient::new(channel),
             token,
+            runner,
         })
     }
 
@@ -130,6 +140,21 @@ impl Gateway {
         since: chrono::DateTime<chrono::Utc>,
         operator: &str,
     ) -> Result<Option<pb::JobInstance>, Status> {
+        Ok(self
+            .recent_jobs(bk_biz_id, task_name, since, operator)
+            .await?
+            .into_iter()
+            .find(|j| j.name == task_name))
+    }
+
+    /// Instances created since a little before `since`, newest first, optionally by name.
+    async fn recent_jobs(
+        &self,
+        bk_biz_id: i64,
+        name_contains: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        operator: &str,
+    ) -> Result<Vec<pb::JobInstance>, Status> {
         let start = since - chrono::Duration::minutes(5);
         let end = chrono::Utc::now() + chrono::Duration::minutes(5);
         let ts = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
@@ -140,7 +165,7 @@ impl Gateway {
             scope: biz(bk_biz_id),
             create_time_start: Some(ts(start)),
             create_time_end: Some(ts(end)),
-            name_contains: task_name.to_owned(),
+            name_contains: name_contains.to_owned(),
             page_size: 100,
             ..Default::default()
         };
@@ -149,11 +174,7 @@ impl Gateway {
             .clone()
             .list_job_instances(self.request(req, operator)?)
             .await?;
-        Ok(resp
-            .into_inner()
-            .job_instances
-            .into_iter()
-            .find(|j| j.name == task_name))
+        Ok(resp.into_inner().job_instances)
     }
 
     /// Status of a job with per-host results.
