@@ -159,7 +159,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
                         page_size: size,
                         after,
                     };
-                    let (rows, _) = store::records::list(pool, &query).await?;
+                    let rows = store::records::list(pool, &query).await?.rows;
                     Ok(rows.len())
                 }
             })

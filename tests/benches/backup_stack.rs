@@ -205,7 +205,8 @@ async fn backup_once(
         if opened.recv().await.is_none() {
             // A watcher ended before opening: its task holds the error.
             for s in streams {
-                s.await??;
+                let (_, ended) = s.await??;
+                ended?;
             }
             bail!("a watcher ended before opening");
         }

@@ -157,13 +157,14 @@ impl BackupService for BackupApi {
         request: Request<pb::ListBackupRecordsRequest>,
     ) -> Result<Response<pb::ListBackupRecordsResponse>, Status> {
         let query = RecordQuery::try_from(request.into_inner())?;
-        let (rows, more) = store::records::list(&self.pool, &query)
+        let page = store::records::list(&self.pool, &query)
             .await
             .map_err(BackupError::from)?;
-        let next_page_token = match rows.last() {
-            Some(last) if more => last.cursor().encode(&query.filter),
-            _ => String::new(),
-        };
+        let next_page_token = page
+            .next
+            .map(|c| c.encode(&query.filter))
+            .unwrap_or_default();
+        let rows = page.rows;
         Ok(Response::new(pb::ListBackupRecordsResponse {
             records: rows.into_iter().map(Into::into).collect(),
             next_page_token,

@@ -27,7 +27,8 @@ pub(super) async fn attach(
         after: None,
     };
     loop {
-        let (rows, more) = records::list(pool, &query).await?;
+        let page = records::list(pool, &query).await?;
+        let rows = page.rows;
         for r in &rows {
             if let Some(h) = hosts.iter_mut().find(|h| h.bk_host_id == r.bk_host_id) {
                 h.files.push(pb::FileBackupResult {
@@ -43,9 +44,9 @@ pub(super) async fn attach(
                 });
             }
         }
-        match rows.last() {
-            Some(last) if more => query.after = Some(last.cursor()),
-            _ => break,
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
         }
     }
     for (bk_host_id, failed) in backups::failed_files(pool, id).await? {

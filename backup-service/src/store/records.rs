@@ -10,7 +10,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::records::{Record, RecordQuery, display_path};
+use crate::records::{Cursor, Record, RecordQuery, display_path};
 
 /// Rows per INSERT statement.
 const CHUNK: usize = 5000;
@@ -153,35 +153,45 @@ const COLUMNS: &str = "id, backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_i
 /// The listing statement for `query`: filters, keyset position, newest first, one row more
 /// than the page so the caller knows whether another page exists.
 fn statement<'a>(prefix: &str, query: &'a RecordQuery) -> QueryBuilder<'a, Postgres> {
-    let limit = i64::from(query.page_size) + 1;
-    let order = " order by bk_file_create_time desc, id desc limit ";
-    if query.filter.bk_host_ids.len() > 1 {
-        // The host index returns one host's rows in time order, not several hosts' together:
-        // read one ordered index range per host (each at most a page) and merge them, instead
-        // of walking the time index and discarding other hosts' rows.
-        let mut q = QueryBuilder::new(format!("{prefix}select r.* from unnest("));
-        q.push_bind(&query.filter.bk_host_ids).push(format!(
-            "::int8[]) as h(host) cross join lateral (select {COLUMNS} from backup_records \
-                 where bk_host_id = h.host"
-        ));
-        push_filters(&mut q, query);
-        q.push(order).push_bind(limit);
-        q.push(") r order by r.bk_file_create_time desc, r.id desc limit ")
-            .push_bind(limit);
-        return q;
-    }
-    let mut q = QueryBuilder::new(format!(
-        "{prefix}select {COLUMNS} from backup_records where true"
-    ));
-    if let [one] = query.filter.bk_host_ids.as_slice() {
-        q.push(" and bk_host_id = ").push_bind(*one);
-    }
-    push_filters(&mut q, query);
-    q.push(order).push_bind(limit);
+    let mut q = QueryBuilder::new(prefix);
+    push_statement(&mut q, query, COLUMNS, i64::from(query.page_size) + 1);
     q
 }
 
-/// Every condition but the hosts', and the keyset position.
+/// Appends the select of `columns` for `query`'s filters and position, newest first, at most
+/// `limit` rows.
+fn push_statement<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
+    query: &'a RecordQuery,
+    columns: &str,
+    limit: i64,
+) {
+    let order = " order by bk_file_create_time desc, id desc limit ";
+    if query.filter.bk_host_ids.len() > 1 {
+        // The host index returns one host's rows in time order, not several hosts' together:
+        // read one ordered index range per host (each at most `limit`) and merge them, instead
+        // of walking the time index and discarding other hosts' rows.
+        q.push("select r.* from unnest(")
+            .push_bind(&query.filter.bk_host_ids)
+            .push(format!(
+                "::int8[]) as h(host) cross join lateral (select {columns} from backup_records \
+                 where bk_host_id = h.host"
+            ));
+        push_filters(q, query);
+        q.push(order).push_bind(limit);
+        q.push(") r order by r.bk_file_create_time desc, r.id desc limit ")
+            .push_bind(limit);
+        return;
+    }
+    q.push(format!("select {columns} from backup_records where true"));
+    if let [one] = query.filter.bk_host_ids.as_slice() {
+        q.push(" and bk_host_id = ").push_bind(*one);
+    }
+    push_filters(q, query);
+    q.push(order).push_bind(limit);
+}
+
+/// Every condition but the hosts' and the path's (see [`list`]), and the keyset position.
 fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) {
     let f = &query.filter;
     if let Some(biz) = f.bk_biz_id {
@@ -205,11 +215,6 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) 
     if let Some(id) = f.backup_id {
         q.push(" and backup_id = ").push_bind(id);
     }
-    if let Some(needle) = &f.path_contains {
-        // Case-sensitive, as the API documents; the trigram index serves LIKE too.
-        q.push(" and source_path like ")
-            .push_bind(format!("%{}%", escape_like(needle)));
-    }
     if let Some(after) = query.after {
         let created = DateTime::from_timestamp_micros(after.created_micros).unwrap_or_default();
         q.push(" and (bk_file_create_time, id) < (")
@@ -220,15 +225,92 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) 
     }
 }
 
-/// One page of records and whether more follow.
-pub async fn list(pool: &PgPool, query: &RecordQuery) -> Result<(Vec<Record>, bool), StoreError> {
+/// Rows a path search examines per call. A substring has no index order, so instead of
+/// collecting every match and sorting (unbounded work for a common needle), a call walks at
+/// most this many rows of the ordered index from its cursor and returns the matches among
+/// them — possibly a short or empty page with a token to continue (AIP-158 allows both).
+pub const PATH_SCAN_ROWS: i64 = 10_000;
+
+/// One page of records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The records, newest first.
+    pub rows: Vec<Record>,
+    /// Where the next page starts, when there may be more.
+    pub next: Option<Cursor>,
+}
+
+/// One page of records for `query`.
+pub async fn list(pool: &PgPool, query: &RecordQuery) -> Result<Page, StoreError> {
+    if query.filter.path_contains.is_some() {
+        return list_by_path(pool, query).await;
+    }
     let mut rows: Vec<Record> = statement("", query)
         .build_query_as()
         .fetch_all(pool)
         .await?;
     let more = rows.len() > query.page_size as usize;
     rows.truncate(query.page_size as usize);
-    Ok((rows, more))
+    let next = if more {
+        rows.last().map(Record::cursor)
+    } else {
+        None
+    };
+    Ok(Page { rows, next })
+}
+
+/// A path search: scan keys (and whether the path matches) along the filter's ordered index,
+/// at most [`PATH_SCAN_ROWS`], then load the matching rows.
+async fn list_by_path(pool: &PgPool, query: &RecordQuery) -> Result<Page, StoreError> {
+    let needle = query.filter.path_contains.as_deref().unwrap_or_default();
+    let mut keys = query.clone();
+    keys.filter.path_contains = None;
+    let mut q = QueryBuilder::new("select id, bk_file_create_time, source_path like ");
+    q.push_bind(format!("%{}%", escape_like(needle)))
+        .push(" as hit from (");
+    push_statement(
+        &mut q,
+        &keys,
+        "id, bk_file_create_time, source_path",
+        PATH_SCAN_ROWS,
+    );
+    q.push(") s order by bk_file_create_time desc, id desc");
+    let scanned: Vec<(i64, DateTime<chrono::Utc>, bool)> =
+        q.build_query_as().fetch_all(pool).await?;
+    let page = query.page_size as usize;
+    let hits: Vec<i64> = scanned
+        .iter()
+        .filter(|k| k.2)
+        .map(|k| k.0)
+        .take(page + 1)
+        .collect();
+    let (ids, next) = if hits.len() > page {
+        let last = scanned
+            .iter()
+            .find(|k| k.0 == hits[page - 1])
+            .expect("hit was scanned");
+        (hits[..page].to_vec(), Some(key_cursor(last.1, last.0)))
+    } else if scanned.len() as i64 == PATH_SCAN_ROWS {
+        let last = scanned.last().expect("scan is full");
+        (hits, Some(key_cursor(last.1, last.0)))
+    } else {
+        (hits, None)
+    };
+    let rows: Vec<Record> = sqlx::query_as(&format!(
+        "select {COLUMNS} from backup_records where id = any($1) \
+         order by bk_file_create_time desc, id desc"
+    ))
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(Page { rows, next })
+}
+
+fn key_cursor(created: DateTime<chrono::Utc>, id: i64) -> Cursor {
+    Cursor {
+        created_micros: created.timestamp_micros(),
+        id,
+    }
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
