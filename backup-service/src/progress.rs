@@ -6,12 +6,13 @@
 //! number, so it sees every event exactly once whichever replica wrote it. Watchers never call
 //! BlueKing: the worker driving the backup is its only poller, however many watch.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use proto::backup::v1 as pb;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::time::Instant;
 use tonic::Status;
 use uuid::Uuid;
@@ -23,6 +24,9 @@ use crate::store::{backups, events};
 const BATCH: i64 = 500;
 /// Re-read the table this often even without a notification (a lost NOTIFY costs at most this).
 const RESYNC: Duration = Duration::from_secs(5);
+/// Watcher reads in flight at once: every notification wakes every watcher, and without a
+/// bound 1,000 watchers drain the pool and starve the worker (docs/benchmarks.md).
+const WATCHER_READS: usize = 3;
 
 /// Shared by the watchers of one replica.
 #[derive(Clone)]
@@ -30,6 +34,7 @@ pub struct Progress {
     pool: PgPool,
     wake: broadcast::Sender<Uuid>,
     lifetime: Duration,
+    reads: Arc<Semaphore>,
 }
 
 impl Progress {
@@ -41,6 +46,7 @@ impl Progress {
             pool,
             wake,
             lifetime,
+            reads: Arc::new(Semaphore::new(WATCHER_READS)),
         }
     }
 
@@ -57,9 +63,11 @@ impl Progress {
         }
         // Subscribe before reading, so nothing written after the read is missed.
         let mut woken = self.wake.subscribe();
+        let permit = self.reads.acquire().await.expect("never closed");
         let (first, mut last_seq, ended) = self.start_point(id, after_seq).await?;
+        drop(permit);
         let (tx, rx) = mpsc::channel(64);
-        let pool = self.pool.clone();
+        let (pool, reads) = (self.pool.clone(), Arc::clone(&self.reads));
         let end = Instant::now() + self.lifetime;
         tokio::spawn(async move {
             if let Some(snapshot) = first
@@ -72,7 +80,10 @@ impl Progress {
                 return;
             }
             loop {
-                let batch = match events::after(&pool, id, last_seq, BATCH).await {
+                let permit = reads.acquire().await.expect("never closed");
+                let batch = events::after(&pool, id, last_seq, BATCH).await;
+                drop(permit);
+                let batch = match batch {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::error!(backup_id = %id, error = %e, "cannot read events");
