@@ -54,6 +54,74 @@ async fn search_business_hides_archived_businesses_unless_asked_and_filters_by_i
 }
 
 #[tokio::test]
+async fn search_business_evaluates_mongo_operators_and_never_returns_the_resource_pool() {
+    let s = spawn_with(|settings| {
+        let text =
+            format!("{WORLD}\n[[business]]\nid = 1\nname = \"resource pool\"\ndefault = 1\n");
+        let file = toml::from_str(&text).expect("world with a resource pool parses");
+        let world =
+            bk_sim::World::from_file(file, None).expect("world with a resource pool is valid");
+        settings.world = std::sync::Arc::new(world);
+    })
+    .await;
+    let search = |condition: Value| {
+        s.cmdb_post(
+            "/api/v3/biz/search/0",
+            "admin",
+            json!({"fields": ["bk_biz_id"], "condition": condition}),
+        )
+    };
+    let cases = [
+        (json!({}), vec![3, 5]),
+        (
+            json!({"bk_data_status": {"$in": ["enable", "disabled"]}}),
+            vec![3, 4, 5],
+        ),
+        (json!({"bk_data_status": {"$nin": ["enable"]}}), vec![4]),
+        (
+            json!({"bk_data_status": {"$ne": "disabled"}, "default": 1}),
+            vec![],
+        ),
+        (json!({"bk_biz_name": {"$eq": "game"}}), vec![3]),
+        (
+            json!({"bk_biz_name": {"$regex": "^PAY", "$options": "i"}}),
+            vec![5],
+        ),
+        (json!({"bk_biz_name": {"$regex": "^PAY"}}), vec![]),
+        (json!({"bk_biz_name": "resource"}), vec![]),
+        (
+            json!({"bk_biz_id": {"$in": [1, 4, 5]}, "bk_data_status": {"$eq": "disabled"}}),
+            vec![4],
+        ),
+    ];
+    for (condition, want) in cases {
+        let r = search(condition.clone()).await;
+        assert_eq!(
+            (
+                r.code(),
+                ids(&r.body["data"]["info"], "bk_biz_id"),
+                r.body["data"]["count"].as_u64()
+            ),
+            (0, want.clone(), Some(want.len() as u64)),
+            "{condition}"
+        );
+    }
+    let forbidden = search(json!({"$where": "true"})).await;
+    assert_eq!(forbidden.code(), 1_199_006);
+    let unknown = search(json!({"bk_biz_name": {"$size": 1}})).await;
+    assert_eq!(unknown.code(), 1_199_017);
+    let esb = s
+        .esb(
+            "cc",
+            "search_business",
+            "admin",
+            json!({"condition": {"bk_data_status": {"$in": ["disabled"]}}}),
+        )
+        .await;
+    assert_eq!(ids(&esb.body["data"]["info"], "bk_biz_id"), vec![4]);
+}
+
+#[tokio::test]
 async fn list_biz_hosts_pages_filters_and_projects() {
     let s = spawn().await;
     let body = json!({"page": {"start": 1, "limit": 2}, "fields": ["bk_host_id", "bk_host_innerip"], "bk_biz_id": 5});

@@ -30,9 +30,6 @@ async fn businesses_are_listed_by_id_and_filtered_by_name_and_by_the_operators_r
             .collect();
         assert_eq!(got, [(3, "game", false), (5, "payments", false)]);
         assert_eq!(r.businesses[0].bk_biz_maintainers, ["admin", "alice"]);
-        // include_archived sends CMDB's `bk_data_status: {"$in": [...]}` condition, which
-        // bk-sim's legacy-condition matcher does not evaluate yet (it compares objects for
-        // equality), so it is not exercised here.
         let r = cmdb
             .list_businesses(req(list(false, "PAY"), None))
             .await
@@ -52,6 +49,88 @@ async fn businesses_are_listed_by_id_and_filtered_by_name_and_by_the_operators_r
             r.businesses.iter().map(|b| b.bk_biz_id).collect::<Vec<_>>(),
             [5]
         );
+    }
+}
+
+#[tokio::test]
+async fn archived_businesses_are_listed_only_when_asked_on_both_transports() {
+    let sim = sim().await;
+    for transport in TRANSPORTS {
+        let gw = gateway(sim.settings(transport)).await;
+        let mut cmdb = gw.cmdb().await;
+        let list = |include_archived, name: &str, operator| {
+            req(
+                pb::ListBusinessesRequest {
+                    include_archived,
+                    name_contains: name.to_owned(),
+                    ..Default::default()
+                },
+                operator,
+            )
+        };
+        let summary = |r: pb::ListBusinessesResponse| {
+            let got: Vec<(i64, bool)> = r
+                .businesses
+                .iter()
+                .map(|b| (b.bk_biz_id, b.archived))
+                .collect();
+            (got, r.total_size)
+        };
+
+        let r = cmdb.list_businesses(list(false, "", None)).await.unwrap();
+        assert_eq!(summary(r.into_inner()), (vec![(3, false), (5, false)], 2));
+        let r = cmdb.list_businesses(list(true, "", None)).await.unwrap();
+        assert_eq!(
+            summary(r.into_inner()),
+            (vec![(3, false), (4, true), (5, false)], 3)
+        );
+        let r = cmdb.list_businesses(list(true, "OLD", None)).await.unwrap();
+        assert_eq!(summary(r.into_inner()), (vec![(4, true)], 1));
+        let r = cmdb
+            .list_businesses(list(false, "OLD", None))
+            .await
+            .unwrap();
+        assert_eq!(summary(r.into_inner()), (vec![], 0));
+        // The archived business is still subject to the operator's rights.
+        let r = cmdb
+            .list_businesses(list(true, "", Some("bob")))
+            .await
+            .unwrap();
+        assert_eq!(summary(r.into_inner()), (vec![(5, false)], 1));
+    }
+}
+
+#[tokio::test]
+async fn the_resource_pool_business_is_never_listed_on_both_transports() {
+    let sim = sim().await;
+    for transport in TRANSPORTS {
+        let gw = gateway(sim.settings(transport)).await;
+        let mut cmdb = gw.cmdb().await;
+        for (include_archived, name, want) in [
+            (false, "", vec![3, 5]),
+            (true, "", vec![3, 4, 5]),
+            (false, "resource", vec![]),
+            (true, "resource", vec![]),
+        ] {
+            let r = cmdb
+                .list_businesses(req(
+                    pb::ListBusinessesRequest {
+                        include_archived,
+                        name_contains: name.to_owned(),
+                        ..Default::default()
+                    },
+                    None,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            let got: Vec<i64> = r.businesses.iter().map(|b| b.bk_biz_id).collect();
+            assert_eq!(
+                (got, r.total_size),
+                (want.clone(), want.len() as i64),
+                "include_archived={include_archived} name={name:?}"
+            );
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+mod condition;
+
 use super::{ApiError, ApiResult, Ctx, System, permission, querybuilder};
 use crate::params::Params;
 use crate::world::{Business, World};
@@ -96,58 +98,14 @@ fn business_json(b: &Business) -> Map<String, Value> {
         "life_cycle": "2",
         "bk_supplier_account": "0",
         "bk_data_status": if b.archived { "disabled" } else { "enable" },
-        "default": 0,
+        "default": b.default,
         "create_time": "2026-01-05T08:00:00Z",
         "last_time": "2026-01-05T08:00:00Z",
     });
     v.as_object().cloned().unwrap_or_default()
 }
 
-const USER_FIELDS: &[&str] = &[
-    "bk_biz_maintainer",
-    "bk_biz_productor",
-    "bk_biz_developer",
-    "bk_biz_tester",
-    "operator",
-];
-
-fn legacy_match(cond: &Map<String, Value>, biz: &Map<String, Value>) -> Result<bool, ApiError> {
-    for (k, want) in cond {
-        let have = biz.get(k);
-        let ok = match (k.as_str(), want) {
-            ("bk_biz_id", w) => {
-                let id = biz.get("bk_biz_id").and_then(Value::as_i64);
-                if let Some(n) = w.as_i64() {
-                    id == Some(n)
-                } else if let Some(n) = w.get("$eq").and_then(Value::as_i64) {
-                    id == Some(n)
-                } else if let Some(a) = w.get("$in").and_then(Value::as_array) {
-                    a.iter().any(|x| x.as_i64() == id)
-                } else {
-                    return Err(params_invalid("bk_biz_id"));
-                }
-            }
-            (field, Value::String(s)) if USER_FIELDS.contains(&field) => {
-                let stored: Vec<&str> = have
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .split(',')
-                    .collect();
-                s.split(',').all(|u| stored.contains(&u))
-            }
-            (_, Value::String(s)) => have
-                .and_then(Value::as_str)
-                .is_some_and(|h| h.to_lowercase().contains(&s.to_lowercase())),
-            (_, w) => have == Some(w),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// `search_business`: archived hidden unless asked, IAM filtering, substring matching.
+/// `search_business`: archived hidden unless asked, the resource pool never shown, IAM filtering.
 pub fn search_business(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let cond = p.object("condition").cloned();
     let filter = p.get("biz_property_filter").cloned();
@@ -166,12 +124,16 @@ pub fn search_business(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let user = ctx.caller.username.as_deref().unwrap_or_default();
     let mut found = Vec::new();
     for b in ctx.state.world.businesses.values() {
-        if (b.archived && !show_archived) || !ctx.state.world.user_may_use(user, b.id) {
+        // CMDB forces `default` to 0, so the resource pool never comes back.
+        if b.default != 0
+            || (b.archived && !show_archived)
+            || !ctx.state.world.user_may_use(user, b.id)
+        {
             continue;
         }
         let obj = business_json(b);
         let ok = match (&cond, &filter) {
-            (Some(c), _) => legacy_match(c, &obj)?,
+            (Some(c), _) => condition::matches(c, &obj)?,
             (_, Some(f)) => querybuilder::matches(f, &obj),
             _ => true,
         };
@@ -264,7 +226,14 @@ pub fn search_biz_inst_topo(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
         })
     });
     let sets = sets.into_iter().map(|(_, _, n)| n).collect();
-    Ok(json!([node(biz.id, &biz.name, "biz", "business", 0, sets)]))
+    Ok(json!([node(
+        biz.id,
+        &biz.name,
+        "biz",
+        "business",
+        biz.default,
+        sets
+    )]))
 }
 
 fn property_name(id: &str) -> &str {

@@ -121,6 +121,7 @@ impl World {
                 name: b.name.clone(),
                 maintainer: b.maintainer.clone(),
                 archived: b.archived,
+                default: b.default,
                 time_zone: b.time_zone.clone(),
                 set_ids,
                 host_idx: Vec::new(),

@@ -76,6 +76,9 @@ pub struct BusinessDef {
     /// Archived (`bk_data_status: "disabled"`): hidden by search_business, refused by JOB.
     #[serde(default)]
     pub archived: bool,
+    /// CMDB `default`: 0 a normal business, 1 the resource pool, which search_business never returns.
+    #[serde(default)]
+    pub default: i64,
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
     #[serde(default, rename = "set")]

@@ -11,6 +11,8 @@ pub struct Business {
     pub name: String,
     pub maintainer: String,
     pub archived: bool,
+    /// 0 normal, 1 the resource pool.
+    pub default: i64,
     pub time_zone: String,
     /// Normal sets in world order, then the idle-pool set (`default: 1`).
     pub set_ids: Vec<i64>,

@@ -1,7 +1,8 @@
-//! The test world: a small game business, an archived one and a second one for permission checks.
+//! The test world: a small game business, an archived one, a second one for permission checks and
+//! the resource pool.
 
-/// Business 3 (hosts 101–104; 104's agent is down; 101 has a GSE 2.0 agent id), archived
-/// business 4, business 5 (host 201). alice may use 3, bob only 5. Plan 700 lists a directory
+/// The resource pool (business 1, `default = 1`), business 3 (hosts 101–104; 104's agent is
+/// down; 101 has a GSE 2.0 agent id), archived business 4, business 5 (host 201). alice may use 3, bob only 5. Plan 700 lists a directory
 /// on its host-list variable's hosts.
 pub const WORLD: &str = r##"
 [[app]]
@@ -20,6 +21,11 @@ businesses = [3]
 [[user]]
 name = "bob"
 businesses = [5]
+
+[[business]]
+id = 1
+name = "resource pool"
+default = 1
 
 [[business]]
 id = 3
