@@ -25,6 +25,27 @@ pub fn start(hosts: &[i64], dir: &str, suffix: &str) -> pb::StartBackupRequest {
     }
 }
 
+/// Starts a backup; returns its id.
+pub async fn start_backup(client: &mut Client, req: pb::StartBackupRequest) -> String {
+    client
+        .start_backup(req)
+        .await
+        .expect("start backup")
+        .into_inner()
+        .backup
+        .expect("backup")
+        .backup_id
+}
+
+/// Starts a backup, follows its progress stream to the end, and returns its id and the
+/// backup in the FULL view.
+pub async fn run_backup(client: &mut Client, req: pb::StartBackupRequest) -> (String, pb::Backup) {
+    let id = start_backup(client, req).await;
+    watch_to_end(client, &id).await;
+    let done = full(client, &id).await;
+    (id, done)
+}
+
 /// Watches backup `id` from the start until its stream ends (at most 90 s); returns every
 /// message received.
 pub async fn watch_to_end(client: &mut Client, id: &str) -> Vec<pb::WatchBackupResponse> {

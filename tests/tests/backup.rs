@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use e2e::flow::{full, host, records, start, watch_to_end};
+use e2e::flow::{full, host, records, run_backup, start, watch_to_end};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use sqlx::postgres::PgConnectOptions;
@@ -185,16 +185,11 @@ async fn each_failing_host_is_reported_with_its_own_reason_and_the_rest_is_backe
     let locked = stack.host_root(1003).await.join("data/logs");
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001, 1002, 1003, 1009], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(
+        &mut client,
+        start(&[1001, 1002, 1003, 1009], "/data/logs", "log"),
+    )
+    .await;
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
     let status = |h| (host(&done, h).status, host(&done, h).reason);
@@ -282,16 +277,7 @@ async fn shell_syntax_in_names_is_taken_literally_and_nasty_files_are_copied_byt
         .collect();
     assert_eq!(found_paths, expected);
 
-    let id = client
-        .start_backup(start(&[1001], dir, "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, start(&[1001], dir, "log")).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
     let recs = records(&mut client, &id).await;
     assert_eq!(recs.len(), nasty.len());
@@ -347,16 +333,7 @@ async fn an_unreadable_subdirectory_is_reported_and_makes_the_host_partial(
     assert!(r.files.iter().all(|f| !f.path.contains("/private/")));
     assert_eq!(r.file_count as usize, r.files.len());
 
-    let id = client
-        .start_backup(start(&[1004], "/project", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, start(&[1004], "/project", "log")).await;
     let h = host(&done, 1004);
     assert_eq!(
         (done.state, h.status, h.reason),
@@ -405,16 +382,7 @@ async fn in_plan_mode_search_and_backup_run_the_plans_kept_in_job_with_the_same_
             .collect();
         assert_eq!(got, expected, "host {}", r.bk_host_id);
     }
-    let id = client
-        .start_backup(start(&[1001, 1002], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, start(&[1001, 1002], "/data/logs", "log")).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
     assert_eq!(
         records(&mut client, &id).await.len() as i64,

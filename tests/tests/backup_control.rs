@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::flow::{full, host, records, start, watch_from, watch_to_end};
+use e2e::flow::{full, host, records, run_backup, start, start_backup, watch_from, watch_to_end};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use proto::backup::v1::watch_backup_response::Event;
@@ -40,16 +40,7 @@ async fn a_hung_host_times_out_and_the_others_are_still_recorded(_p: Pool, db: P
         seconds: 2,
         nanos: 0,
     });
-    let id = client
-        .start_backup(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, req).await;
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
     assert_eq!(
         host(&done, 1001).status,
@@ -81,14 +72,7 @@ async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
     let stack = Stack::start(&db, Door::Apigw).await;
     stack.fault("hosts/1006", json!({"kind": "hang"})).await;
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001, 1006], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
+    let id = start_backup(&mut client, start(&[1001, 1006], "/data/logs", "log")).await;
     // Wait until the healthy host has finished on the JOB side, so its copies exist.
     let sim = stack.sim.base_url();
     let job = until(&mut client, &id, |b| b.job_instance_id > 0)
@@ -176,14 +160,7 @@ async fn retry_runs_only_the_failed_hosts_and_refuses_when_nothing_failed(
     let parked = stack.host_root(1002).await.join("data/logs.parked");
     std::fs::rename(&logs, &parked).unwrap();
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001, 1002], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
+    let id = start_backup(&mut client, start(&[1001, 1002], "/data/logs", "log")).await;
     watch_to_end(&mut client, &id).await;
     assert_eq!(
         full(&mut client, &id).await.state,
@@ -227,14 +204,7 @@ async fn a_progress_stream_resumes_from_a_sequence_number_without_gaps_or_duplic
 ) {
     let stack = Stack::start(&db, Door::Esb).await;
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001, 1002, 1009], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
+    let id = start_backup(&mut client, start(&[1001, 1002, 1009], "/data/logs", "log")).await;
     let all = watch_to_end(&mut client, &id).await;
     let Some(Event::Snapshot(_)) = &all[0].event else {
         panic!("first message is a snapshot")
@@ -343,16 +313,7 @@ async fn an_uncertain_launch_is_found_not_repeated(db: PgConnectOptions, plan: b
         .fault(&format!("apis/{api}"), json!({"latency_ms": 1500}))
         .await;
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, start(&[1001], "/data/logs", "log")).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
     assert_eq!(stack.upstream_calls(api).await, 1);
     assert!(!records(&mut client, &id).await.is_empty());
@@ -388,16 +349,7 @@ async fn a_full_disk_is_reported_as_such_and_nothing_is_recorded_for_it(
         )
         .await;
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1001, 1008], "/project", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
-    watch_to_end(&mut client, &id).await;
-    let done = full(&mut client, &id).await;
+    let (id, done) = run_backup(&mut client, start(&[1001, 1008], "/project", "log")).await;
     let full_host = host(&done, 1008);
     assert_eq!(
         full_host.reason,
@@ -430,14 +382,7 @@ async fn a_backup_past_its_deadline_is_terminated_and_ends_failed_with_the_reaso
     let stack = Stack::start(&db, Door::Esb).await;
     stack.fault("hosts/1005", json!({"kind": "hang"})).await;
     let mut client = stack.client("admin").await;
-    let id = client
-        .start_backup(start(&[1005], "/data/logs", "log"))
-        .await
-        .unwrap()
-        .into_inner()
-        .backup
-        .unwrap()
-        .backup_id;
+    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
     until(&mut client, &id, |b| b.job_instance_id > 0).await;
     // Move the deadline to now instead of waiting the default ten-plus minutes.
     let pool = p.connect_with(db.clone()).await.unwrap();
