@@ -259,50 +259,41 @@ pub async fn list(pool: &PgPool, query: &RecordQuery) -> Result<Page, StoreError
     Ok(Page { rows, next })
 }
 
-/// A path search: scan keys (and whether the path matches) along the filter's ordered index,
-/// at most [`PATH_SCAN_ROWS`], then load the matching rows.
+/// A path search: the first matches within the next [`PATH_SCAN_ROWS`] rows of the filter's
+/// ordered index. Postgres pulls the inner, limited scan lazily, so a common needle stops as
+/// soon as the page is full; only a short page pays for locating the window's end.
 async fn list_by_path(pool: &PgPool, query: &RecordQuery) -> Result<Page, StoreError> {
     let needle = query.filter.path_contains.as_deref().unwrap_or_default();
-    let mut keys = query.clone();
-    keys.filter.path_contains = None;
-    let mut q = QueryBuilder::new("select id, bk_file_create_time, source_path like ");
-    q.push_bind(format!("%{}%", escape_like(needle)))
-        .push(" as hit from (");
+    let mut window = query.clone();
+    window.filter.path_contains = None;
+    let mut q = QueryBuilder::new(format!("select {COLUMNS} from ("));
     push_statement(
         &mut q,
-        &keys,
-        "id, bk_file_create_time, source_path",
+        &window,
+        &format!("{COLUMNS}, source_path"),
         PATH_SCAN_ROWS,
     );
-    q.push(") s order by bk_file_create_time desc, id desc");
-    let scanned: Vec<(i64, DateTime<chrono::Utc>, bool)> =
-        q.build_query_as().fetch_all(pool).await?;
-    let page = query.page_size as usize;
-    let hits: Vec<i64> = scanned
-        .iter()
-        .filter(|k| k.2)
-        .map(|k| k.0)
-        .take(page + 1)
-        .collect();
-    let (ids, next) = if hits.len() > page {
-        let last = scanned
-            .iter()
-            .find(|k| k.0 == hits[page - 1])
-            .expect("hit was scanned");
-        (hits[..page].to_vec(), Some(key_cursor(last.1, last.0)))
-    } else if scanned.len() as i64 == PATH_SCAN_ROWS {
-        let last = scanned.last().expect("scan is full");
-        (hits, Some(key_cursor(last.1, last.0)))
-    } else {
-        (hits, None)
+    q.push(") s where s.source_path like ")
+        .push_bind(format!("%{}%", escape_like(needle)))
+        .push(" order by bk_file_create_time desc, id desc limit ")
+        .push_bind(i64::from(query.page_size) + 1);
+    let mut rows: Vec<Record> = q.build_query_as().fetch_all(pool).await?;
+    if rows.len() > query.page_size as usize {
+        rows.truncate(query.page_size as usize);
+        let next = rows.last().map(Record::cursor);
+        return Ok(Page { rows, next });
+    }
+    // A short page: more may follow past the window if the window was full; then the next
+    // call starts after the window's last (oldest) row.
+    let mut end = QueryBuilder::new("select bk_file_create_time, id, count(*) over () from (");
+    push_statement(&mut end, &window, "bk_file_create_time, id", PATH_SCAN_ROWS);
+    end.push(") w order by bk_file_create_time, id limit 1");
+    let oldest: Option<(DateTime<chrono::Utc>, i64, i64)> =
+        end.build_query_as().fetch_optional(pool).await?;
+    let next = match oldest {
+        Some((t, id, scanned)) if scanned == PATH_SCAN_ROWS => Some(key_cursor(t, id)),
+        _ => None,
     };
-    let rows: Vec<Record> = sqlx::query_as(&format!(
-        "select {COLUMNS} from backup_records where id = any($1) \
-         order by bk_file_create_time desc, id desc"
-    ))
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
     Ok(Page { rows, next })
 }
 
