@@ -159,25 +159,144 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
     }
     let c = counts(&mut tx, fence.id).await?;
     events::append(&mut tx, fence.id, &Event::CountsChanged(c)).await?;
+    // A cancel that arrived after the worker stopped watching for it (the job had already
+    // finished copying) still ends the backup CANCELLED, as CancelBackup promised; the records
+    // of everything copied stay.
+    let (state, failure_reason, message) = if row.state() == BackupState::Cancelling {
+        let copied = outcome.records.len();
+        (
+            BackupState::Cancelled,
+            None,
+            format!("{}; {copied} copied files recorded", row.status_message),
+        )
+    } else {
+        (
+            outcome.state,
+            outcome.failure_reason,
+            outcome.message.clone(),
+        )
+    };
     sqlx::query(
         "update backups set state = $2, failure_reason = $3, status_message = $4, phase = null, \
            finished_at = now(), lease_owner = null, lease_expires_at = null where id = $1",
     )
     .bind(fence.id)
-    .bind(outcome.state.as_str())
-    .bind(outcome.failure_reason.map(FailureReason::as_str))
-    .bind(&outcome.message)
+    .bind(state.as_str())
+    .bind(failure_reason.map(FailureReason::as_str))
+    .bind(&message)
     .execute(&mut *tx)
     .await?;
     let event = Event::StateChanged {
-        state: outcome.state,
+        state,
         phase: None,
-        failure_reason: outcome.failure_reason,
-        message: outcome.message.clone(),
+        failure_reason,
+        message,
         job_instance_id: row.job_instance_id,
         job_url: row.job_url.clone(),
     };
     events::append(&mut tx, fence.id, &event).await?;
     tx.commit().await?;
     Ok(inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::Phase;
+    use crate::store::backups::{self, Created, NewBackup};
+    use crate::store::cancel::{self, CancelOutcome};
+    use crate::store::work;
+
+    fn new_backup() -> NewBackup {
+        NewBackup {
+            id: Uuid::new_v4(),
+            request_id: None,
+            bk_biz_id: 3,
+            bk_host_ids: vec![1001],
+            bk_file_dir: "/data/logs".into(),
+            bk_file_suffix: "log".into(),
+            operator: "alice".into(),
+            job_timeout_secs: 600,
+            backup_name: "backup_20261121_120000_abcd1234".into(),
+            job_name: "bk-log-backup test".into(),
+            deadline_at: Utc::now() + chrono::Duration::hours(1),
+            retry_of: None,
+        }
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_records(
+        pool: PgPool,
+    ) {
+        let Created::New(row) = backups::create(&pool, &new_backup()).await.unwrap() else {
+            panic!("new backup");
+        };
+        let claimed = work::claim(&pool, "test", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, row.id);
+        let fence = Fence {
+            id: row.id,
+            attempt: claimed.attempt,
+        };
+        work::set_job(&pool, fence, 88, Some(89), "http://job/api_execute/88")
+            .await
+            .unwrap();
+        work::set_phase(&pool, fence, Phase::CollectingResults, "collecting results")
+            .await
+            .unwrap();
+
+        let (outcome, _) = cancel::request(&pool, row.id).await.unwrap().unwrap();
+        assert_eq!(outcome, CancelOutcome::JobAlreadyFinished);
+
+        // The worker, not watching for cancels any more, finishes as the job ended.
+        let record = NewRecord {
+            backup_id: row.id,
+            bk_biz_id: 3,
+            bk_host_id: 1001,
+            bk_cloud_id: 0,
+            host_ip: "10.0.1.11".into(),
+            bk_file_dir: "/data/logs".into(),
+            bk_file_suffix: "log".into(),
+            source_path_bytes: b"/data/logs/a.log".to_vec(),
+            bk_backup_name: "backup_20261121_120000_abcd1234".into(),
+            backup_path_bytes: b"/data/logs/backup/backup_20261121_120000_abcd1234/a.log".to_vec(),
+            size_bytes: 5,
+            sha256: "0".repeat(64),
+            source_mtime: None,
+            bk_file_create_time: Utc::now(),
+            bk_file_operator: "alice".into(),
+            job_instance_id: 88,
+            bk_job_link: "http://job/api_execute/88".into(),
+        };
+        let outcome = Outcome {
+            hosts: vec![HostOutcome::bare(1001, HostState::Succeeded, None, "")],
+            records: vec![record],
+            state: BackupState::Succeeded,
+            failure_reason: None,
+            message: "1 files backed up".into(),
+        };
+        assert_eq!(finish(&pool, fence, &outcome).await.unwrap(), 1);
+        let done = backups::get(&pool, row.id).await.unwrap().unwrap();
+        assert_eq!(done.state(), BackupState::Cancelled);
+        assert!(
+            done.status_message
+                .contains("after the job had finished copying"),
+            "{}",
+            done.status_message
+        );
+        let recorded: i64 =
+            sqlx::query_scalar("select count(*) from backup_records where backup_id = $1")
+                .bind(row.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(recorded, 1);
+    }
 }
