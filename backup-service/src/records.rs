@@ -59,10 +59,16 @@ impl RecordFilter {
             self.backup_id,
             self.path_contains,
         );
-        canonical.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+        fnv1a(&canonical)
     }
+}
+
+/// FNV-1a of `text`: a hash that is the same on every replica and every build, for binding
+/// page tokens to the filters they were issued for.
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Position after which the next page starts: the last row's sort key.

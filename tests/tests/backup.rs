@@ -211,7 +211,13 @@ async fn each_failing_host_is_reported_with_its_own_reason_and_the_rest_is_backe
     .json()
     .await
     .unwrap();
-    assert!(!jobs.to_string().contains("1009"), "{jobs}");
+    // Exactly one launch, and it targets the three online hosts only.
+    assert_eq!(jobs["count"], serde_json::json!(1), "{jobs}");
+    assert_eq!(
+        jobs["requests"][0]["params"]["target_server"]["host_id_list"],
+        serde_json::json!([1001, 1002, 1003]),
+        "{jobs}"
+    );
     stack.stop().await;
 }
 

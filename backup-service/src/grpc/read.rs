@@ -128,11 +128,7 @@ impl BackupApi {
 }
 
 fn fingerprint(filter: &BackupFilter) -> u64 {
-    format!("{filter:?}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+    crate::records::fnv1a(&format!("{filter:?}"))
 }
 
 fn encode_token(last: &BackupRow, filter: &BackupFilter) -> String {

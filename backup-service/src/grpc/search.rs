@@ -17,6 +17,7 @@ use crate::hostscript::{
     FileSelection, HostScriptError, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind,
     parse_search_output, search_script_param,
 };
+use crate::worker::outcome::{excerpt, tail};
 
 /// JOB timeout of a search.
 const SEARCH_TIMEOUT_SECS: i32 = 300;
@@ -227,15 +228,7 @@ fn fill(r: &mut pb::HostSearchResult, log: Option<&HostLog>, sel: &FileSelection
             } else {
                 pb::HostFailureReason::OutputInvalid
             } as i32;
-            let tail: String = text
-                .chars()
-                .rev()
-                .take(1000)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            r.log_excerpt = format!("{e}; log tail: {tail}");
+            r.log_excerpt = excerpt(&format!("{e}; log tail: {}", tail(text)));
         }
     }
 }

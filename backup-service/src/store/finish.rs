@@ -97,7 +97,7 @@ impl HostOutcome {
             bk_host_id,
             status,
             reason,
-            log_excerpt: note.chars().take(2000).collect(),
+            log_excerpt: crate::worker::outcome::excerpt(note),
             exit_code: None,
             job_host_status_code: None,
             files_found: 0,

@@ -13,7 +13,7 @@ use tonic::Code;
 
 use super::WorkerSettings;
 use super::outcome::{Context, HostRun, host_outcome};
-use super::run::Halt;
+use super::run::{Halt, unfinished_hosts};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase, final_state};
 use crate::gateway::Gateway;
 use crate::hostscript::{BackupDirName, FileSelection, RunId};
@@ -92,7 +92,7 @@ pub(super) async fn follow(
         .step_instance_id
         .or(step.map(|st| st.step_instance_id))
         .unwrap_or(0);
-    let ran = pending_or_running(pool, fence).await?;
+    let ran = unfinished_hosts(pool, fence).await?;
     let host_ids: Vec<i64> = ran.iter().map(|h| h.bk_host_id).collect();
     let logs = if step_id > 0 && !host_ids.is_empty() {
         gw.logs(biz, job_id, step_id, &host_ids, op)
@@ -147,19 +147,6 @@ pub(super) async fn follow(
     let written = finish(pool, fence, &outcome).await?;
     tracing::info!(backup_id = %fence.id, state = outcome.state.as_str(), records = written, "backup finished");
     Ok(())
-}
-
-async fn pending_or_running(
-    pool: &PgPool,
-    fence: Fence,
-) -> Result<Vec<crate::events::HostSummary>, Halt> {
-    Ok(backups::hosts(pool, fence.id)
-        .await?
-        .into_iter()
-        .filter(|h| {
-            h.status == HostState::Pending.as_str() || h.status == HostState::Running.as_str()
-        })
-        .collect())
 }
 
 /// The final state from every host: those that ran now and those that ended earlier.

@@ -223,7 +223,8 @@ fn record(ctx: &Context<'_>, host: &HostRun<'_>, f: &BackedUpFile) -> NewRecord 
     }
 }
 
-fn tail(log: &str) -> &str {
+/// The end of a host's log, at most half the excerpt budget, cut on a character boundary.
+pub(crate) fn tail(log: &str) -> &str {
     let start = log.len().saturating_sub(EXCERPT_CHARS / 2);
     let start = (start..=log.len())
         .find(|i| log.is_char_boundary(*i))
@@ -231,7 +232,8 @@ fn tail(log: &str) -> &str {
     &log[start..]
 }
 
-fn excerpt(text: &str) -> String {
+/// `text` cut to the excerpt budget kept with a host's result.
+pub(crate) fn excerpt(text: &str) -> String {
     text.chars().take(EXCERPT_CHARS).collect()
 }
 

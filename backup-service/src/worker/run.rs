@@ -10,6 +10,7 @@ use tonic::{Code, Status};
 use super::WorkerSettings;
 use super::follow::follow;
 use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
+use crate::events::HostSummary;
 use crate::gateway::{Gateway, Launch, Launched, Which};
 use crate::hostscript::{
     BACKUP_SH, BackupDirName, FileSelection, RunId, backup_script_param, encode_script_param,
@@ -92,7 +93,12 @@ async fn steps(
             if !check_agents(pool, gw, fence, &row).await? {
                 return Ok(());
             }
-            let hosts = pending_hosts(pool, fence).await?;
+            // Before launch nothing runs: the unfinished hosts are the pending, online ones.
+            let hosts: Vec<i64> = unfinished_hosts(pool, fence)
+                .await?
+                .iter()
+                .map(|h| h.bk_host_id)
+                .collect();
             if hosts.is_empty() {
                 return finish_skipped(pool, fence).await;
             }
@@ -144,12 +150,18 @@ async fn check_agents(
     Ok(true)
 }
 
-pub(super) async fn pending_hosts(pool: &PgPool, fence: Fence) -> Result<Vec<i64>, Halt> {
+/// The hosts of the backup that have no final result yet (pending or running), in request
+/// order.
+pub(super) async fn unfinished_hosts(
+    pool: &PgPool,
+    fence: Fence,
+) -> Result<Vec<HostSummary>, Halt> {
     Ok(backups::hosts(pool, fence.id)
         .await?
         .into_iter()
-        .filter(|h| h.status == HostState::Pending.as_str())
-        .map(|h| h.bk_host_id)
+        .filter(|h| {
+            h.status == HostState::Pending.as_str() || h.status == HostState::Running.as_str()
+        })
         .collect())
 }
 
@@ -270,44 +282,64 @@ pub(super) async fn fail(
     reason: FailureReason,
     message: &str,
 ) -> Result<(), Halt> {
-    let hosts = pending_hosts(pool, fence).await?;
-    let outcome = Outcome {
-        hosts: hosts
-            .into_iter()
-            .map(|h| HostOutcome::bare(h, HostState::Failed, None, message))
-            .collect(),
-        records: vec![],
-        state: BackupState::Failed,
-        failure_reason: Some(reason),
-        message: message.to_owned(),
-    };
-    finish(pool, fence, &outcome).await?;
-    Ok(())
+    let failed = (HostState::Failed, None);
+    end_unrun(
+        pool,
+        fence,
+        failed,
+        BackupState::Failed,
+        Some(reason),
+        message,
+    )
+    .await
 }
 
 async fn finish_skipped(pool: &PgPool, fence: Fence) -> Result<(), Halt> {
-    let outcome = Outcome {
-        hosts: vec![],
-        records: vec![],
-        state: BackupState::Failed,
-        failure_reason: Some(FailureReason::AllHostsFailed),
-        message: "every host's agent is offline: nothing was sent".to_owned(),
-    };
-    finish(pool, fence, &outcome).await?;
-    Ok(())
+    let message = "every host's agent is offline: nothing was sent";
+    let failed = (HostState::Failed, None);
+    let reason = Some(FailureReason::AllHostsFailed);
+    end_unrun(pool, fence, failed, BackupState::Failed, reason, message).await
 }
 
 async fn end_cancelled_before_launch(pool: &PgPool, fence: Fence) -> Result<(), Halt> {
-    let hosts = pending_hosts(pool, fence).await?;
+    let cancelled = (HostState::Cancelled, Some(HostReason::Cancelled));
+    let message = "cancelled before launch: nothing ran";
+    end_unrun(
+        pool,
+        fence,
+        cancelled,
+        BackupState::Cancelled,
+        None,
+        message,
+    )
+    .await
+}
+
+/// Ends a backup without a job result to collect: every unfinished host gets `host`, and no
+/// record is written.
+async fn end_unrun(
+    pool: &PgPool,
+    fence: Fence,
+    host: (HostState, Option<HostReason>),
+    state: BackupState,
+    failure_reason: Option<FailureReason>,
+    message: &str,
+) -> Result<(), Halt> {
+    let note = if state == BackupState::Failed {
+        message
+    } else {
+        ""
+    };
     let outcome = Outcome {
-        hosts: hosts
-            .into_iter()
-            .map(|h| HostOutcome::bare(h, HostState::Cancelled, Some(HostReason::Cancelled), ""))
+        hosts: unfinished_hosts(pool, fence)
+            .await?
+            .iter()
+            .map(|h| HostOutcome::bare(h.bk_host_id, host.0, host.1, note))
             .collect(),
         records: vec![],
-        state: BackupState::Cancelled,
-        failure_reason: None,
-        message: "cancelled before launch: nothing ran".to_owned(),
+        state,
+        failure_reason,
+        message: message.to_owned(),
     };
     finish(pool, fence, &outcome).await?;
     Ok(())
