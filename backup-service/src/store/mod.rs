@@ -11,6 +11,7 @@ use crate::config::DatabaseSettings;
 
 pub mod backups;
 pub mod cancel;
+mod copy;
 pub mod events;
 pub mod finish;
 pub mod records;

@@ -1,19 +1,21 @@
 //! SQL for backup records: the bulk insert the worker runs in its final transaction, and the
 //! filtered, keyset-paged listing behind ListBackupRecords.
 //!
-//! Inserts go through `UNNEST` of column arrays, one statement per chunk, so 100k records cost
-//! a handful of round trips. `ON CONFLICT DO NOTHING` on (backup, host, source path) makes a
-//! replayed write (a worker retried after a crash) unable to duplicate a record.
+//! Inserts stream binary `COPY` data (see `copy.rs`), so 100k records cost one statement.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+use sqlx::postgres::PgCopyIn;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
+use super::copy::BinaryCopy;
 use crate::records::{Cursor, Record, RecordQuery, display_path};
 
-/// Rows per INSERT statement.
-const CHUNK: usize = 5000;
+/// Bytes of COPY data sent per message.
+const SEND_BYTES: usize = 1 << 20;
 
 /// A record to write: one file the backup really copied.
 #[derive(Debug, Clone)]
@@ -54,97 +56,70 @@ pub struct NewRecord {
     pub bk_job_link: String,
 }
 
-/// Inserts `records` on `conn` (normally inside the worker's transaction); returns how many
-/// rows were new.
+/// Inserts `records` on `conn` inside the worker's final transaction; returns how many rows
+/// were written. A file listed twice for one host is written once.
+///
+/// The rows go in with binary `COPY`. That transaction is the only writer of a backup's records
+/// and runs once: it is fenced by the backup's row lock and attempt, and the backup leaves its
+/// running state in the same commit. So a replay is refused before it gets here. The unique
+/// index on (backup, host, source path) backs that up: a duplicate fails the whole transaction
+/// and is never silently dropped.
 pub async fn insert(conn: &mut PgConnection, records: &[NewRecord]) -> Result<u64, StoreError> {
-    let mut inserted = 0;
-    for chunk in records.chunks(CHUNK) {
-        let result = sqlx::query(
-            "insert into backup_records (backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, \
-               bk_file_dir, bk_file_suffix, source_path, source_path_bytes, bk_backup_name, \
-               backup_path, backup_path_bytes, size_bytes, sha256, source_mtime, \
-               bk_file_create_time, bk_file_operator, job_instance_id, bk_job_link) \
-             select * from unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::text[], \
-               $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[], \
-               $12::bytea[], $13::int8[], $14::text[], $15::timestamptz[], $16::timestamptz[], \
-               $17::text[], $18::int8[], $19::text[]) \
-             on conflict (backup_id, bk_host_id, source_path_bytes) do nothing",
-        )
-        .bind(chunk.iter().map(|r| r.backup_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.bk_biz_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.bk_host_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.bk_cloud_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.host_ip.as_str()).collect::<Vec<_>>())
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_file_dir.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_file_suffix.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| display_path(&r.source_path_bytes))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.source_path_bytes.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_backup_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| display_path(&r.backup_path_bytes))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.backup_path_bytes.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .bind(chunk.iter().map(|r| r.size_bytes).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.sha256.as_str()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.source_mtime).collect::<Vec<_>>())
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_file_create_time)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_file_operator.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(chunk.iter().map(|r| r.job_instance_id).collect::<Vec<_>>())
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.bk_job_link.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut *conn)
+    let mut seen = HashSet::with_capacity(records.len());
+    let rows = records
+        .iter()
+        .filter(|r| seen.insert((r.backup_id, r.bk_host_id, r.source_path_bytes.as_slice())));
+    let mut copy = conn
+        .copy_in_raw(&format!(
+            "copy backup_records ({INSERT_COLUMNS}) from stdin with (format binary)"
+        ))
         .await?;
-        inserted += result.rows_affected();
+    let mut data = BinaryCopy::with_capacity(SEND_BYTES + 4096);
+    for r in rows {
+        data.row(19)
+            .uuid(r.backup_id)
+            .int8(r.bk_biz_id)
+            .int8(r.bk_host_id)
+            .int8(r.bk_cloud_id)
+            .text(&r.host_ip)
+            .text(&r.bk_file_dir)
+            .text(&r.bk_file_suffix)
+            .text(&display_path(&r.source_path_bytes))
+            .bytea(&r.source_path_bytes)
+            .text(&r.bk_backup_name)
+            .text(&display_path(&r.backup_path_bytes))
+            .bytea(&r.backup_path_bytes)
+            .int8(r.size_bytes)
+            .text(&r.sha256)
+            .timestamptz(r.source_mtime)
+            .timestamptz(Some(r.bk_file_create_time))
+            .text(&r.bk_file_operator)
+            .int8(r.job_instance_id)
+            .text(&r.bk_job_link);
+        if data.len() >= SEND_BYTES {
+            if let Err(e) = copy.send(data.take()).await {
+                return Err(abort(copy, e).await);
+            }
+        }
     }
-    Ok(inserted)
+    if let Err(e) = copy.send(data.finish()).await {
+        return Err(abort(copy, e).await);
+    }
+    Ok(copy.finish().await?)
 }
+
+/// Ends a COPY that failed on our side so the connection is usable again; keeps the first error.
+async fn abort(copy: PgCopyIn<&mut PgConnection>, error: sqlx::Error) -> StoreError {
+    // The connection is in a failed COPY either way; the original error is the one to report.
+    let _ = copy.abort("the record insert failed").await;
+    StoreError::Database(error)
+}
+
+/// Columns the bulk insert writes, in the order of each COPY tuple.
+const INSERT_COLUMNS: &str = "backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, \
+    bk_file_dir, bk_file_suffix, source_path, source_path_bytes, bk_backup_name, backup_path, \
+    backup_path_bytes, size_bytes, sha256, source_mtime, bk_file_create_time, bk_file_operator, \
+    job_instance_id, bk_job_link";
 
 const COLUMNS: &str = "id, backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, bk_file_dir, \
     bk_file_suffix, source_path_bytes, bk_backup_name, backup_path_bytes, size_bytes, sha256, \

@@ -83,11 +83,16 @@ fn numbers(rows: &[Record]) -> Vec<i64> {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn records_list_newest_first_and_a_replayed_insert_adds_nothing(pool: PgPool) {
+async fn records_list_newest_first_and_a_replayed_insert_is_refused_whole(pool: PgPool) {
     let b = seed(&pool, 5).await;
-    let again: Vec<_> = (0..5).map(|i| record(b, i)).collect();
+    let mut again: Vec<_> = (5..8).map(|i| record(b, i)).collect();
+    again.push(record(b, 2));
     let mut conn = pool.acquire().await.unwrap();
-    assert_eq!(insert(&mut conn, &again).await.unwrap(), 0);
+    let err = insert(&mut conn, &again).await.unwrap_err().to_string();
+    assert!(
+        err.contains("backup_records_backup_id_bk_host_id_source_path_bytes_key"),
+        "{err}"
+    );
     let page = list(&pool, &query(RecordFilter::default(), 10))
         .await
         .unwrap();
@@ -95,6 +100,39 @@ async fn records_list_newest_first_and_a_replayed_insert_adds_nothing(pool: PgPo
     assert_eq!(numbers(&rows), [4, 3, 2, 1, 0]);
     assert!(!more);
     assert_eq!(rows[0].source_path_bytes, b"/data/logs/game_4.log");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_file_listed_twice_for_a_host_is_recorded_once(pool: PgPool) {
+    let b = backup(&pool).await;
+    let rows = vec![record(b, 1), record(b, 2), record(b, 1)];
+    let mut conn = pool.acquire().await.unwrap();
+    assert_eq!(insert(&mut conn, &rows).await.unwrap(), 2);
+    let page = list(&pool, &query(RecordFilter::default(), 10))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&page.rows), [2, 1]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_digest_that_is_not_64_lowercase_hex_digits_is_refused(pool: PgPool) {
+    let b = backup(&pool).await;
+    for bad in [
+        "A".repeat(64),
+        "0".repeat(63),
+        "g".repeat(64),
+        format!("{}\n", "0".repeat(63)),
+    ] {
+        let mut row = record(b, 1);
+        row.sha256 = bad.clone();
+        let mut conn = pool.acquire().await.unwrap();
+        assert!(
+            insert(&mut conn, &[row]).await.is_err(),
+            "{bad:?} was accepted"
+        );
+    }
+    let mut conn = pool.acquire().await.unwrap();
+    assert_eq!(insert(&mut conn, &[record(b, 1)]).await.unwrap(), 1);
 }
 
 #[sqlx::test(migrations = "../migrations")]
