@@ -356,8 +356,11 @@ async fn walk(client: &mut Client, filter: &RecordFilter, skip: u32) -> anyhow::
             .list_backup_records(data::request(filter, size, &token))
             .await?
             .into_inner();
+        // A path search may return short pages (one bounded window per call); any other
+        // filter fills every page but the last.
         anyhow::ensure!(
-            page.records.len() == size as usize && !page.next_page_token.is_empty(),
+            !page.next_page_token.is_empty()
+                && (page.records.len() == size as usize || filter.path_contains.is_some()),
             "the result ended before {skip} rows"
         );
         for r in &page.records {
@@ -367,7 +370,7 @@ async fn walk(client: &mut Client, filter: &RecordFilter, skip: u32) -> anyhow::
             last = Some(key);
         }
         token = page.next_page_token;
-        left -= size;
+        left -= page.records.len() as u32;
     }
     Ok(token)
 }

@@ -212,6 +212,9 @@ async fn throughput(sim: &bk_sim::RunningSim, gw: &Gateway) -> anyhow::Result<()
         "added p50"
     );
     for level in LEVELS {
+        if level == 1 {
+            floor(gw).await?;
+        }
         load(level, WARMUP, direct.clone()).await?;
         load(level, WARMUP, via_gateway.clone()).await?;
         let (mut d, mut g) = ((vec![], Duration::ZERO), (vec![], Duration::ZERO));
@@ -236,6 +239,37 @@ async fn throughput(sim: &bk_sim::RunningSim, gw: &Gateway) -> anyhow::Result<()
             ms_diff(g.p50, d.p50),
         );
     }
+    Ok(())
+}
+
+/// The gRPC hop alone, for reading the added p50: `grpc.health.v1.Health/Check` on the
+/// gateway (no BlueKing call, no auth, an empty answer) at concurrency 1, same rounds.
+async fn floor(gw: &Gateway) -> anyhow::Result<()> {
+    let health = tonic_health::pb::health_client::HealthClient::new(gw.channel().await?);
+    let check = move || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await?;
+            Ok(())
+        }
+    };
+    load(1, WARMUP, check.clone()).await?;
+    let (mut lat, mut took) = (vec![], Duration::ZERO);
+    for _ in 0..ROUNDS {
+        let (l, t) = load(1, ROUND, check.clone()).await?;
+        lat.extend(l);
+        took += t;
+    }
+    let s = Summary::of(lat, took);
+    println!(
+        "{:>5} | gRPC hop alone (Health/Check on the gateway): {:.0} r/s, p50 {} ms, p99 {} ms",
+        1,
+        s.per_second,
+        ms(s.p50),
+        ms(s.p99)
+    );
     Ok(())
 }
 

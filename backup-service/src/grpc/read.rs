@@ -11,6 +11,7 @@ use crate::convert::{
 };
 use crate::error::{BackupError, Result};
 use crate::store::backups::{self, BackupFilter, BackupRow};
+use crate::store::details;
 
 /// Largest ListBackups page.
 const MAX_BACKUP_PAGE: u32 = 500;
@@ -22,25 +23,30 @@ pub(super) async fn view_of(
     row: &BackupRow,
     view: pb::BackupView,
 ) -> Result<pb::Backup> {
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    let counts = backups::counts(&mut conn, row.id).await?;
-    drop(conn);
-    let retries = backups::retries_of(pool, row.id).await?;
-    let mut hosts = vec![];
-    if matches!(view, pb::BackupView::Hosts | pb::BackupView::Full) {
-        hosts = backups::hosts(pool, row.id)
-            .await?
-            .iter()
-            .map(host_message)
-            .collect();
+    let mut all = views_of(pool, std::slice::from_ref(row), view).await?;
+    Ok(all.pop().expect("one view per row"))
+}
+
+/// `rows` as messages in `view`, in order. The counts, retries and hosts of the whole page are
+/// read together; only FULL adds a per-backup read of its files.
+pub(super) async fn views_of(
+    pool: &PgPool,
+    rows: &[BackupRow],
+    view: pb::BackupView,
+) -> Result<Vec<pb::Backup>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let with_hosts = matches!(view, pb::BackupView::Hosts | pb::BackupView::Full);
+    let mut details = details::details(pool, &ids, with_hosts).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let d = details.remove(&row.id).unwrap_or_default();
+        let mut hosts: Vec<pb::HostBackupResult> = d.hosts.iter().map(host_message).collect();
+        if view == pb::BackupView::Full {
+            super::files::attach(pool, row.id, &mut hosts).await?;
+        }
+        out.push(backup_message(row, &d.counts, hosts, &d.retries));
     }
-    if view == pb::BackupView::Full {
-        super::files::attach(pool, row.id, &mut hosts).await?;
-    }
-    Ok(backup_message(row, &counts, hosts, &retries))
+    Ok(out)
 }
 
 fn view(value: i32) -> Result<pb::BackupView> {
@@ -112,10 +118,7 @@ impl BackupApi {
             .transpose()?;
         let size = page_size(size, 50, MAX_BACKUP_PAGE)?;
         let (rows, more) = backups::list(&self.pool, &filter, after, size).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(view_of(&self.pool, row, view).await?);
-        }
+        let out = views_of(&self.pool, &rows, view).await?;
         let next_page_token = match rows.last() {
             Some(last) if more => encode_token(last, &filter),
             _ => String::new(),

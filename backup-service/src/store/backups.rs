@@ -113,7 +113,7 @@ pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_fil
     retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
     cancel_requested_at, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
-const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
+pub(super) const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
     exit_code, job_host_status_code, files_found, files_copied, files_failed, bytes_copied";
 
 /// Whether [`create`] stored a new backup or found the one an earlier call with the same
@@ -261,34 +261,8 @@ pub async fn retries_of(pool: &PgPool, id: Uuid) -> Result<Vec<Uuid>, StoreError
 
 /// Totals of backup `id` from its hosts.
 pub async fn counts(conn: &mut PgConnection, id: Uuid) -> Result<Counts, StoreError> {
-    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
-        "select count(*), \
-           count(*) filter (where status = 'pending'), count(*) filter (where status = 'running'), \
-           count(*) filter (where status = 'succeeded'), count(*) filter (where status = 'partial'), \
-           count(*) filter (where status = 'failed'), count(*) filter (where status = 'skipped'), \
-           count(*) filter (where status = 'cancelled'), \
-           coalesce(sum(files_found), 0)::int8, coalesce(sum(files_copied), 0)::int8, \
-           coalesce(sum(files_failed), 0)::int8, coalesce(sum(bytes_copied), 0)::int8 \
-         from backup_hosts where backup_id = $1",
-    )
-    .bind(id)
-    .fetch_one(conn)
-    .await?;
-    let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-    Ok(Counts {
-        hosts_total: n(row.0),
-        hosts_pending: n(row.1),
-        hosts_running: n(row.2),
-        hosts_succeeded: n(row.3),
-        hosts_partial: n(row.4),
-        hosts_failed: n(row.5),
-        hosts_skipped: n(row.6),
-        hosts_cancelled: n(row.7),
-        files_found: row.8,
-        files_copied: row.9,
-        files_failed: row.10,
-        bytes_copied: row.11,
-    })
+    let mut all = super::details::counts_of(conn, &[id]).await?;
+    Ok(all.remove(&id).unwrap_or_default())
 }
 
 /// Filters of ListBackups.

@@ -12,6 +12,7 @@ use crate::config::DatabaseSettings;
 pub mod backups;
 pub mod cancel;
 mod copy;
+pub mod details;
 pub mod events;
 pub mod finish;
 pub mod records;

@@ -96,10 +96,10 @@ pub async fn insert(conn: &mut PgConnection, records: &[NewRecord]) -> Result<u6
             .text(&r.bk_file_operator)
             .int8(r.job_instance_id)
             .text(&r.bk_job_link);
-        if data.len() >= SEND_BYTES {
-            if let Err(e) = copy.send(data.take()).await {
-                return Err(abort(copy, e).await);
-            }
+        if data.len() >= SEND_BYTES
+            && let Err(e) = copy.send(data.take()).await
+        {
+            return Err(abort(copy, e).await);
         }
     }
     if let Err(e) = copy.send(data.finish()).await {
@@ -204,7 +204,7 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) 
 /// collecting every match and sorting (unbounded work for a common needle), a call walks at
 /// most this many rows of the ordered index from its cursor and returns the matches among
 /// them — possibly a short or empty page with a token to continue (AIP-158 allows both).
-pub const PATH_SCAN_ROWS: i64 = 10_000;
+pub const PATH_SCAN_ROWS: i64 = 2_500;
 
 /// One page of records.
 #[derive(Debug, Clone, PartialEq, Eq)]
