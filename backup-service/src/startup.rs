@@ -119,7 +119,7 @@ impl Application {
             tracing::info!(%addr, "metrics at /metrics");
             tokio::spawn(service_kit::metrics::serve(
                 listener,
-                registry,
+                registry.clone(),
                 stop.clone().cancelled_owned(),
             ));
         }
@@ -127,7 +127,8 @@ impl Application {
         let progress = Progress::start(
             self.pool.clone(),
             Duration::from_secs(self.settings.watch.lifetime_secs),
-        );
+            &registry,
+        )?;
         let mut workers = AbortOnDrop(tokio::spawn(worker::run(
             self.pool.clone(),
             self.gateway.clone(),

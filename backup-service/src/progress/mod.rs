@@ -1,10 +1,14 @@
 //! WatchBackup: a snapshot, then every stored event in sequence until the backup is terminal.
 //!
 //! The `backup_events` table is the truth; LISTEN/NOTIFY is only the wake-up. One listener
-//! connection per replica fans notifications out to its watchers through a broadcast channel;
-//! a watcher woken (or lagging, or reconnected) re-reads the table after its last sequence
-//! number, so it sees every event exactly once whichever replica wrote it. Watchers never call
-//! BlueKing: the worker driving the backup is its only poller, however many watch.
+//! connection per replica fans notifications out through a broadcast channel to one shared
+//! reader per watched backup (`feed.rs`), which reads each new event once and hands it to every
+//! watcher of that backup. A watcher reads the table itself only to catch up: when it starts
+//! (from the snapshot or its `after_seq`) and when it fell behind its feed. It tracks its last
+//! sequence number, so it sees every event exactly once whichever replica wrote it. Watchers
+//! never call BlueKing: the worker driving the backup is its only poller, however many watch.
+
+mod feed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +16,13 @@ use std::time::Duration;
 use proto::backup::v1 as pb;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::time::Instant;
 use tonic::Status;
 use uuid::Uuid;
 
+use self::feed::{Feeds, ReadCounts};
 use crate::convert::{backup_message, event_message};
 use crate::store::{backups, events};
 
@@ -24,30 +30,56 @@ use crate::store::{backups, events};
 const BATCH: i64 = 500;
 /// Re-read the table this often even without a notification (a lost NOTIFY costs at most this).
 const RESYNC: Duration = Duration::from_secs(5);
-/// Watcher reads in flight at once: every notification wakes every watcher, and without a
-/// bound 1,000 watchers drain the pool and starve the worker (docs/benchmarks.md).
+/// Watcher catch-up reads in flight at once: 1,000 watchers opened together must not drain
+/// the pool and starve the worker (docs/benchmarks.md).
 const WATCHER_READS: usize = 3;
+
+type Sink = mpsc::Sender<Result<pb::WatchBackupResponse, Status>>;
 
 /// Shared by the watchers of one replica.
 #[derive(Clone)]
 pub struct Progress {
     pool: PgPool,
-    wake: broadcast::Sender<Uuid>,
+    feeds: Arc<Feeds>,
     lifetime: Duration,
     reads: Arc<Semaphore>,
 }
 
 impl Progress {
-    /// Starts the replica's listener on `pool` (it reconnects by itself).
-    pub fn start(pool: PgPool, lifetime: Duration) -> Self {
+    /// Starts the replica's listener on `pool` (it reconnects by itself); counts table reads
+    /// and running feeds in `registry`.
+    pub fn start(
+        pool: PgPool,
+        lifetime: Duration,
+        registry: &prometheus::Registry,
+    ) -> prometheus::Result<Self> {
+        let reads = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "backup_watch_event_reads_total",
+                "Reads of backup_events for WatchBackup, by reader: one shared feed per watched \
+                 backup, or one watcher catching up",
+            ),
+            &["reader"],
+        )?;
+        let feeds = prometheus::IntGauge::new(
+            "backup_watch_feeds",
+            "Backups with a shared progress reader on this replica",
+        )?;
+        registry.register(Box::new(reads.clone()))?;
+        registry.register(Box::new(feeds.clone()))?;
+        let counts = ReadCounts {
+            shared: reads.with_label_values(&["shared"]),
+            catch_up: reads.with_label_values(&["catch_up"]),
+            feeds,
+        };
         let (wake, _) = broadcast::channel(1024);
         tokio::spawn(listen(pool.clone(), wake.clone()));
-        Self {
+        Ok(Self {
+            feeds: Arc::new(Feeds::new(pool.clone(), wake, counts)),
             pool,
-            wake,
             lifetime,
             reads: Arc::new(Semaphore::new(WATCHER_READS)),
-        }
+        })
     }
 
     /// Streams backup `id` after `after_seq` (0: snapshot first).
@@ -61,14 +93,11 @@ impl Progress {
                 "invalid `after_seq`: must not be negative",
             ));
         }
-        // Subscribe before reading, so nothing written after the read is missed.
-        let mut woken = self.wake.subscribe();
         let permit = self.reads.acquire().await.expect("never closed");
-        let (first, mut last_seq, ended) = self.start_point(id, after_seq).await?;
+        let (first, last_seq, ended) = self.start_point(id, after_seq).await?;
         drop(permit);
         let (tx, rx) = mpsc::channel(64);
-        let (pool, reads) = (self.pool.clone(), Arc::clone(&self.reads));
-        let end = Instant::now() + self.lifetime;
+        let this = self.clone();
         tokio::spawn(async move {
             if let Some(snapshot) = first
                 && tx.send(Ok(snapshot)).await.is_err()
@@ -76,37 +105,33 @@ impl Progress {
                 return;
             }
             // Terminal already and nothing after the start point: the stream is complete.
-            if ended {
-                return;
+            if !ended {
+                this.follow(id, last_seq, &tx).await;
             }
+        });
+        Ok(rx)
+    }
+
+    /// Sends every event after `last_seq` until the terminal one, the caller leaving, a read
+    /// error or the lifetime bound.
+    async fn follow(&self, id: Uuid, mut last_seq: i64, tx: &Sink) {
+        let end = Instant::now() + self.lifetime;
+        // Subscribed before catching up, so whatever the feed sends later is not missed.
+        let mut feed = self.feeds.subscribe(id, last_seq);
+        loop {
+            match self.catch_up(id, &mut last_seq, tx).await {
+                Ok(false) => {}
+                Ok(true) => return,
+                Err(e) => {
+                    tracing::error!(backup_id = %id, error = %e, "cannot read events");
+                    let status = Status::unavailable("cannot read progress; resume with after_seq");
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
+            }
+            // Follow the feed until it falls out of step; then catch up from the table again.
             loop {
-                let permit = reads.acquire().await.expect("never closed");
-                let batch = events::after(&pool, id, last_seq, BATCH).await;
-                drop(permit);
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::error!(backup_id = %id, error = %e, "cannot read events");
-                        let _ = tx
-                            .send(Err(Status::unavailable(
-                                "cannot read progress; resume with after_seq",
-                            )))
-                            .await;
-                        return;
-                    }
-                };
-                let full = batch.len() as i64 == BATCH;
-                for e in batch {
-                    last_seq = e.seq;
-                    let terminal = e.event.is_terminal();
-                    if tx.send(Ok(event_message(e))).await.is_err() || terminal {
-                        return;
-                    }
-                }
-                if full {
-                    continue;
-                }
-                tokio::select! {
+                let item = tokio::select! {
                     () = tx.closed() => return,
                     () = tokio::time::sleep_until(end) => {
                         let _ = tx.send(Err(Status::deadline_exceeded(
@@ -114,12 +139,55 @@ impl Progress {
                         ))).await;
                         return;
                     }
-                    () = tokio::time::sleep(RESYNC) => {}
-                    () = wait_for(&mut woken, id) => {}
+                    item = feed.recv() => item,
+                };
+                match item {
+                    Ok(item) if item.seq <= last_seq => {}
+                    Ok(item) if item.seq == last_seq + 1 => {
+                        last_seq = item.seq;
+                        if tx.send(Ok(item.message.clone())).await.is_err() || item.terminal {
+                            return;
+                        }
+                    }
+                    // A gap (cannot happen while subscribed from before the catch-up) or a
+                    // watcher too slow for the feed's buffer: the table has everything.
+                    Ok(_) | Err(RecvError::Lagged(_)) => break,
+                    // The feed ended on a read error: start another after catching up.
+                    Err(RecvError::Closed) => {
+                        feed = self.feeds.subscribe(id, last_seq);
+                        break;
+                    }
                 }
             }
-        });
-        Ok(rx)
+        }
+    }
+
+    /// Sends the stored events after `last_seq`; true when the stream is over (terminal event
+    /// sent, or the caller left).
+    async fn catch_up(
+        &self,
+        id: Uuid,
+        last_seq: &mut i64,
+        tx: &Sink,
+    ) -> Result<bool, crate::store::StoreError> {
+        loop {
+            let permit = self.reads.acquire().await.expect("never closed");
+            let batch = events::after(&self.pool, id, *last_seq, BATCH).await;
+            drop(permit);
+            self.feeds.counts().catch_up.inc();
+            let batch = batch?;
+            let full = batch.len() as i64 == BATCH;
+            for e in batch {
+                *last_seq = e.seq;
+                let terminal = e.event.is_terminal();
+                if tx.send(Ok(event_message(e))).await.is_err() || terminal {
+                    return Ok(true);
+                }
+            }
+            if !full {
+                return Ok(false);
+            }
+        }
     }
 
     /// The snapshot (when `after_seq` is 0), the sequence number streaming starts after, and
@@ -168,14 +236,14 @@ async fn wait_for(woken: &mut broadcast::Receiver<Uuid>, id: Uuid) {
         match woken.recv().await {
             Ok(got) if got == id || got.is_nil() => return,
             Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => return,
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending().await,
         }
     }
 }
 
 /// LISTENs for event notifications and broadcasts backup ids; after a (re)connect it
-/// broadcasts the nil id so every watcher re-reads what it may have missed.
+/// broadcasts the nil id so every feed re-reads what it may have missed.
 async fn listen(pool: PgPool, wake: broadcast::Sender<Uuid>) {
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -209,3 +277,6 @@ async fn listen(pool: PgPool, wake: broadcast::Sender<Uuid>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
