@@ -85,6 +85,10 @@ async fn run(sim_settings: bk_sim::Settings, db_name: &str) -> anyhow::Result<()
         ..Default::default()
     };
     let (poll_initial, poll_max) = (settings.worker.poll_initial_ms, settings.worker.poll_max_ms);
+    // Its /metrics tells how often WatchBackup read the event table.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    settings.metrics_addr = Some(metrics_addr);
+    let metrics_url = format!("http://{metrics_addr}/metrics");
     let backup = e2e::spawn_backup_service(settings).await;
 
     println!(
@@ -101,9 +105,9 @@ async fn run(sim_settings: bk_sim::Settings, db_name: &str) -> anyhow::Result<()
         materialised.as_secs_f64(),
     );
     let outcome = async {
-        let one = backup_once(&sim, &backup, &hosts, 1).await?;
+        let one = backup_once(&sim, &backup, &metrics_url, &hosts, 1).await?;
         println!("1-watcher backup done in {:.2} s", one.wall.as_secs_f64());
-        let many = backup_once(&sim, &backup, &hosts, WATCHERS).await?;
+        let many = backup_once(&sim, &backup, &metrics_url, &hosts, WATCHERS).await?;
         report(&one, &many);
         anyhow::Ok(())
     }
@@ -129,11 +133,37 @@ struct Run {
     rss_before: u64,
     rss_open: u64,
     rss_peak: u64,
+    /// Reads of the event table by WatchBackup: (shared feed, watcher catch-up).
+    event_reads: (u64, u64),
+}
+
+/// WatchBackup's reads of the event table so far: (shared feed, watcher catch-up).
+async fn event_reads(metrics_url: &str) -> anyhow::Result<(u64, u64)> {
+    // The metrics server binds as the service starts running: wait for it, briefly.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let response = loop {
+        match reqwest::get(metrics_url).await {
+            Ok(r) => break r,
+            Err(e) if e.is_connect() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let text = response.error_for_status()?.text().await?;
+    let read = |reader: &str| {
+        let prefix = format!("backup_watch_event_reads_total{{reader=\"{reader}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((read("shared"), read("catch_up")))
 }
 
 async fn backup_once(
     sim: &bk_sim::RunningSim,
     backup: &e2e::RunningService,
+    metrics_url: &str,
     hosts: &[i64],
     watchers: usize,
 ) -> anyhow::Result<Run> {
@@ -147,6 +177,7 @@ async fn backup_once(
     let mut client: Client =
         BackupServiceClient::with_interceptor(channels[0].clone(), authed.clone());
     let calls_before = bench::sim_counts(sim).await?;
+    let reads_before = event_reads(metrics_url).await?;
     let rss_before = bench::rss_kib()?;
     let peak = Arc::new(AtomicU64::new(rss_before));
     let sampler = {
@@ -244,6 +275,7 @@ async fn backup_once(
     let counts = done.counts.unwrap_or_default();
     let records = flow::records(&mut client, &id).await.len();
     let calls = bench::count_delta(&calls_before, &bench::sim_counts(sim).await?);
+    let reads = event_reads(metrics_url).await?;
     Ok(Run {
         watchers,
         wall,
@@ -260,6 +292,7 @@ async fn backup_once(
         rss_before,
         rss_open,
         rss_peak: peak.load(Ordering::Relaxed),
+        event_reads: (reads.0 - reads_before.0, reads.1 - reads_before.1),
     })
 }
 
@@ -298,6 +331,12 @@ fn report(one: &Run, many: &Run) {
             r.calls.get(api).copied().unwrap_or(0).to_string()
         });
     }
+    row("event-table reads: shared feed", &|r| {
+        r.event_reads.0.to_string()
+    });
+    row("event-table reads: watcher catch-up", &|r| {
+        r.event_reads.1.to_string()
+    });
     row("RSS before the backup", &|r| {
         format!("{} KiB", r.rss_before)
     });

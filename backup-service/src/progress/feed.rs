@@ -21,8 +21,10 @@ use super::{BATCH, RESYNC, wait_for};
 use crate::convert::event_message;
 use crate::store::events;
 
-/// Events a watcher may fall behind a feed before it reads the table instead.
-const FEED_CAPACITY: usize = 256;
+/// Events a watcher may fall behind a feed before it reads the table instead. A backup's end
+/// writes about two events per host in one transaction, so this covers the burst of a
+/// 2,000-host backup; the slots hold shared pointers (about 200 KiB per watched backup).
+const FEED_CAPACITY: usize = 4096;
 
 /// An event as the feed broadcasts it, converted once for every watcher.
 #[derive(Debug)]
@@ -66,6 +68,13 @@ impl Feeds {
 
     pub(super) fn counts(&self) -> &ReadCounts {
         &self.counts
+    }
+
+    /// Subscribes to backup `id`'s feed if one runs. Everything it sends after this call
+    /// reaches the receiver, in order, and it has sent nothing the table did not hold.
+    pub(super) fn join(&self, id: Uuid) -> Option<broadcast::Receiver<Arc<Item>>> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.get(&id).map(broadcast::Sender::subscribe)
     }
 
     /// Subscribes to backup `id`'s feed, starting one after sequence `from` when none runs.

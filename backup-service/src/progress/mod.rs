@@ -3,10 +3,12 @@
 //! The `backup_events` table is the truth; LISTEN/NOTIFY is only the wake-up. One listener
 //! connection per replica fans notifications out through a broadcast channel to one shared
 //! reader per watched backup (`feed.rs`), which reads each new event once and hands it to every
-//! watcher of that backup. A watcher reads the table itself only to catch up: when it starts
-//! (from the snapshot or its `after_seq`) and when it fell behind its feed. It tracks its last
-//! sequence number, so it sees every event exactly once whichever replica wrote it. Watchers
-//! never call BlueKing: the worker driving the backup is its only poller, however many watch.
+//! watcher of that backup. A watcher joins the feed before it reads its start point, so from a
+//! snapshot it needs no table read at all; it reads the table itself only to catch up, when it
+//! resumes from an `after_seq` behind the latest event or falls out of its feed's buffer. It
+//! tracks its last sequence number, so it sees every event exactly once whichever replica wrote
+//! it. Watchers never call BlueKing: the worker driving the backup is its only poller, however
+//! many watch.
 
 mod feed;
 
@@ -93,8 +95,11 @@ impl Progress {
                 "invalid `after_seq`: must not be negative",
             ));
         }
+        // Joined before the start point is read: the running feed then sends everything
+        // after it, and no table read is needed to bridge the two.
+        let joined = self.feeds.join(id);
         let permit = self.reads.acquire().await.expect("never closed");
-        let (first, last_seq, ended) = self.start_point(id, after_seq).await?;
+        let (first, last_seq, latest) = self.start_point(id, after_seq).await?;
         drop(permit);
         let (tx, rx) = mpsc::channel(64);
         let this = self.clone();
@@ -105,58 +110,76 @@ impl Progress {
                 return;
             }
             // Terminal already and nothing after the start point: the stream is complete.
-            if !ended {
-                this.follow(id, last_seq, &tx).await;
-            }
+            let Some(latest) = latest else { return };
+            let feed = joined.unwrap_or_else(|| this.feeds.subscribe(id, last_seq));
+            this.follow(id, last_seq, latest, feed, &tx).await;
         });
         Ok(rx)
     }
 
     /// Sends every event after `last_seq` until the terminal one, the caller leaving, a read
-    /// error or the lifetime bound.
-    async fn follow(&self, id: Uuid, mut last_seq: i64, tx: &Sink) {
+    /// error or the lifetime bound: from the table up to `latest` (already stored when the
+    /// stream started), then from `feed`, back to the table whenever the feed skips ahead.
+    async fn follow(
+        &self,
+        id: Uuid,
+        mut last_seq: i64,
+        latest: i64,
+        mut feed: broadcast::Receiver<Arc<feed::Item>>,
+        tx: &Sink,
+    ) {
         let end = Instant::now() + self.lifetime;
-        // Subscribed before catching up, so whatever the feed sends later is not missed.
-        let mut feed = self.feeds.subscribe(id, last_seq);
+        let mut behind = last_seq < latest;
         loop {
-            match self.catch_up(id, &mut last_seq, tx).await {
-                Ok(false) => {}
-                Ok(true) => return,
-                Err(e) => {
-                    tracing::error!(backup_id = %id, error = %e, "cannot read events");
-                    let status = Status::unavailable("cannot read progress; resume with after_seq");
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-            }
-            // Follow the feed until it falls out of step; then catch up from the table again.
-            loop {
-                let item = tokio::select! {
-                    () = tx.closed() => return,
-                    () = tokio::time::sleep_until(end) => {
-                        let _ = tx.send(Err(Status::deadline_exceeded(
-                            "watch lifetime reached; resume with after_seq",
-                        ))).await;
+            if behind {
+                match self.catch_up(id, &mut last_seq, tx).await {
+                    Ok(false) => behind = false,
+                    Ok(true) => return,
+                    Err(e) => {
+                        tracing::error!(backup_id = %id, error = %e, "cannot read events");
+                        let status =
+                            Status::unavailable("cannot read progress; resume with after_seq");
+                        let _ = tx.send(Err(status)).await;
                         return;
                     }
-                    item = feed.recv() => item,
-                };
-                match item {
-                    Ok(item) if item.seq <= last_seq => {}
-                    Ok(item) if item.seq == last_seq + 1 => {
-                        last_seq = item.seq;
-                        if tx.send(Ok(item.message.clone())).await.is_err() || item.terminal {
+                }
+            }
+            let item = tokio::select! {
+                () = tx.closed() => return,
+                () = tokio::time::sleep_until(end) => {
+                    let _ = tx.send(Err(Status::deadline_exceeded(
+                        "watch lifetime reached; resume with after_seq",
+                    ))).await;
+                    return;
+                }
+                item = feed.recv() => item,
+            };
+            match item {
+                Ok(item) if item.seq <= last_seq => {}
+                Ok(item) if item.seq == last_seq + 1 => {
+                    last_seq = item.seq;
+                    if tx.send(Ok(item.message.clone())).await.is_err() || item.terminal {
+                        return;
+                    }
+                }
+                // The feed is ahead (it started past this watcher's position) or this watcher
+                // fell out of its buffer: the table has everything.
+                Ok(_) | Err(RecvError::Lagged(_)) => behind = true,
+                // The feed ended (a read error, or the terminal event was sent before this
+                // watcher joined): catch up, then follow a new feed from there.
+                Err(RecvError::Closed) => {
+                    match self.catch_up(id, &mut last_seq, tx).await {
+                        Ok(true) => return,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::error!(backup_id = %id, error = %e, "cannot read events");
+                            let status =
+                                Status::unavailable("cannot read progress; resume with after_seq");
+                            let _ = tx.send(Err(status)).await;
                             return;
                         }
                     }
-                    // A gap (cannot happen while subscribed from before the catch-up) or a
-                    // watcher too slow for the feed's buffer: the table has everything.
-                    Ok(_) | Err(RecvError::Lagged(_)) => break,
-                    // The feed ended on a read error: start another after catching up.
-                    Err(RecvError::Closed) => {
-                        feed = self.feeds.subscribe(id, last_seq);
-                        break;
-                    }
+                    feed = self.feeds.subscribe(id, last_seq);
                 }
             }
         }
@@ -191,12 +214,13 @@ impl Progress {
     }
 
     /// The snapshot (when `after_seq` is 0), the sequence number streaming starts after, and
-    /// whether nothing can follow it (the backup is terminal and its last event already sent).
+    /// the latest stored sequence number, or None when nothing can follow (the backup is
+    /// terminal and its last event already sent).
     async fn start_point(
         &self,
         id: Uuid,
         after_seq: i64,
-    ) -> Result<(Option<pb::WatchBackupResponse>, i64, bool), Status> {
+    ) -> Result<(Option<pb::WatchBackupResponse>, i64, Option<i64>), Status> {
         let internal = |e: crate::store::StoreError| {
             tracing::error!(backup_id = %id, error = %e, "cannot read backup");
             Status::internal("internal error")
@@ -211,9 +235,10 @@ impl Progress {
                 row.last_seq
             )));
         }
-        let terminal = row.state().is_terminal();
+        let over = |from: i64| row.state().is_terminal() && from == row.last_seq;
+        let latest = |from: i64| (!over(from)).then_some(row.last_seq);
         if after_seq > 0 {
-            return Ok((None, after_seq, terminal && after_seq == row.last_seq));
+            return Ok((None, after_seq, latest(after_seq)));
         }
         let retries = backups::retries_of(&self.pool, id)
             .await
@@ -226,7 +251,7 @@ impl Progress {
                 &row, &counts, hosts, &retries,
             ))),
         };
-        Ok((Some(snapshot), row.last_seq, terminal))
+        Ok((Some(snapshot), row.last_seq, latest(row.last_seq)))
     }
 }
 
