@@ -37,11 +37,22 @@ pub struct RecordFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// One backup.
     pub backup_id: Option<Uuid>,
-    /// Case-insensitive substring of the source path.
+    /// Case-sensitive substring of the source path.
     pub path_contains: Option<String>,
 }
 
 impl RecordFilter {
+    /// Whether a column with its own index is filtered (business, host, directory, suffix,
+    /// operator or backup) — not only time or path, which the time index serves.
+    pub fn has_column_filter(&self) -> bool {
+        self.bk_biz_id.is_some()
+            || !self.bk_host_ids.is_empty()
+            || self.bk_file_dir.is_some()
+            || self.bk_file_suffix.is_some()
+            || self.operator.is_some()
+            || self.backup_id.is_some()
+    }
+
     /// A stable fingerprint (FNV-1a over a canonical form), bound into page tokens.
     pub fn fingerprint(&self) -> u64 {
         let mut hosts = self.bk_host_ids.clone();

@@ -162,6 +162,11 @@ fn push_statement<'a>(
     if let [one] = query.filter.bk_host_ids.as_slice() {
         q.push(" and bk_host_id = ").push_bind(*one);
     }
+    if !query.filter.has_column_filter() {
+        // Only this listing may use the time index, whose predicate this is (migration
+        // 20261122000002): a filtered one must read its filter's own index.
+        q.push(" and id > 0");
+    }
     push_filters(q, query);
     q.push(order).push_bind(limit);
 }
