@@ -299,3 +299,7 @@ fn escape_like(s: &str) -> String {
 #[cfg(test)]
 #[path = "records_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "records_plan_tests.rs"]
+mod plan_tests;
