@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
+mod backup_list;
 pub mod backups;
 pub mod cancel;
 mod copy;
