@@ -1,5 +1,5 @@
 //! Unit tests of validation, encoding and the parser on hand-written logs. The scripts
-//! themselves run in `tests/host_scripts.rs`.
+//! themselves run in `tests/host_scripts/`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

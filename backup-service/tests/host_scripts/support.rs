@@ -1,0 +1,242 @@
+//! The harness for the host script tests: temp trees of nasty file names, running a script
+//! with bash as JOB does (as root or as `nobody`), and the search and backup round trips.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use backup_service::hostscript::*;
+use sha2::{Digest, Sha256};
+
+pub(crate) const MTIME: i64 = 1_600_000_000;
+pub(crate) const NAME: &str = "backup_20240514_120300_1f3c9a2b";
+
+/// File names no shell or line-based parser survives; all end in `.log`.
+pub(crate) const NASTY: [&[u8]; 16] = [
+    b"plain.log",
+    b"with space.log",
+    b"tab\there.log",
+    b"new\nline.log",
+    b"quote'single\"double.log",
+    b"$(touch pwned).log",
+    b"`touch pwned`.log",
+    b"back\\slash\\n.log",
+    b"-rf --no-preserve-root.log",
+    b"not-utf8-\xff\xfe.log",
+    b"@bkb 1 end run-0001 ok files=0.log",
+    b"deep/er/dir with space/x.log",
+    b"sub/backup/not-a-previous-backup.log",
+    b"\xe6\x97\xa5\xe5\xbf\x97.log",
+    b".hidden.log",
+    b"*?[glob].log",
+];
+/// Files a `.log` search must not find.
+const OTHERS: [&[u8]; 5] = [
+    b"other.txt",
+    b"catalog",
+    b"x.log.gz",
+    b"log",
+    b"backup/backup_20240101_000000_aaaa/old.log",
+];
+
+pub(crate) struct Tree {
+    pub(crate) base: PathBuf,
+}
+
+impl Tree {
+    pub(crate) fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let base = std::env::temp_dir().join(format!("bkb-hs-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("data")).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { base }
+    }
+    pub(crate) fn dir(&self) -> String {
+        self.base.join("data").to_str().unwrap().to_string()
+    }
+    pub(crate) fn path(&self, rel: &[u8]) -> PathBuf {
+        self.base.join("data").join(OsStr::from_bytes(rel))
+    }
+    pub(crate) fn file(&self, rel: &[u8], content: &[u8]) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME as u64);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    }
+    pub(crate) fn chmod(&self, rel: &[u8], mode: u32) {
+        std::fs::set_permissions(self.path(rel), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    /// The nasty files plus the ones to skip; returns what a `.log` search must find.
+    pub(crate) fn nasty(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        for rel in OTHERS {
+            self.file(rel, b"skip me\n");
+        }
+        std::os::unix::fs::symlink("plain.log", self.path(b"link.log")).unwrap();
+        NASTY
+            .iter()
+            .enumerate()
+            .map(|(i, rel)| {
+                let content = [*rel, &b"\n".repeat(i)].concat();
+                self.file(rel, &content);
+                (abs(self, rel), content)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwx")
+            .arg(&self.base)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+pub(crate) fn abs(tree: &Tree, rel: &[u8]) -> Vec<u8> {
+    [tree.dir().as_bytes(), b"/", rel].concat()
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum As {
+    Root,
+    Nobody,
+}
+
+pub(crate) struct Ran {
+    pub(crate) log: Vec<u8>,
+    pub(crate) code: i32,
+}
+
+fn works(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `bash -c "bash <script> <param> 2>&1"`, as the JOB agent (and bk-sim) runs a step.
+pub(crate) fn run(
+    tree: &Tree,
+    script: &str,
+    param: &str,
+    who: As,
+    path_first: Option<&Path>,
+) -> Ran {
+    let file = tree.base.join("script.sh");
+    std::fs::write(&file, script).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = match who {
+        As::Root => Command::new("bash"),
+        As::Nobody if works("setpriv") => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "bash",
+            ]);
+            c
+        }
+        As::Nobody if works("runuser") => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--", "bash"]);
+            c
+        }
+        As::Nobody => panic!("permission tests need `setpriv` or `runuser` to run as nobody"),
+    };
+    cmd.arg("-c")
+        .arg(format!("bash {} {param} 2>&1", file.display()));
+    if let Some(dir) = path_first {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", dir.display()));
+    }
+    let out = cmd.output().expect("bash runs");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ran {
+        log: out.stdout,
+        code: out.status.code().expect("script exited"),
+    }
+}
+
+pub(crate) fn selection(dir: &str, max_files: u32) -> FileSelection {
+    FileSelection::new(dir, &["log"], max_files).unwrap()
+}
+
+pub(crate) fn run_id(s: &str) -> RunId {
+    RunId::new(s).unwrap()
+}
+
+pub(crate) fn search(tree: &Tree, dir: &str, max: u32, who: As) -> (SearchReport, i32) {
+    let (sel, run_id) = (selection(dir, max), run_id("run-0001"));
+    let ran = run(
+        tree,
+        SEARCH_SH,
+        &search_script_param(&sel, false, &run_id),
+        who,
+        None,
+    );
+    (
+        parse_search_output(&ran.log, &sel, &run_id).unwrap(),
+        ran.code,
+    )
+}
+
+pub(crate) fn backup(
+    tree: &Tree,
+    id: &str,
+    who: As,
+    path_first: Option<&Path>,
+) -> (BackupReport, i32) {
+    let (sel, id) = (selection(&tree.dir(), 1000), run_id(id));
+    let name = BackupDirName::parse(NAME).unwrap();
+    let param = backup_script_param(&sel, &name, &id);
+    let ran = run(tree, BACKUP_SH, &param, who, path_first);
+    (
+        parse_backup_output(&ran.log, &sel, &name, &id).unwrap(),
+        ran.code,
+    )
+}
+
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+pub(crate) fn found(r: &SearchReport) -> BTreeMap<Vec<u8>, (u64, i64)> {
+    r.files
+        .iter()
+        .map(|f| (f.path.bytes.clone(), (f.size, f.mtime)))
+        .collect()
+}
+
+pub(crate) fn assert_nothing_injected(tree: &Tree) {
+    for p in [
+        tree.path(b"pwned"),
+        tree.base.join("pwned"),
+        PathBuf::from("pwned"),
+    ] {
+        assert!(!p.exists(), "{} was created", p.display());
+    }
+}
