@@ -135,13 +135,7 @@ impl Progress {
                 match self.catch_up(id, &mut last_seq, tx).await {
                     Ok(false) => behind = false,
                     Ok(true) => return,
-                    Err(e) => {
-                        tracing::error!(backup_id = %id, error = %e, "cannot read events");
-                        let status =
-                            Status::unavailable("cannot read progress; resume with after_seq");
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
+                    Err(e) => return unreadable(id, &e, tx).await,
                 }
             }
             let item = tokio::select! {
@@ -171,13 +165,7 @@ impl Progress {
                     match self.catch_up(id, &mut last_seq, tx).await {
                         Ok(true) => return,
                         Ok(false) => {}
-                        Err(e) => {
-                            tracing::error!(backup_id = %id, error = %e, "cannot read events");
-                            let status =
-                                Status::unavailable("cannot read progress; resume with after_seq");
-                            let _ = tx.send(Err(status)).await;
-                            return;
-                        }
+                        Err(e) => return unreadable(id, &e, tx).await,
                     }
                     feed = self.feeds.subscribe(id, last_seq);
                 }
@@ -253,6 +241,13 @@ impl Progress {
         };
         Ok((Some(snapshot), row.last_seq, latest(row.last_seq)))
     }
+}
+
+/// Ends a stream whose events cannot be read; the caller resumes with its last `seq`.
+async fn unreadable(id: Uuid, error: &crate::store::StoreError, tx: &Sink) {
+    tracing::error!(backup_id = %id, %error, "cannot read events");
+    let status = Status::unavailable("cannot read progress; resume with after_seq");
+    let _ = tx.send(Err(status)).await;
 }
 
 /// Resolves when `id` (or everything, after a reconnect: the nil id) was notified.

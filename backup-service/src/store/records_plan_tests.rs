@@ -8,6 +8,66 @@ use super::tests::{backup, numbers, query, record, t0};
 use super::*;
 use crate::records::RecordFilter;
 
+/// One case per column filter with an index of its own: the index it must use, the filter.
+fn column_filters(
+    biz: i64,
+    dir: &str,
+    suffix: &str,
+    operator: &str,
+) -> Vec<(&'static str, RecordFilter)> {
+    let f = RecordFilter::default;
+    vec![
+        (
+            "backup_records_biz_idx",
+            RecordFilter {
+                bk_biz_id: Some(biz),
+                ..f()
+            },
+        ),
+        (
+            "backup_records_dir_idx",
+            RecordFilter {
+                bk_file_dir: Some(dir.into()),
+                ..f()
+            },
+        ),
+        (
+            "backup_records_suffix_idx",
+            RecordFilter {
+                bk_file_suffix: Some(suffix.into()),
+                ..f()
+            },
+        ),
+        (
+            "backup_records_operator_idx",
+            RecordFilter {
+                operator: Some(operator.into()),
+                ..f()
+            },
+        ),
+    ]
+}
+
+/// Inserts `rows` and refreshes the planner's statistics, as autovacuum would on a real table.
+async fn insert_and_analyze(pool: &PgPool, rows: &[NewRecord]) {
+    let mut conn = pool.acquire().await.unwrap();
+    insert(&mut conn, rows).await.unwrap();
+    sqlx::query("analyze backup_records")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// The plan of a 100-row page for `filter`.
+async fn plan(pool: &PgPool, filter: &RecordFilter) -> String {
+    let lines: Vec<String> = statement("explain ", &query(filter.clone(), 100))
+        .build_query_scalar()
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    lines.join("\n")
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn every_filter_is_served_by_its_own_index(pool: PgPool) {
     // 20k ordinary rows plus 20 rare ones that every filter below singles out, so the planner
@@ -30,47 +90,14 @@ async fn every_filter_is_served_by_its_own_index(pool: PgPool) {
         bk_file_operator: "carol".into(),
         ..record(rare, 30_000 + i)
     }));
-    let mut conn = pool.acquire().await.unwrap();
-    insert(&mut conn, &rows).await.unwrap();
-    sqlx::query("analyze backup_records")
-        .execute(&pool)
-        .await
-        .unwrap();
+    insert_and_analyze(&pool, &rows).await;
     let f = RecordFilter::default;
-    let cases = [
+    let mut cases = vec![
         ("backup_records_created_idx", f()),
-        (
-            "backup_records_biz_idx",
-            RecordFilter {
-                bk_biz_id: Some(77),
-                ..f()
-            },
-        ),
         (
             "backup_records_host_idx",
             RecordFilter {
                 bk_host_ids: vec![555, 556],
-                ..f()
-            },
-        ),
-        (
-            "backup_records_dir_idx",
-            RecordFilter {
-                bk_file_dir: Some("/rare".into()),
-                ..f()
-            },
-        ),
-        (
-            "backup_records_suffix_idx",
-            RecordFilter {
-                bk_file_suffix: Some("rare".into()),
-                ..f()
-            },
-        ),
-        (
-            "backup_records_operator_idx",
-            RecordFilter {
-                operator: Some("carol".into()),
                 ..f()
             },
         ),
@@ -90,13 +117,9 @@ async fn every_filter_is_served_by_its_own_index(pool: PgPool) {
             },
         ),
     ];
+    cases.extend(column_filters(77, "/rare", "rare", "carol"));
     for (index, filter) in cases {
-        let plan: Vec<String> = statement("explain ", &query(filter.clone(), 100))
-            .build_query_scalar()
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let plan = plan.join("\n");
+        let plan = plan(&pool, &filter).await;
         assert!(
             !plan.contains("Seq Scan"),
             "{filter:?} scans the table:\n{plan}"
@@ -128,50 +151,9 @@ async fn a_common_filter_whose_rows_are_all_old_still_uses_its_own_index(pool: P
             }
         })
         .collect();
-    let mut conn = pool.acquire().await.unwrap();
-    insert(&mut conn, &rows).await.unwrap();
-    sqlx::query("analyze backup_records")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let f = RecordFilter::default;
-    let cases = [
-        (
-            "backup_records_biz_idx",
-            RecordFilter {
-                bk_biz_id: Some(3),
-                ..f()
-            },
-        ),
-        (
-            "backup_records_dir_idx",
-            RecordFilter {
-                bk_file_dir: Some("/old".into()),
-                ..f()
-            },
-        ),
-        (
-            "backup_records_suffix_idx",
-            RecordFilter {
-                bk_file_suffix: Some("old".into()),
-                ..f()
-            },
-        ),
-        (
-            "backup_records_operator_idx",
-            RecordFilter {
-                operator: Some("dave".into()),
-                ..f()
-            },
-        ),
-    ];
-    for (index, filter) in cases {
-        let plan: Vec<String> = statement("explain ", &query(filter.clone(), 100))
-            .build_query_scalar()
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let plan = plan.join("\n");
+    insert_and_analyze(&pool, &rows).await;
+    for (index, filter) in column_filters(3, "/old", "old", "dave") {
+        let plan = plan(&pool, &filter).await;
         assert!(
             plan.contains(index),
             "{filter:?} does not use {index}:\n{plan}"
