@@ -101,6 +101,8 @@ impl Progress {
         let permit = self.reads.acquire().await.expect("never closed");
         let (first, last_seq, latest) = self.start_point(id, after_seq).await?;
         drop(permit);
+        // Subscribed before this call returns: whatever is stored after it reaches the stream.
+        let feed = latest.map(|_| joined.unwrap_or_else(|| self.feeds.subscribe(id, last_seq)));
         let (tx, rx) = mpsc::channel(64);
         let this = self.clone();
         tokio::spawn(async move {
@@ -110,9 +112,9 @@ impl Progress {
                 return;
             }
             // Terminal already and nothing after the start point: the stream is complete.
-            let Some(latest) = latest else { return };
-            let feed = joined.unwrap_or_else(|| this.feeds.subscribe(id, last_seq));
-            this.follow(id, last_seq, latest, feed, &tx).await;
+            if let (Some(latest), Some(feed)) = (latest, feed) {
+                this.follow(id, last_seq, latest, feed, &tx).await;
+            }
         });
         Ok(rx)
     }
