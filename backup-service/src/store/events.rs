@@ -56,6 +56,46 @@ pub async fn append(
     Ok(seq)
 }
 
+/// Appends `events` to `backup_id`'s log on `conn`, in order, with three statements however
+/// many there are (a poll of 1,000 hosts writes 1,000 events), and one notification.
+pub async fn append_all(
+    conn: &mut PgConnection,
+    backup_id: Uuid,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = i64::try_from(events.len()).expect("fewer than 2^63 events");
+    let last: i64 = sqlx::query_scalar(
+        "update backups set last_seq = last_seq + $2, updated_at = now() where id = $1 \
+         returning last_seq",
+    )
+    .bind(backup_id)
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await?;
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    let payloads: Vec<Json<&Event>> = events.iter().map(Json).collect();
+    sqlx::query(
+        "insert into backup_events (backup_id, seq, kind, payload) \
+         select $1, $2 + e.n, e.kind, e.payload \
+         from unnest($3::text[], $4::jsonb[]) with ordinality as e(kind, payload, n)",
+    )
+    .bind(backup_id)
+    .bind(last - n)
+    .bind(kinds)
+    .bind(payloads)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(backup_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Up to `limit` events of `backup_id` with `seq > after`, in order.
 pub async fn after(
     pool: &PgPool,

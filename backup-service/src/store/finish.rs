@@ -13,38 +13,44 @@ use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::{Event, HostSummary};
 
-/// Live status of hosts while the job runs; writes and announces only real changes.
+/// Live status of hosts while the job runs; writes and announces only real changes, in one
+/// statement for the hosts and one append for their events whatever the number of hosts.
 pub async fn host_progress(
     pool: &PgPool,
     fence: Fence,
     updates: &[(i64, HostState, Option<i32>)],
 ) -> Result<usize, StoreError> {
     let (mut tx, _) = begin(pool, fence).await?;
-    let mut changed = 0;
-    for (host, status, code) in updates {
-        let done = sqlx::query(
-            "update backup_hosts set status = $3, job_host_status_code = $4, updated_at = now() \
-             where backup_id = $1 and bk_host_id = $2 and status in ('pending', 'running') \
-               and (status <> $3 or job_host_status_code is distinct from $4)",
-        )
-        .bind(fence.id)
-        .bind(host)
-        .bind(status.as_str())
-        .bind(code)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            changed += 1;
-            let event = Event::HostProgress {
-                bk_host_id: *host,
-                status: *status,
-                job_host_status_code: *code,
-            };
-            events::append(&mut tx, fence.id, &event).await?;
-        }
-    }
+    let mut changed: Vec<(i64, i64)> = sqlx::query_as(
+        "update backup_hosts h set status = u.status, job_host_status_code = u.code, \
+           updated_at = now() \
+         from unnest($2::int8[], $3::text[], $4::int4[]) with ordinality as u(host, status, code, n) \
+         where h.backup_id = $1 and h.bk_host_id = u.host and h.status in ('pending', 'running') \
+           and (h.status <> u.status or h.job_host_status_code is distinct from u.code) \
+         returning u.n, h.bk_host_id",
+    )
+    .bind(fence.id)
+    .bind(updates.iter().map(|u| u.0).collect::<Vec<_>>())
+    .bind(updates.iter().map(|u| u.1.as_str()).collect::<Vec<_>>())
+    .bind(updates.iter().map(|u| u.2).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    // Events in the order the hosts were given.
+    changed.sort_unstable();
+    let events: Vec<Event> = changed
+        .iter()
+        .map(|(n, _)| {
+            let (host, status, code) = updates[usize::try_from(*n - 1).expect("1-based")];
+            Event::HostProgress {
+                bk_host_id: host,
+                status,
+                job_host_status_code: code,
+            }
+        })
+        .collect();
+    events::append_all(&mut tx, fence.id, &events).await?;
     tx.commit().await?;
-    Ok(changed)
+    Ok(events.len())
 }
 
 /// A file found but not copied, kept for the FULL view.
@@ -124,41 +130,61 @@ pub struct Outcome {
     pub message: String,
 }
 
+/// A host's result as an UPDATE returns it, with the host's position in the input.
+#[derive(sqlx::FromRow)]
+struct Numbered {
+    n: i64,
+    #[sqlx(flatten)]
+    host: HostSummary,
+}
+
+/// One field of every host, as a column to bind for `unnest`.
+fn column<'a, T>(hosts: &'a [HostOutcome], field: impl Fn(&'a HostOutcome) -> T) -> Vec<T> {
+    hosts.iter().map(field).collect()
+}
+
 /// Writes `outcome` in one transaction: records, host results and their events, totals, the
 /// final state and its event; releases the lease. Returns the number of new records.
 pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u64, StoreError> {
     let (mut tx, row) = begin(pool, fence).await?;
     let inserted = records::insert(&mut tx, &outcome.records).await?;
-    for h in &outcome.hosts {
-        let summary: Option<HostSummary> = sqlx::query_as(
-            "update backup_hosts set status = $3, reason = $4, log_excerpt = $5, exit_code = $6, \
-               job_host_status_code = coalesce($7, job_host_status_code), files_found = $8, \
-               files_copied = $9, files_failed = $10, bytes_copied = $11, failed_files = $12, \
-               updated_at = now() \
-             where backup_id = $1 and bk_host_id = $2 and status in ('pending', 'running') \
-             returning bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, exit_code, \
-               job_host_status_code, files_found, files_copied, files_failed, bytes_copied",
-        )
-        .bind(fence.id)
-        .bind(h.bk_host_id)
-        .bind(h.status.as_str())
-        .bind(h.reason.map(HostReason::as_str))
-        .bind(&h.log_excerpt)
-        .bind(h.exit_code)
-        .bind(h.job_host_status_code)
-        .bind(h.files_found)
-        .bind(h.files_copied)
-        .bind(h.files_failed)
-        .bind(h.bytes_copied)
-        .bind(Json(&h.failed_files))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(summary) = summary {
-            events::append(&mut tx, fence.id, &Event::HostFinished(summary)).await?;
-        }
-    }
-    let c = counts(&mut tx, fence.id).await?;
-    events::append(&mut tx, fence.id, &Event::CountsChanged(c)).await?;
+    let mut finished: Vec<Numbered> = sqlx::query_as(
+        "update backup_hosts h set status = u.status, reason = u.reason, \
+           log_excerpt = u.log_excerpt, exit_code = u.exit_code, \
+           job_host_status_code = coalesce(u.code, h.job_host_status_code), \
+           files_found = u.found, files_copied = u.copied, files_failed = u.failed, \
+           bytes_copied = u.bytes, failed_files = u.failed_files, updated_at = now() \
+         from unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], \
+           $8::int4[], $9::int4[], $10::int4[], $11::int8[], $12::jsonb[]) with ordinality \
+           as u(host, status, reason, log_excerpt, exit_code, code, found, copied, failed, \
+             bytes, failed_files, n) \
+         where h.backup_id = $1 and h.bk_host_id = u.host and h.status in ('pending', 'running') \
+         returning u.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
+           h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
+           h.files_failed, h.bytes_copied",
+    )
+    .bind(fence.id)
+    .bind(column(&outcome.hosts, |h| h.bk_host_id))
+    .bind(column(&outcome.hosts, |h| h.status.as_str()))
+    .bind(column(&outcome.hosts, |h| h.reason.map(HostReason::as_str)))
+    .bind(column(&outcome.hosts, |h| h.log_excerpt.as_str()))
+    .bind(column(&outcome.hosts, |h| h.exit_code))
+    .bind(column(&outcome.hosts, |h| h.job_host_status_code))
+    .bind(column(&outcome.hosts, |h| h.files_found))
+    .bind(column(&outcome.hosts, |h| h.files_copied))
+    .bind(column(&outcome.hosts, |h| h.files_failed))
+    .bind(column(&outcome.hosts, |h| h.bytes_copied))
+    .bind(column(&outcome.hosts, |h| Json(&h.failed_files)))
+    .fetch_all(&mut *tx)
+    .await?;
+    // Events in the order the hosts were given.
+    finished.sort_unstable_by_key(|f| f.n);
+    let mut announced: Vec<Event> = finished
+        .into_iter()
+        .map(|f| Event::HostFinished(f.host))
+        .collect();
+    announced.push(Event::CountsChanged(counts(&mut tx, fence.id).await?));
+    events::append_all(&mut tx, fence.id, &announced).await?;
     // A cancel that arrived after the worker stopped watching for it (the job had already
     // finished copying) still ends the backup CANCELLED, as CancelBackup promised; the records
     // of everything copied stay.
@@ -200,103 +226,5 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use chrono::Utc;
-    use uuid::Uuid;
-
-    use super::*;
-    use crate::domain::Phase;
-    use crate::store::backups::{self, Created, NewBackup};
-    use crate::store::cancel::{self, CancelOutcome};
-    use crate::store::work;
-
-    fn new_backup() -> NewBackup {
-        NewBackup {
-            id: Uuid::new_v4(),
-            request_id: None,
-            bk_biz_id: 3,
-            bk_host_ids: vec![1001],
-            bk_file_dir: "/data/logs".into(),
-            bk_file_suffix: "log".into(),
-            operator: "alice".into(),
-            job_timeout_secs: 600,
-            backup_name: "backup_20261121_120000_abcd1234".into(),
-            job_name: "bk-log-backup test".into(),
-            deadline_at: Utc::now() + chrono::Duration::hours(1),
-            retry_of: None,
-        }
-    }
-
-    #[sqlx::test(migrations = "../migrations")]
-    async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_records(
-        pool: PgPool,
-    ) {
-        let Created::New(row) = backups::create(&pool, &new_backup()).await.unwrap() else {
-            panic!("new backup");
-        };
-        let claimed = work::claim(&pool, "test", Duration::from_secs(30))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(claimed.id, row.id);
-        let fence = Fence {
-            id: row.id,
-            attempt: claimed.attempt,
-        };
-        work::set_job(&pool, fence, 88, Some(89), "http://job/api_execute/88")
-            .await
-            .unwrap();
-        work::set_phase(&pool, fence, Phase::CollectingResults, "collecting results")
-            .await
-            .unwrap();
-
-        let (outcome, _) = cancel::request(&pool, row.id).await.unwrap().unwrap();
-        assert_eq!(outcome, CancelOutcome::JobAlreadyFinished);
-
-        // The worker, not watching for cancels any more, finishes as the job ended.
-        let record = NewRecord {
-            backup_id: row.id,
-            bk_biz_id: 3,
-            bk_host_id: 1001,
-            bk_cloud_id: 0,
-            host_ip: "10.0.1.11".into(),
-            bk_file_dir: "/data/logs".into(),
-            bk_file_suffix: "log".into(),
-            source_path_bytes: b"/data/logs/a.log".to_vec(),
-            bk_backup_name: "backup_20261121_120000_abcd1234".into(),
-            backup_path_bytes: b"/data/logs/backup/backup_20261121_120000_abcd1234/a.log".to_vec(),
-            size_bytes: 5,
-            sha256: "0".repeat(64),
-            source_mtime: None,
-            bk_file_create_time: Utc::now(),
-            bk_file_operator: "alice".into(),
-            job_instance_id: 88,
-            bk_job_link: "http://job/api_execute/88".into(),
-        };
-        let outcome = Outcome {
-            hosts: vec![HostOutcome::bare(1001, HostState::Succeeded, None, "")],
-            records: vec![record],
-            state: BackupState::Succeeded,
-            failure_reason: None,
-            message: "1 files backed up".into(),
-        };
-        assert_eq!(finish(&pool, fence, &outcome).await.unwrap(), 1);
-        let done = backups::get(&pool, row.id).await.unwrap().unwrap();
-        assert_eq!(done.state(), BackupState::Cancelled);
-        assert!(
-            done.status_message
-                .contains("after the job had finished copying"),
-            "{}",
-            done.status_message
-        );
-        let recorded: i64 =
-            sqlx::query_scalar("select count(*) from backup_records where backup_id = $1")
-                .bind(row.id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        assert_eq!(recorded, 1);
-    }
-}
+#[path = "finish_tests.rs"]
+mod tests;
