@@ -132,10 +132,12 @@ pub struct Outcome {
 
 /// A host's result as an UPDATE returns it, with the host's position in the input.
 #[derive(sqlx::FromRow)]
-struct Numbered {
-    n: i64,
+pub(super) struct Numbered {
+    /// 1-based position in the input.
+    pub n: i64,
+    /// The result.
     #[sqlx(flatten)]
-    host: HostSummary,
+    pub host: HostSummary,
 }
 
 /// One field of every host, as a column to bind for `unnest`.

@@ -179,7 +179,14 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
         attempt: claimed.attempt,
     };
     // Host 20's agent is offline: it is finished (skipped) before the job runs.
-    work::set_agents(&pool, fence, &[], &[20]).await.unwrap();
+    let address = work::HostAddress {
+        bk_host_id: 10,
+        bk_cloud_id: 2,
+        ip: "10.0.0.10".into(),
+    };
+    work::set_agents(&pool, fence, &[address], &[20])
+        .await
+        .unwrap();
     let before = backups::get(&pool, row.id).await.unwrap().unwrap().last_seq;
     let ok = HostOutcome {
         exit_code: Some(0),
@@ -256,6 +263,10 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
             by_id(10).bytes_copied
         ),
         (Some(0), Some(9), 300)
+    );
+    assert_eq!(
+        (by_id(10).bk_cloud_id, by_id(10).host_ip.as_str()),
+        (2, "10.0.0.10")
     );
     assert_eq!(by_id(30).reason.as_deref(), Some("permission_denied"));
     assert_eq!(by_id(20).status, "skipped");

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::backups::{BACKUP_COLUMNS, BackupRow, counts, get_on};
 use super::{StoreError, events};
 use crate::domain::{HostReason, Phase};
-use crate::events::{Event, HostSummary};
+use crate::events::Event;
 
 /// A claim: the backup and the attempt number that fences this worker's writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,35 +139,39 @@ pub async fn set_agents(
     offline: &[i64],
 ) -> Result<(), StoreError> {
     let (mut tx, _) = begin(pool, fence).await?;
-    for a in addresses {
-        sqlx::query(
-            "update backup_hosts set bk_cloud_id = $3, host_ip = $4, updated_at = now() \
-             where backup_id = $1 and bk_host_id = $2",
-        )
-        .bind(fence.id)
-        .bind(a.bk_host_id)
-        .bind(a.bk_cloud_id)
-        .bind(&a.ip)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for host in offline {
-        let summary: HostSummary = sqlx::query_as(
-            "update backup_hosts set status = 'skipped', reason = $3, updated_at = now() \
-             where backup_id = $1 and bk_host_id = $2 and status = 'pending' \
-             returning bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, exit_code, \
-               job_host_status_code, files_found, files_copied, files_failed, bytes_copied",
-        )
-        .bind(fence.id)
-        .bind(host)
-        .bind(HostReason::AgentOffline.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        events::append(&mut tx, fence.id, &Event::HostFinished(summary)).await?;
-    }
+    sqlx::query(
+        "update backup_hosts h set bk_cloud_id = a.cloud, host_ip = a.ip, updated_at = now() \
+         from unnest($2::int8[], $3::int8[], $4::text[]) as a(host, cloud, ip) \
+         where h.backup_id = $1 and h.bk_host_id = a.host",
+    )
+    .bind(fence.id)
+    .bind(addresses.iter().map(|a| a.bk_host_id).collect::<Vec<_>>())
+    .bind(addresses.iter().map(|a| a.bk_cloud_id).collect::<Vec<_>>())
+    .bind(addresses.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     if !offline.is_empty() {
-        let c = counts(&mut tx, fence.id).await?;
-        events::append(&mut tx, fence.id, &Event::CountsChanged(c)).await?;
+        let mut skipped: Vec<super::finish::Numbered> = sqlx::query_as(
+            "update backup_hosts h set status = 'skipped', reason = $3, updated_at = now() \
+             from unnest($2::int8[]) with ordinality as o(host, n) \
+             where h.backup_id = $1 and h.bk_host_id = o.host and h.status = 'pending' \
+             returning o.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
+               h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, \
+               h.files_copied, h.files_failed, h.bytes_copied",
+        )
+        .bind(fence.id)
+        .bind(offline)
+        .bind(HostReason::AgentOffline.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        // In the order the offline hosts were given.
+        skipped.sort_unstable_by_key(|s| s.n);
+        let mut announced: Vec<Event> = skipped
+            .into_iter()
+            .map(|s| Event::HostFinished(s.host))
+            .collect();
+        announced.push(Event::CountsChanged(counts(&mut tx, fence.id).await?));
+        events::append_all(&mut tx, fence.id, &announced).await?;
     }
     tx.commit().await?;
     Ok(())
