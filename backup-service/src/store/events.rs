@@ -32,39 +32,25 @@ pub async fn append(
     backup_id: Uuid,
     event: &Event,
 ) -> Result<i64, StoreError> {
-    let seq: i64 = sqlx::query_scalar(
-        "update backups set last_seq = last_seq + 1, updated_at = now() where id = $1 \
-         returning last_seq",
-    )
-    .bind(backup_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "insert into backup_events (backup_id, seq, kind, payload) values ($1, $2, $3, $4)",
-    )
-    .bind(backup_id)
-    .bind(seq)
-    .bind(event.kind())
-    .bind(Json(event))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(backup_id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(seq)
+    append_all(conn, backup_id, std::slice::from_ref(event)).await
 }
 
 /// Appends `events` to `backup_id`'s log on `conn`, in order, with three statements however
-/// many there are (a poll of 1,000 hosts writes 1,000 events), and one notification.
+/// many there are (a poll of 1,000 hosts writes 1,000 events), and one notification. The
+/// sequence number comes from the backup row, whose lock serialises appends per backup.
+/// Returns the last sequence number (the current one when `events` is empty).
 pub async fn append_all(
     conn: &mut PgConnection,
     backup_id: Uuid,
     events: &[Event],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(
+            sqlx::query_scalar("select last_seq from backups where id = $1")
+                .bind(backup_id)
+                .fetch_one(&mut *conn)
+                .await?,
+        );
     }
     let n = i64::try_from(events.len()).expect("fewer than 2^63 events");
     let last: i64 = sqlx::query_scalar(
@@ -93,7 +79,7 @@ pub async fn append_all(
         .bind(backup_id.to_string())
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(last)
 }
 
 /// Up to `limit` events of `backup_id` with `seq > after`, in order.

@@ -104,15 +104,12 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
     assert_eq!(recorded, 1);
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn host_progress_writes_only_real_changes_and_announces_them_in_host_order(pool: PgPool) {
-    let Created::New(row) = backups::create(&pool, &backup_of(vec![30, 10, 20]))
-        .await
-        .unwrap()
-    else {
+/// A new backup of `hosts`, claimed by a worker.
+async fn claimed(pool: &PgPool, hosts: Vec<i64>) -> (backups::BackupRow, Fence) {
+    let Created::New(row) = backups::create(pool, &backup_of(hosts)).await.unwrap() else {
         panic!("new backup");
     };
-    let claimed = work::claim(&pool, "test", Duration::from_secs(30))
+    let claimed = work::claim(pool, "test", Duration::from_secs(30))
         .await
         .unwrap()
         .unwrap();
@@ -120,6 +117,12 @@ async fn host_progress_writes_only_real_changes_and_announces_them_in_host_order
         id: row.id,
         attempt: claimed.attempt,
     };
+    (row, fence)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn host_progress_writes_only_real_changes_and_announces_them_in_host_order(pool: PgPool) {
+    let (row, fence) = claimed(&pool, vec![30, 10, 20]).await;
     let before = backups::get(&pool, row.id).await.unwrap().unwrap().last_seq;
     let updates = [
         (10, HostState::Running, Some(7)),
@@ -164,20 +167,7 @@ async fn host_progress_writes_only_real_changes_and_announces_them_in_host_order
 async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_the_totals(
     pool: PgPool,
 ) {
-    let Created::New(row) = backups::create(&pool, &backup_of(vec![30, 10, 20]))
-        .await
-        .unwrap()
-    else {
-        panic!("new backup");
-    };
-    let claimed = work::claim(&pool, "test", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let fence = Fence {
-        id: row.id,
-        attempt: claimed.attempt,
-    };
+    let (row, fence) = claimed(&pool, vec![30, 10, 20]).await;
     // Host 20's agent is offline: it is finished (skipped) before the job runs.
     let address = work::HostAddress {
         bk_host_id: 10,
