@@ -1,7 +1,7 @@
 //! SQL for progress events: append (inside the caller's transaction, with the next sequence
 //! number taken from the backup row, which also serialises appends per backup) and read after
-//! a sequence number. Every append NOTIFYs `backup_events` with the backup id, so watchers on
-//! any replica wake up; they then read the table, which stays the truth.
+//! a sequence number. Every append NOTIFYs `backup_events` with the backup id, so the progress
+//! feed of that backup on every replica wakes up and reads the table, which stays the truth.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
