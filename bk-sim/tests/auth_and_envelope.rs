@@ -329,14 +329,7 @@ async fn a_user_without_the_business_gets_9900403_from_cmdb_and_1199048_from_get
     assert_eq!(r.code(), 9_900_403);
     assert_eq!(r.body["message"], "Do not have access permission.");
     assert_eq!(r.body["permission"]["system_id"], "bk_cmdb");
-    let h = s
-        .http
-        .get(format!("{}/api/bk-cmdb/prod/api/v3/hosts/0/101", s.base))
-        .header("X-Bkapi-Authorization", gw_auth("bob"))
-        .send()
-        .await
-        .expect("call");
-    let body: Value = h.json().await.expect("json");
+    let body = s.cmdb_get("/api/v3/hosts/0/101", "bob").await.body;
     assert_eq!(
         (body["code"].as_i64(), body["permission"].clone()),
         (Some(1_199_048), Value::Null)

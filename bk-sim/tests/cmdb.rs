@@ -285,14 +285,7 @@ async fn the_topology_includes_the_idle_set_only_with_with_default() {
 #[tokio::test]
 async fn get_host_base_info_lists_raw_typed_attributes() {
     let s = spawn().await;
-    let r = s
-        .http
-        .get(format!("{}/api/bk-cmdb/prod/api/v3/hosts/0/101", s.base))
-        .header("X-Bkapi-Authorization", gw_auth("admin"))
-        .send()
-        .await
-        .expect("call");
-    let body: Value = r.json().await.expect("json");
+    let body = s.cmdb_get("/api/v3/hosts/0/101", "admin").await.body;
     let attrs = body["data"].as_array().cloned().unwrap_or_default();
     let id = attrs
         .iter()
@@ -412,14 +405,7 @@ async fn path_ids_that_are_not_integers_or_not_allowed_get_their_codes() {
         ),
         (9_900_403, Some("find_business_resource"))
     );
-    let r = s
-        .http
-        .get(format!("{}/api/bk-cmdb/prod/api/v3/hosts/0/abc", s.base))
-        .header("X-Bkapi-Authorization", gw_auth("admin"))
-        .send()
-        .await
-        .expect("call");
-    let body: Value = r.json().await.expect("json");
+    let body = s.cmdb_get("/api/v3/hosts/0/abc", "admin").await.body;
     assert_eq!(
         (body["code"].as_i64(), body["message"].as_str()),
         (

@@ -5,6 +5,8 @@ mod common;
 
 use common::{TRANSPORTS, gateway, req, sim};
 use proto::jobgateway::v1 as pb;
+use proto::jobgateway::v1::cmdb_service_client::CmdbServiceClient;
+use tonic::transport::Channel;
 
 #[tokio::test]
 async fn businesses_are_listed_by_id_and_filtered_by_name_and_by_the_operators_rights_on_both_transports()
@@ -191,6 +193,17 @@ async fn the_topology_tree_lists_sets_and_modules_and_the_idle_pool_last_when_as
     }
 }
 
+/// ListHosts as the default operator, which must succeed.
+async fn hosts(
+    cmdb: &mut CmdbServiceClient<Channel>,
+    request: pb::ListHostsRequest,
+) -> pb::ListHostsResponse {
+    cmdb.list_hosts(req(request, None))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 #[tokio::test]
 async fn hosts_are_filtered_paged_and_carry_topology_and_agent_status_on_both_transports() {
     let sim = sim().await;
@@ -204,99 +217,78 @@ async fn hosts_are_filtered_paged_and_carry_topology_and_agent_status_on_both_tr
         let ids =
             |r: &pb::ListHostsResponse| r.hosts.iter().map(|h| h.bk_host_id).collect::<Vec<_>>();
 
-        let first = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    page_size: 3,
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let first = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                page_size: 3,
+                ..base()
+            },
+        )
+        .await;
         assert_eq!((ids(&first), first.total_size), (vec![101, 102, 103], 4));
-        let second = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    page_size: 3,
-                    page_token: first.next_page_token.clone(),
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let second = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                page_size: 3,
+                page_token: first.next_page_token.clone(),
+                ..base()
+            },
+        )
+        .await;
         assert_eq!(
             (ids(&second), second.next_page_token.as_str()),
             (vec![104], "")
         );
 
-        let by_module = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    bk_module_ids: vec![321],
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let by_module = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                bk_module_ids: vec![321],
+                ..base()
+            },
+        )
+        .await;
         assert_eq!(ids(&by_module), [103, 104]);
-        let by_set = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    bk_set_ids: vec![31],
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let by_set = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                bk_set_ids: vec![31],
+                ..base()
+            },
+        )
+        .await;
         assert_eq!(ids(&by_set), [101, 102]);
-        let by_ip = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    inner_ips: vec!["10.0.0.2".into()],
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let by_ip = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                inner_ips: vec!["10.0.0.2".into()],
+                ..base()
+            },
+        )
+        .await;
         assert_eq!(ids(&by_ip), [102]);
-        let by_name = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    host_name_contains: "GAME-0".into(),
-                    inner_ip_prefix: "10.0.0.".into(),
-                    bk_host_ids: vec![103, 104, 201],
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let by_name = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                host_name_contains: "GAME-0".into(),
+                inner_ip_prefix: "10.0.0.".into(),
+                bk_host_ids: vec![103, 104, 201],
+                ..base()
+            },
+        )
+        .await;
         assert_eq!(ids(&by_name), [103, 104]);
 
-        let rich = cmdb
-            .list_hosts(req(
-                pb::ListHostsRequest {
-                    bk_host_ids: vec![102],
-                    with_topology: true,
-                    with_agent_status: true,
-                    ..base()
-                },
-                None,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let rich = hosts(
+            &mut cmdb,
+            pb::ListHostsRequest {
+                bk_host_ids: vec![102],
+                with_topology: true,
+                with_agent_status: true,
+                ..base()
+            },
+        )
+        .await;
         let host = &rich.hosts[0];
         assert_eq!(
             (

@@ -256,32 +256,37 @@ impl Sim {
 
     /// Gateway JOB POST.
     pub async fn job_post(&self, api: &str, user: &str, body: Value) -> Resp {
-        let url = format!("{}/api/bk-job/prod/api/v3/{api}", self.base);
-        resp(
-            self.http
-                .post(url)
-                .header("X-Bkapi-Authorization", gw_auth(user))
-                .json(&body)
-                .send()
-                .await
-                .expect("gateway call"),
-        )
-        .await
+        self.gateway_post(&format!("/api/bk-job/prod/api/v3/{api}"), user, body)
+            .await
     }
 
     /// Gateway CMDB POST to a resource path such as `/api/v3/hosts/app/3/list_hosts`.
     pub async fn cmdb_post(&self, path: &str, user: &str, body: Value) -> Resp {
-        let url = format!("{}/api/bk-cmdb/prod{path}", self.base);
-        resp(
-            self.http
-                .post(url)
-                .header("X-Bkapi-Authorization", gw_auth(user))
-                .json(&body)
-                .send()
-                .await
-                .expect("gateway call"),
-        )
-        .await
+        self.gateway_post(&format!("/api/bk-cmdb/prod{path}"), user, body)
+            .await
+    }
+
+    /// Gateway CMDB GET of a resource path such as `/api/v3/hosts/0/101`.
+    pub async fn cmdb_get(&self, path: &str, user: &str) -> Resp {
+        let r = self
+            .http
+            .get(format!("{}/api/bk-cmdb/prod{path}", self.base))
+            .header("X-Bkapi-Authorization", gw_auth(user))
+            .send()
+            .await;
+        resp(r.expect("gateway call")).await
+    }
+
+    /// POST through the API gateway front door, authenticated as `user`.
+    async fn gateway_post(&self, path: &str, user: &str, body: Value) -> Resp {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("X-Bkapi-Authorization", gw_auth(user))
+            .json(&body)
+            .send()
+            .await;
+        resp(r.expect("gateway call")).await
     }
 
     /// Admin GET.
