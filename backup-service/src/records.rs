@@ -42,17 +42,6 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
-    /// Whether a column with its own index is filtered (business, host, directory, suffix,
-    /// operator or backup) — not only time or path, which the time index serves.
-    pub fn has_column_filter(&self) -> bool {
-        self.bk_biz_id.is_some()
-            || !self.bk_host_ids.is_empty()
-            || self.bk_file_dir.is_some()
-            || self.bk_file_suffix.is_some()
-            || self.operator.is_some()
-            || self.backup_id.is_some()
-    }
-
     /// A stable fingerprint (FNV-1a over a canonical form), bound into page tokens.
     pub fn fingerprint(&self) -> u64 {
         let mut hosts = self.bk_host_ids.clone();

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::copy::BinaryCopy;
-use crate::records::{Cursor, Record, RecordQuery, display_path};
+use crate::records::{Cursor, Record, RecordFilter, RecordQuery, display_path};
 
 /// Bytes of COPY data sent per message.
 const SEND_BYTES: usize = 1 << 20;
@@ -162,13 +162,24 @@ fn push_statement<'a>(
     if let [one] = query.filter.bk_host_ids.as_slice() {
         q.push(" and bk_host_id = ").push_bind(*one);
     }
-    if !query.filter.has_column_filter() {
+    if !has_indexed_filter(&query.filter) {
         // Only this listing may use the time index, whose predicate this is (migration
         // 20261122000002): a filtered one must read its filter's own index.
         q.push(" and id > 0");
     }
     push_filters(q, query);
     q.push(order).push_bind(limit);
+}
+
+/// Whether a column with an index of its own is filtered (business, host, directory, suffix,
+/// operator or backup), rather than only time or path, which the time index serves.
+fn has_indexed_filter(f: &RecordFilter) -> bool {
+    f.bk_biz_id.is_some()
+        || !f.bk_host_ids.is_empty()
+        || f.bk_file_dir.is_some()
+        || f.bk_file_suffix.is_some()
+        || f.operator.is_some()
+        || f.backup_id.is_some()
 }
 
 /// Every condition but the hosts' and the path's (see [`list`]), and the keyset position.
