@@ -88,7 +88,7 @@ pub struct HostSummary {
 }
 
 /// Totals of a backup, computed from its hosts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Counts {
     /// Hosts asked for.
     pub hosts_total: i32,

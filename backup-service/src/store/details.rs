@@ -78,58 +78,32 @@ pub(super) async fn counts_of(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Counts>, StoreError> {
-    type Row = (
-        Uuid,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select backup_id, count(*), \
-               count(*) filter (where status = 'pending'), \
-               count(*) filter (where status = 'running'), \
-               count(*) filter (where status = 'succeeded'), \
-               count(*) filter (where status = 'partial'), \
-               count(*) filter (where status = 'failed'), \
-               count(*) filter (where status = 'skipped'), \
-               count(*) filter (where status = 'cancelled'), \
-               coalesce(sum(files_found), 0)::int8, coalesce(sum(files_copied), 0)::int8, \
-               coalesce(sum(files_failed), 0)::int8, coalesce(sum(bytes_copied), 0)::int8 \
-             from backup_hosts where backup_id = any($1) group by backup_id",
+    let rows: Vec<CountsOf> = sqlx::query_as(
+        "select backup_id, count(*)::int4 as hosts_total, \
+           (count(*) filter (where status = 'pending'))::int4 as hosts_pending, \
+           (count(*) filter (where status = 'running'))::int4 as hosts_running, \
+           (count(*) filter (where status = 'succeeded'))::int4 as hosts_succeeded, \
+           (count(*) filter (where status = 'partial'))::int4 as hosts_partial, \
+           (count(*) filter (where status = 'failed'))::int4 as hosts_failed, \
+           (count(*) filter (where status = 'skipped'))::int4 as hosts_skipped, \
+           (count(*) filter (where status = 'cancelled'))::int4 as hosts_cancelled, \
+           coalesce(sum(files_found), 0)::int8 as files_found, \
+           coalesce(sum(files_copied), 0)::int8 as files_copied, \
+           coalesce(sum(files_failed), 0)::int8 as files_failed, \
+           coalesce(sum(bytes_copied), 0)::int8 as bytes_copied \
+         from backup_hosts where backup_id = any($1) group by backup_id",
     )
     .bind(ids)
     .fetch_all(conn)
     .await?;
-    let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let counts = Counts {
-                hosts_total: n(r.1),
-                hosts_pending: n(r.2),
-                hosts_running: n(r.3),
-                hosts_succeeded: n(r.4),
-                hosts_partial: n(r.5),
-                hosts_failed: n(r.6),
-                hosts_skipped: n(r.7),
-                hosts_cancelled: n(r.8),
-                files_found: r.9,
-                files_copied: r.10,
-                files_failed: r.11,
-                bytes_copied: r.12,
-            };
-            (r.0, counts)
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.backup_id, r.counts)).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct CountsOf {
+    backup_id: Uuid,
+    #[sqlx(flatten)]
+    counts: Counts,
 }
 
 #[cfg(test)]
