@@ -1,14 +1,15 @@
 #!/bin/bash
 # bk-log-backup backup.sh: copies the files under a directory whose names end in given suffixes to
 # <directory>/backup/<backup name>/<path relative to directory>, preserving mode and mtime, and
-# reports each copy with its size and sha256. Runs on BlueKing hosts through JOB
-# (fast_execute_script or a JOB plan step). Needs bash >= 4.2, GNU coreutils and GNU findutils.
+# records each copy with its size, mode and sha256 in a manifest beside it. Runs on BlueKing
+# hosts through JOB (fast_execute_script or a JOB plan step). Needs bash >= 4.2, GNU coreutils,
+# findutils and tar.
 #
-# Arguments, protocol 1. Every argument is ONE standard-Base64 token ("-" = empty string), so no
-# shell can misread user input:
-#   1 protocol "1"   2 run id   3 directory (absolute)
-#   4 backup name (backup_YYYYmmdd_HHMMSS_<short id>)   5 max files
-#   6.. suffixes, each with its leading dot (".log")
+# Arguments, protocol 2 (docs/host-protocol.md). Every argument is ONE standard-Base64 token
+# ("-" = empty string), so no shell can misread user input:
+#   1 protocol "2"   2 run id   3 directory (absolute)
+#   4 backup name (backup_YYYYmmdd_HHMMSS_<short id>)   5.. suffixes, each with its leading dot
+#   (".log"); none = every regular file
 # As a JOB plan step with an empty script_param, the same token string is read from the JOB string
 # global variable `bkb_args` (or set the step's script_param to `${bkb_args}`).
 #
@@ -17,31 +18,42 @@
 # directory is never reused by another run: <directory>/backup/.<backup name>.run holds the run id
 # that created it; the same run id (JOB re-running the step) resumes into it, any other is refused.
 #
-# Output: one framed record per line; the grammar is in backup-service/src/hostscript/parse.rs.
+# Files are copied in batches (BKB_BATCH_FILES, default 5000) with one tar pipe, hashed with one
+# sha256sum per side and described with one stat; the records are joined without a loop and
+# appended to .<name>.manifest only after the batch verified. A batch with any error or count
+# mismatch is redone file by file to find each file's reason. Every record goes into the
+# manifest; the log carries its page 0 (pages of at most BKB_PAGE_BYTES, default 3000000) and
+# read.sh prints the others.
 # Exit codes: 0 ok or no files, 1 internal error, 2 bad arguments, 3 directory missing or not a
-# directory, 4 permission denied, 5 backup directory already exists, 6 some files failed to copy.
+# directory, 4 permission denied, 5 backup directory already exists, 6 some files failed to copy,
+# 8 the disk filled up (status disk_full: every matched file without a record was not copied).
 
-# ---- shared: begin (identical in search.sh and backup.sh; a test compares them) ----
+# ---- shared: begin (identical in search.sh, backup.sh and read.sh; a test compares them) ----
 export LC_ALL=C
 umask 022
-bkb_budget=4000000 # bytes of record lines; JOB keeps about 5 MB of log per host
-bkb_out=0
-bkb_files=0
-bkb_bytes=0
+bkb_budget=4000000 # bytes of listed lines; JOB keeps about 5 MB of log per host
 bkb_warnings=0
-bkb_truncated=0
 bkb_tmp=
-trap '[ -n "$bkb_tmp" ] && rm -rf -- "$bkb_tmp"' EXIT
+bkb_cleanup=()
+trap 'rm -rf -- "${bkb_cleanup[@]}"' EXIT
 
 bkb_emit() {
     printf '%s\n' "$1"
-    bkb_out=$((bkb_out + ${#1} + 1))
 }
 
 # Base64 of $1 (a few short values only: one fork each).
 bkb_b64() {
     local v
     v=$(printf '%s' "$1" | base64 -w0) && printf '%s' "${v:--}"
+}
+
+# The path token of the relative path $1: "./<rel>" when every byte is safe, else its Base64.
+bkb_tok() {
+    if [[ $1 =~ ^[A-Za-z0-9._+@%=~,:/-]+$ ]]; then
+        printf './%s' "$1"
+    else
+        bkb_b64 "$1"
+    fi
 }
 
 # Decodes one argument token into REPLY.
@@ -66,7 +78,7 @@ bkb_load_args() {
         bkb_dec "$t" || return 1
         bkb_argv+=("$REPLY")
     done
-    [ "${bkb_argv[0]-}" = 1 ]
+    [ "${bkb_argv[0]-}" = 2 ]
 }
 
 bkb_valid_dir() {
@@ -74,10 +86,18 @@ bkb_valid_dir() {
     [[ $1/ != *//* && $1/ != */./* && $1/ != */../* ]]
 }
 
-# Ends the run: optional E line, the trailer, the exit code. $1 status, $2 exit code, $3 detail.
+bkb_valid_suffixes() {
+    local s
+    for s in "${bkb_suffixes[@]}"; do
+        [[ $s =~ ^\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$ ]] || return 1
+    done
+}
+
+# Ends the run: optional E line, the trailer (bkb_trailer, per script), the exit code.
+# $1 status, $2 exit code, $3 detail.
 bkb_finish() {
     [ -n "${3-}" ] && bkb_emit "E $(bkb_b64 "$3")"
-    bkb_emit "@bkb 1 end $bkb_run $1 files=$bkb_files bytes=$bkb_bytes truncated=$bkb_truncated warnings=$bkb_warnings$bkb_extra"
+    bkb_trailer "$1"
     exit "$2"
 }
 
@@ -95,47 +115,48 @@ bkb_enter_dir() {
     *) bkb_finish script_error 1 "cannot list directory: $err" ;;
     esac
     bkb_tmp=$(mktemp -d 2>/dev/null) || bkb_finish script_error 1 "mktemp failed"
+    bkb_cleanup+=("$bkb_tmp")
 }
 
-# Finds regular files named *<suffix> under ., at most $2 of them ($1 = 1 keeps ./backup).
-# Fills bkb_rel / bkb_size / bkb_mtime, and bkb_unreadable with directories it could not enter.
-bkb_collect() {
+# Walks . once ($1 = 1 keeps ./backup): regular files named *<suffix> (any, without suffixes)
+# whose relative path is all safe bytes go to $bkb_tmp/safe as "F <size> <mtime> ./<rel>\n",
+# the others to $bkb_tmp/unsafe as "<size> <mtime> ./<rel>\0"; directories it cannot enter go
+# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err.
+bkb_find() {
     local -a prune=(-path ./backup -prune -o) names=()
-    local s rec rest
+    local s
     [ "$1" = 1 ] && prune=()
     for s in "${bkb_suffixes[@]}"; do names+=(-o -name "*$s"); done
-    bkb_rel=() bkb_size=() bkb_mtime=() bkb_unreadable=()
-    while IFS= read -r -d '' rec; do
-        rest=${rec#? }
-        if [ "${rec:0:1}" = d ]; then
-            bkb_unreadable+=("$rest")
-            continue
-        fi
-        if [ ${#bkb_rel[@]} -ge "$2" ]; then
-            bkb_truncated=1
-            break
-        fi
-        bkb_size+=("${rest%% *}")
-        rest=${rest#* }
-        s=${rest%% *}
-        bkb_mtime+=("${s%%.*}")
-        bkb_rel+=("${rest#* }")
-    done < <(find . -mindepth 1 "${prune[@]}" \
-        \( -type d \( ! -readable -o ! -executable \) -printf 'd %P\0' -prune \) -o \
-        \( -type f \( "${names[@]:1}" \) -printf 'f %s %T@ %P\0' \) 2>"$bkb_tmp/find.err")
-    # Past the limit, stop the walk rather than leave find running after the script.
-    if [ "$bkb_truncated" = 1 ] && [ -n "$!" ]; then kill "$!" 2>/dev/null; fi
+    [ ${#names[@]} -gt 0 ] && names=(\( "${names[@]:1}" \))
+    find . -mindepth 1 -regextype posix-extended "${prune[@]}" \
+        \( -type d \( ! -readable -o ! -executable \) -fprintf "$bkb_tmp/unread" '%P\0' -prune \) -o \
+        \( -type f "${names[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
+        -fprintf "$bkb_tmp/safe" 'F %s %T@ %p\n' -o -fprintf "$bkb_tmp/unsafe" '%s %T@ %p\0' \) \) \
+        2>"$bkb_tmp/find.err"
+    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread"
 }
 
-# Base64-encodes every bkb_rel path into bkb_tok with ONE base64 process: each path gets 0-2
-# leading "./" so its length is a multiple of 3, which makes the Base64 of the concatenation the
-# concatenation of the per-path Base64 (the parser strips leading "./").
+# Reads $bkb_tmp/unsafe sorted by path into bkb_usize / bkb_umtime / bkb_urel ("./<rel>").
+bkb_read_unsafe() {
+    local rec rest
+    bkb_usize=() bkb_umtime=() bkb_urel=()
+    while IFS= read -r -d '' rec; do
+        bkb_usize+=("${rec%% *}")
+        rest=${rec#* }
+        bkb_umtime+=("${rest%% *}")
+        bkb_urel+=("${rest#* }")
+    done < <(sort -z -t ' ' -k3 "$bkb_tmp/unsafe")
+}
+
+# Base64-encodes the paths "$@" ("./<rel>") into bkb_utok with ONE base64 process: each <rel>
+# gets 0-2 leading "./" so its length is a multiple of 3, which makes the Base64 of the
+# concatenation the concatenation of the per-path Base64 (the parser drops leading "./").
 bkb_encode_paths() {
     local p pre
     local -a lens=()
-    bkb_tok=()
-    [ ${#bkb_rel[@]} -eq 0 ] && return 0
-    for p in "${bkb_rel[@]}"; do
+    bkb_utok=()
+    [ $# -eq 0 ] && return 0
+    for p in "${@#./}"; do
         case $((${#p} % 3)) in 0) pre= ;; 1) pre=./ ;; *) pre=././ ;; esac
         printf '%s%s' "$pre" "$p"
         lens+=($(((${#pre} + ${#p}) / 3 * 4)))
@@ -144,7 +165,7 @@ bkb_encode_paths() {
     exec 9<"$bkb_tmp/paths.b64"
     for p in "${lens[@]}"; do
         IFS= read -r -N "$p" -u 9 pre && [ ${#pre} -eq "$p" ] || return 1
-        bkb_tok+=("$pre")
+        bkb_utok+=("$pre")
     done
     exec 9<&-
 }
@@ -152,22 +173,65 @@ bkb_encode_paths() {
 # W lines: directories find could not enter, then find's own complaints (at most 100 lines).
 bkb_emit_warnings() {
     local p line
-    for p in "${bkb_unreadable[@]}"; do
+    while IFS= read -r -d '' p; do
         ((bkb_warnings < 100)) || break
-        bkb_emit "W unreadable_dir $(bkb_b64 "$p") -"
+        bkb_emit "W unreadable_dir $(bkb_tok "$p") -"
         bkb_warnings=$((bkb_warnings + 1))
-    done
+    done <"$bkb_tmp/unread"
     while IFS= read -r line; do
         ((bkb_warnings < 100)) || break
         bkb_emit "W find_error - $(bkb_b64 "${line:0:300}")"
         bkb_warnings=$((bkb_warnings + 1))
     done <"$bkb_tmp/find.err"
 }
+
+# Settles the backup named $1 after its backup.sh died mid-batch (cwd = the directory): cuts the
+# manifest back to its size before that batch and removes the batch's copies, which no record
+# vouches for. Sets bkb_settled to the number of copies removed.
+bkb_settle() {
+    local b=backup/.$1 size=
+    bkb_settled=0
+    [ -f "$b.inflight" ] || return 0
+    IFS= read -r -d '' size <"$b.inflight"
+    [[ $size =~ ^[0-9]+$ ]] || return 1
+    tail -c +$((${#size} + 2)) -- "$b.inflight" >"$bkb_tmp/settle" || return 1
+    read -r bkb_settled < <(cd -- "backup/$1" &&
+        xargs -0 -r stat -c x -- <"$bkb_tmp/settle" 2>/dev/null | wc -l)
+    (cd -- "backup/$1" && xargs -0 -r rm -f -- <"$bkb_tmp/settle") &&
+        truncate -s "$size" -- "$b.manifest" && rm -f -- "$b.inflight"
+}
+
+# Splits the manifest of the backup named $1 into pages of at most $2 bytes of whole lines and
+# replaces its index in one rename (found=$found, complete=$3). Sets bkb_files (records) and
+# bkb_pages ("<records> <bytes>" per page; an empty manifest has one empty page).
+bkb_paginate() {
+    local b=backup/.$1 n c
+    bkb_files=0 bkb_pages=()
+    split -C "$2" --filter='wc -lc' -- "$b.manifest" >"$bkb_tmp/pages" || return 1
+    while read -r n c; do
+        bkb_pages+=("$n $c")
+        bkb_files=$((bkb_files + n))
+    done <"$bkb_tmp/pages"
+    [ ${#bkb_pages[@]} -eq 0 ] && bkb_pages=("0 0")
+    {
+        printf 'bkb-manifest 2 %s found=%s files=%s complete=%s\n' \
+            "$bkb_run" "$found" "$bkb_files" "$3"
+        printf '%s\n' "${bkb_pages[@]}"
+    } >"$b.index.tmp" && mv -f -- "$b.index.tmp" "$b.index"
+}
 # ---- shared: end ----
 
-# Sets status/reason/detail for a failed copy from the tool's message $1.
+found=0
+files=0
+pages=0
+listed=0
+resumed=0
+bkb_trailer() {
+    bkb_emit "@bkb 2 end $bkb_run $1 found=$found files=$files pages=$pages listed=$listed warnings=$bkb_warnings resumed=$resumed"
+}
+
+# Sets reason/detail for a failed copy from the tool's message $1.
 bkb_failed() {
-    status=failed
     case $1 in
     *"No space left on device"* | *"Disk quota exceeded"*) reason=disk_full ;;
     *"Permission denied"* | *"Operation not permitted"*) reason=permission_denied ;;
@@ -177,29 +241,29 @@ bkb_failed() {
     detail=$(bkb_b64 "${1:0:200}")
 }
 
-# Copies $1 to $2; sets status, size, mtime, sha, reason, detail.
+# Copies $1 to $2 on its own; sets rec to the record's fields after the path token and reason
+# (empty when copied). Any copy that is not vouched for is removed.
 bkb_copy() {
-    local src=$1 dst=$2 parent=${2%/*} err out
-    status=failed size=- mtime=- sha=- reason=- detail=-
+    local src=$1 dst=$2 parent=${2%/*} err out sha
+    reason= detail=-
     if [ ! -e "$src" ] && [ ! -L "$src" ]; then
-        status=vanished
+        rm -f -- "$dst"
+        reason=vanished
         return
     fi
     if [ -L "$src" ] || [ ! -f "$src" ]; then
+        rm -f -- "$dst"
         reason=not_regular
         return
     fi
-    if [ -z "${made[$parent]-}" ]; then
-        err=$(mkdir -p -- "$parent" 2>&1) || {
-            bkb_failed "$err"
-            return
-        }
-        made[$parent]=1
-    fi
+    err=$(mkdir -p -- "$parent" 2>&1) || {
+        bkb_failed "$err"
+        return
+    }
     if ! err=$(cp -P --preserve=mode,timestamps -- "$src" "$dst" 2>&1); then
         rm -f -- "$dst"
         if [ ! -e "$src" ] && [ ! -L "$src" ]; then
-            status=vanished
+            reason=vanished
         else
             bkb_failed "$err"
         fi
@@ -210,49 +274,140 @@ bkb_copy() {
         reason=not_regular
         return
     fi
-    out=$({ sha256sum <"$dst" && stat -c '%s %Y' -- "$dst"; } 2>&1) || {
+    out=$({ sha256sum <"$dst" && stat -c '%s %Y %f' -- "$dst"; } 2>&1) || {
         rm -f -- "$dst"
         bkb_failed "$out"
         return
     }
     sha=${out%% *}
-    out=${out#*$'\n'}
-    size=${out% *}
-    mtime=${out#* }
-    # The copy is kept either way; "changed" says the source no longer hashes the same.
-    status=changed
-    out=$({ sha256sum <"$src"; } 2>/dev/null) && [ "${out%% *}" = "$sha" ] && status=copied
+    rec="${out#*$'\n'} $sha"
+    # The copy is kept either way; a different or missing source hash says "changed".
+    out=$({ sha256sum <"$src"; } 2>/dev/null) || out=-
+    rec+=" ${out%% *}"
+}
+
+# Copies the files "./<rel>" of the array named paths one by one, with tokens in toks; appends
+# their records to $recs.
+bkb_one_by_one() {
+    local i
+    for i in "${!paths[@]}"; do
+        if [ "$disk_full" = 1 ]; then
+            printf "X %s disk_full $skipped\n" "${toks[@]:i}"
+            break
+        fi
+        bkb_copy "${paths[i]}" "$bdir/${paths[i]#./}"
+        case $reason in
+        '') printf 'C %s %s\n' "${toks[i]}" "$rec" ;;
+        vanished | not_regular) printf 'X %s %s -\n' "${toks[i]}" "$reason" ;;
+        *)
+            printf 'X %s %s %s\n' "${toks[i]}" "$reason" "$detail"
+            any_failed=1
+            [ "$reason" = disk_full ] && disk_full=1
+            ;;
+        esac
+    done >>"$recs"
+}
+
+# Marks the batch in flight: the manifest's size before it, then its NUL-separated paths.
+bkb_inflight() {
+    { printf '%s\0' "$msize" >"$inflight" && printf '%s\0' "${paths[@]}" >>"$inflight"; } \
+        2>"$bkb_tmp/w.err" || bkb_store_failed "cannot mark the batch in flight"
+}
+
+# Appends $recs to the manifest, then clears the in-flight mark.
+bkb_commit() {
+    local n c
+    read -r n c < <(wc -lc <"$recs")
+    cat -- "$recs" 2>"$bkb_tmp/w.err" >>"$manifest" ||
+        bkb_store_failed "cannot append to the manifest"
+    files=$((files + n)) msize=$((msize + c))
+    rm -f -- "$inflight"
+    : >"$recs"
+}
+
+# Ends the run when the backup's own files (manifest, index, marks) cannot be written, $1 saying
+# which; the tool's message is in $bkb_tmp/w.err. On a full disk the batch in flight is undone
+# (its copies have no record) and the run ends disk_full: the manifest vouches for every copy
+# left, and no other matched file was copied. Anything else is a script error.
+bkb_store_failed() {
+    local err
+    err="$1: $(head -c 300 "$bkb_tmp/w.err" 2>/dev/null)"
+    case $err in
+    *"No space left on device"* | *"Disk quota exceeded"*) ;;
+    *) bkb_finish script_error 1 "$err" ;;
+    esac
+    if [ -f "$inflight" ]; then
+        bkb_settle "$name" 2>/dev/null || bkb_finish script_error 1 "$err; cannot undo the batch in flight"
+    fi
+    # Pages of what the manifest holds; the index is kept only if there is room for it.
+    bkb_paginate "$name" "$page_bytes" 1 2>/dev/null
+    files=$bkb_files pages=${#bkb_pages[@]}
+    if [ -s "$manifest" ]; then
+        read -r listed page0 <<<"${bkb_pages[0]}"
+        head -c "$page0" -- "$manifest"
+    else
+        pages=0
+    fi
+    bkb_emit_warnings
+    bkb_finish disk_full 8 "$err"
+}
+
+# Copies the safe batch listed in $1 ("./<rel>" lines, sorted) with one tar pipe and checks it;
+# returns non-zero when it must be redone file by file.
+bkb_batch() {
+    local list=$1 t=$bkb_tmp n c
+    local -a st
+    printf '%s\n' "${paths[@]%/*}" | sort -u | (cd -- "$bdir" && xargs -d '\n' mkdir -p --) \
+        2>"$t/mk.err" || return 1
+    tar --no-recursion -cf - -T "$list" 2>"$t/c.err" |
+        (cd -- "$bdir" && tar --no-same-owner -xpf - 2>"$t/x.err")
+    st=("${PIPESTATUS[@]}")
+    [ "${st[*]}" = "0 0" ] && [ ! -s "$t/c.err" ] && [ ! -s "$t/x.err" ] || return 1
+    xargs -d '\n' sha256sum -- <"$list" >"$t/ss" 2>/dev/null &
+    (cd -- "$bdir" && xargs -d '\n' sha256sum -- <"$list" >"$t/cs" 2>"$t/cs.err" &&
+        xargs -d '\n' stat -c '%n C %s %Y %f' -- <"$list" >"$t/st" 2>>"$t/cs.err") || {
+        wait
+        return 1
+    }
+    wait
+    [ ! -s "$t/cs.err" ] || return 1
+    join -1 1 -2 2 -o 1.1,1.2,1.3,1.4,1.5,2.1 "$t/st" "$t/cs" |
+        join -1 1 -2 2 -a 1 -e - -o 1.2,0,1.3,1.4,1.5,1.6,2.1 - "$t/ss" >"$recs"
+    read -r n c < <(wc -lc <"$recs")
+    [ "$n" -eq ${#paths[@]} ] || return 1
 }
 
 bkb_run=-
-bkb_extra=" resumed=0"
-if ! bkb_load_args "$@" || [ ${#bkb_argv[@]} -lt 6 ]; then
-    bkb_emit "@bkb 1 begin backup - - -"
-    bkb_finish script_error 2 "arguments are not protocol 1 backup arguments"
+if ! bkb_load_args "$@" || [ ${#bkb_argv[@]} -lt 4 ]; then
+    bkb_emit "@bkb 2 begin backup - - -"
+    bkb_finish script_error 2 "arguments are not protocol 2 backup arguments"
 fi
 name=${bkb_argv[3]}
 if [[ ! ${bkb_argv[1]} =~ ^[A-Za-z0-9_-]{8,64}$ || ! $name =~ ^backup_[0-9]{8}_[0-9]{6}_[0-9a-z]{4,32}$ ]]; then
-    bkb_emit "@bkb 1 begin backup - - -"
+    bkb_emit "@bkb 2 begin backup - - -"
     bkb_finish script_error 2 "bad run id or backup name"
 fi
 bkb_run=${bkb_argv[1]}
-bkb_emit "@bkb 1 begin backup $bkb_run ${bkb_raw[2]} $name"
+bkb_emit "@bkb 2 begin backup $bkb_run ${bkb_raw[2]} $name"
 dir=${bkb_argv[2]}
-max_files=${bkb_argv[4]}
-bkb_suffixes=("${bkb_argv[@]:5}")
+bkb_suffixes=("${bkb_argv[@]:4}")
+batch_files=${BKB_BATCH_FILES:-5000}
+page_bytes=${BKB_PAGE_BYTES:-3000000}
 bkb_valid_dir "$dir" || bkb_finish script_error 2 "bad directory"
-[[ $max_files =~ ^[1-9][0-9]{0,5}$ ]] || bkb_finish script_error 2 "bad max files"
-for s in "${bkb_suffixes[@]}"; do
-    [[ $s =~ ^\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$ ]] || bkb_finish script_error 2 "bad suffix"
-done
+bkb_valid_suffixes || bkb_finish script_error 2 "bad suffix"
+[[ $batch_files =~ ^[1-9][0-9]{0,6}$ && $page_bytes =~ ^[1-9][0-9]{3,8}$ ]] ||
+    bkb_finish script_error 2 "bad BKB_BATCH_FILES or BKB_PAGE_BYTES"
 
 bkb_enter_dir "$dir"
-bkb_collect 0 "$max_files"
-if [ ${#bkb_rel[@]} -eq 0 ]; then
+bkb_find 0
+read -r found < <(wc -l <"$bkb_tmp/safe")
+read -r n < <(tr -cd '\000' <"$bkb_tmp/unsafe" | wc -c)
+found=$((found + n))
+if [ "$found" -eq 0 ]; then
     bkb_emit_warnings
     bkb_finish no_files 0
 fi
-bkb_encode_paths || bkb_finish script_error 1 "cannot encode paths"
+cut -d ' ' -f 4 "$bkb_tmp/safe" | sort >"$bkb_tmp/paths.all"
 
 # Claim the backup directory: the run marker first (O_EXCL), then the directory itself.
 if [ -L backup ] || { [ -e backup ] && [ ! -d backup ]; }; then
@@ -263,15 +418,21 @@ err=$(mkdir -p -- backup 2>&1) || case $err in
 *) bkb_finish script_error 1 "$err" ;;
 esac
 marker=backup/.$name.run
+bdir=backup/$name
+manifest=backup/.$name.manifest
+index=backup/.$name.index
+inflight=backup/.$name.inflight
 if err=$( (set -C && printf '%s\n' "$bkb_run" >"$marker") 2>&1); then
-    if ! err=$(mkdir -- "backup/$name" 2>&1); then
+    if ! err=$(mkdir -- "$bdir" 2>&1); then
         rm -f -- "$marker"
-        [ -e "backup/$name" ] && bkb_finish backup_exists 5 "$err"
+        [ -e "$bdir" ] && bkb_finish backup_exists 5 "$err"
         bkb_finish script_error 1 "$err"
     fi
 elif [ -f "$marker" ] && [ ! -L "$marker" ] && [ "$(<"$marker")" = "$bkb_run" ]; then
-    bkb_extra=" resumed=1"
-    err=$(mkdir -p -- "backup/$name" 2>&1) || bkb_finish script_error 1 "$err"
+    resumed=1
+    err=$(mkdir -p -- "$bdir" 2>&1) || bkb_finish script_error 1 "$err"
+    # Settle what a dead run left in flight; every file is copied again below.
+    bkb_settle "$name" || bkb_finish script_error 1 "cannot settle the batch a dead run left"
 elif [ -e "$marker" ] || [ -L "$marker" ]; then
     bkb_finish backup_exists 5 "backup directory belongs to another run"
 else
@@ -280,30 +441,62 @@ else
     *) bkb_finish script_error 1 "$err" ;;
     esac
 fi
+# This process and its start time (field 22 of /proc/<pid>/stat), so read.sh can tell it from a
+# reused PID.
+started=-
+if read -r stat 2>/dev/null <"/proc/$$/stat"; then
+    read -r -a f <<<"${stat##*) }"
+    started=${f[19]:--}
+fi
+msize=0
+{ printf '%s %s\n' "$$" "$started" >"backup/.$name.pid" && bkb_cleanup+=("backup/.$name.pid") &&
+    printf 'bkb-manifest 2 %s found=%s files=0 complete=0\n' "$bkb_run" "$found" >"$index" &&
+    : >"$manifest"; } 2>"$bkb_tmp/w.err" || bkb_store_failed "cannot write the manifest"
 
 # Once the disk is full, later files are reported disk_full without filling it again.
-declare -A made=()
 any_failed=0
 disk_full=0
 skipped=$(bkb_b64 "not attempted: an earlier copy found the disk full")
-for i in "${!bkb_rel[@]}"; do
-    if ((bkb_out + ${#bkb_tok[i]} + 512 > bkb_budget)); then
-        bkb_truncated=1
-        break
-    fi
-    if [ "$disk_full" = 1 ]; then
-        status=failed size=- mtime=- sha=- reason=disk_full detail=$skipped
+recs=$bkb_tmp/recs
+: >"$recs"
+split -l "$batch_files" -a 6 "$bkb_tmp/paths.all" "$bkb_tmp/batch." ||
+    bkb_finish script_error 1 "cannot split the file list"
+for list in "$bkb_tmp"/batch.*; do
+    [ -f "$list" ] || continue
+    mapfile -t paths <"$list"
+    if [ "$disk_full" = 0 ]; then
+        bkb_inflight
+        if ! bkb_batch "$list"; then
+            : >"$recs"
+            (cd -- "$bdir" && xargs -d '\n' rm -f -- <"$list")
+            toks=("${paths[@]}")
+            bkb_one_by_one
+        fi
     else
-        bkb_copy "./${bkb_rel[i]}" "./backup/$name/${bkb_rel[i]}"
-        [ "$reason" = disk_full ] && disk_full=1
+        printf "X %s disk_full $skipped\n" "${paths[@]}" >>"$recs"
     fi
-    bkb_emit "C $status ${bkb_tok[i]} $size $mtime $sha $reason $detail"
-    bkb_files=$((bkb_files + 1))
-    case $status in
-    copied | changed) bkb_bytes=$((bkb_bytes + size)) ;;
-    failed) any_failed=1 ;;
-    esac
+    bkb_commit
 done
+# Unsafe names go one by one, with Base64 path tokens.
+bkb_read_unsafe
+if [ ${#bkb_urel[@]} -gt 0 ]; then
+    paths=("${bkb_urel[@]}")
+    bkb_encode_paths "${paths[@]}" || bkb_finish script_error 1 "cannot encode paths"
+    toks=("${bkb_utok[@]}")
+    bkb_inflight
+    bkb_one_by_one
+    bkb_commit
+fi
+
+# A copy that is not a regular file (the source was swapped mid-run) is never left behind.
+find "$bdir" -mindepth 1 ! -type d ! -type f -delete 2>/dev/null
+# Pages of whole lines; the index is replaced in one rename.
+# A full disk may refuse the index: read.sh pages the manifest itself then.
+bkb_paginate "$name" "$page_bytes" 1 2>/dev/null || [ -s "$bkb_tmp/pages" ] || [ ! -s "$manifest" ] ||
+    bkb_finish script_error 1 "cannot page the manifest"
+files=$bkb_files pages=${#bkb_pages[@]}
+read -r listed page0 <<<"${bkb_pages[0]}"
+head -c "$page0" -- "$manifest"
 bkb_emit_warnings
 [ "$any_failed" = 1 ] && bkb_finish ok 6
 bkb_finish ok 0

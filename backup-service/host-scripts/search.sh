@@ -1,40 +1,48 @@
 #!/bin/bash
-# bk-log-backup search.sh: lists the files under a directory whose names end in given suffixes.
-# Runs on BlueKing hosts through JOB (fast_execute_script or a JOB plan step). Needs bash >= 4.2,
-# GNU coreutils and GNU findutils.
+# bk-log-backup search.sh: counts the files under a directory whose names end in given suffixes
+# and lists the first of them in byte order of their path. Runs on BlueKing hosts through JOB
+# (fast_execute_script or a JOB plan step). Needs bash >= 4.2, GNU coreutils and findutils.
 #
-# Arguments, protocol 1. Every argument is ONE standard-Base64 token ("-" = empty string), so no
-# shell can misread user input:
-#   1 protocol "1"   2 run id   3 directory (absolute)   4 max files   5 include backups "0"|"1"
-#   6.. suffixes, each with its leading dot (".log")
+# Arguments, protocol 2 (docs/host-protocol.md). Every argument is ONE standard-Base64 token
+# ("-" = empty string), so no shell can misread user input:
+#   1 protocol "2"   2 run id   3 directory (absolute)   4 max files listed (1-100000)
+#   5 include backups "0"|"1"   6.. suffixes, each with its leading dot (".log"); none = every
+#   regular file
 # As a JOB plan step with an empty script_param, the same token string is read from the JOB string
 # global variable `bkb_args` (or set the step's script_param to `${bkb_args}`).
 #
-# Output: one framed record per line; the grammar is in backup-service/src/hostscript/parse.rs.
+# Output: one record per line (grammar in docs/host-protocol.md). found= and bytes= count every
+# match; the F lines are the first listed= of them in byte order of the relative path, stopping
+# before the log budget.
 # Exit codes: 0 ok or no files, 1 internal error, 2 bad arguments, 3 directory missing or not a
 # directory, 4 permission denied.
 
-# ---- shared: begin (identical in search.sh and backup.sh; a test compares them) ----
+# ---- shared: begin (identical in search.sh, backup.sh and read.sh; a test compares them) ----
 export LC_ALL=C
 umask 022
-bkb_budget=4000000 # bytes of record lines; JOB keeps about 5 MB of log per host
-bkb_out=0
-bkb_files=0
-bkb_bytes=0
+bkb_budget=4000000 # bytes of listed lines; JOB keeps about 5 MB of log per host
 bkb_warnings=0
-bkb_truncated=0
 bkb_tmp=
-trap '[ -n "$bkb_tmp" ] && rm -rf -- "$bkb_tmp"' EXIT
+bkb_cleanup=()
+trap 'rm -rf -- "${bkb_cleanup[@]}"' EXIT
 
 bkb_emit() {
     printf '%s\n' "$1"
-    bkb_out=$((bkb_out + ${#1} + 1))
 }
 
 # Base64 of $1 (a few short values only: one fork each).
 bkb_b64() {
     local v
     v=$(printf '%s' "$1" | base64 -w0) && printf '%s' "${v:--}"
+}
+
+# The path token of the relative path $1: "./<rel>" when every byte is safe, else its Base64.
+bkb_tok() {
+    if [[ $1 =~ ^[A-Za-z0-9._+@%=~,:/-]+$ ]]; then
+        printf './%s' "$1"
+    else
+        bkb_b64 "$1"
+    fi
 }
 
 # Decodes one argument token into REPLY.
@@ -59,7 +67,7 @@ bkb_load_args() {
         bkb_dec "$t" || return 1
         bkb_argv+=("$REPLY")
     done
-    [ "${bkb_argv[0]-}" = 1 ]
+    [ "${bkb_argv[0]-}" = 2 ]
 }
 
 bkb_valid_dir() {
@@ -67,10 +75,18 @@ bkb_valid_dir() {
     [[ $1/ != *//* && $1/ != */./* && $1/ != */../* ]]
 }
 
-# Ends the run: optional E line, the trailer, the exit code. $1 status, $2 exit code, $3 detail.
+bkb_valid_suffixes() {
+    local s
+    for s in "${bkb_suffixes[@]}"; do
+        [[ $s =~ ^\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$ ]] || return 1
+    done
+}
+
+# Ends the run: optional E line, the trailer (bkb_trailer, per script), the exit code.
+# $1 status, $2 exit code, $3 detail.
 bkb_finish() {
     [ -n "${3-}" ] && bkb_emit "E $(bkb_b64 "$3")"
-    bkb_emit "@bkb 1 end $bkb_run $1 files=$bkb_files bytes=$bkb_bytes truncated=$bkb_truncated warnings=$bkb_warnings$bkb_extra"
+    bkb_trailer "$1"
     exit "$2"
 }
 
@@ -88,47 +104,48 @@ bkb_enter_dir() {
     *) bkb_finish script_error 1 "cannot list directory: $err" ;;
     esac
     bkb_tmp=$(mktemp -d 2>/dev/null) || bkb_finish script_error 1 "mktemp failed"
+    bkb_cleanup+=("$bkb_tmp")
 }
 
-# Finds regular files named *<suffix> under ., at most $2 of them ($1 = 1 keeps ./backup).
-# Fills bkb_rel / bkb_size / bkb_mtime, and bkb_unreadable with directories it could not enter.
-bkb_collect() {
+# Walks . once ($1 = 1 keeps ./backup): regular files named *<suffix> (any, without suffixes)
+# whose relative path is all safe bytes go to $bkb_tmp/safe as "F <size> <mtime> ./<rel>\n",
+# the others to $bkb_tmp/unsafe as "<size> <mtime> ./<rel>\0"; directories it cannot enter go
+# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err.
+bkb_find() {
     local -a prune=(-path ./backup -prune -o) names=()
-    local s rec rest
+    local s
     [ "$1" = 1 ] && prune=()
     for s in "${bkb_suffixes[@]}"; do names+=(-o -name "*$s"); done
-    bkb_rel=() bkb_size=() bkb_mtime=() bkb_unreadable=()
-    while IFS= read -r -d '' rec; do
-        rest=${rec#? }
-        if [ "${rec:0:1}" = d ]; then
-            bkb_unreadable+=("$rest")
-            continue
-        fi
-        if [ ${#bkb_rel[@]} -ge "$2" ]; then
-            bkb_truncated=1
-            break
-        fi
-        bkb_size+=("${rest%% *}")
-        rest=${rest#* }
-        s=${rest%% *}
-        bkb_mtime+=("${s%%.*}")
-        bkb_rel+=("${rest#* }")
-    done < <(find . -mindepth 1 "${prune[@]}" \
-        \( -type d \( ! -readable -o ! -executable \) -printf 'd %P\0' -prune \) -o \
-        \( -type f \( "${names[@]:1}" \) -printf 'f %s %T@ %P\0' \) 2>"$bkb_tmp/find.err")
-    # Past the limit, stop the walk rather than leave find running after the script.
-    if [ "$bkb_truncated" = 1 ] && [ -n "$!" ]; then kill "$!" 2>/dev/null; fi
+    [ ${#names[@]} -gt 0 ] && names=(\( "${names[@]:1}" \))
+    find . -mindepth 1 -regextype posix-extended "${prune[@]}" \
+        \( -type d \( ! -readable -o ! -executable \) -fprintf "$bkb_tmp/unread" '%P\0' -prune \) -o \
+        \( -type f "${names[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
+        -fprintf "$bkb_tmp/safe" 'F %s %T@ %p\n' -o -fprintf "$bkb_tmp/unsafe" '%s %T@ %p\0' \) \) \
+        2>"$bkb_tmp/find.err"
+    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread"
 }
 
-# Base64-encodes every bkb_rel path into bkb_tok with ONE base64 process: each path gets 0-2
-# leading "./" so its length is a multiple of 3, which makes the Base64 of the concatenation the
-# concatenation of the per-path Base64 (the parser strips leading "./").
+# Reads $bkb_tmp/unsafe sorted by path into bkb_usize / bkb_umtime / bkb_urel ("./<rel>").
+bkb_read_unsafe() {
+    local rec rest
+    bkb_usize=() bkb_umtime=() bkb_urel=()
+    while IFS= read -r -d '' rec; do
+        bkb_usize+=("${rec%% *}")
+        rest=${rec#* }
+        bkb_umtime+=("${rest%% *}")
+        bkb_urel+=("${rest#* }")
+    done < <(sort -z -t ' ' -k3 "$bkb_tmp/unsafe")
+}
+
+# Base64-encodes the paths "$@" ("./<rel>") into bkb_utok with ONE base64 process: each <rel>
+# gets 0-2 leading "./" so its length is a multiple of 3, which makes the Base64 of the
+# concatenation the concatenation of the per-path Base64 (the parser drops leading "./").
 bkb_encode_paths() {
     local p pre
     local -a lens=()
-    bkb_tok=()
-    [ ${#bkb_rel[@]} -eq 0 ] && return 0
-    for p in "${bkb_rel[@]}"; do
+    bkb_utok=()
+    [ $# -eq 0 ] && return 0
+    for p in "${@#./}"; do
         case $((${#p} % 3)) in 0) pre= ;; 1) pre=./ ;; *) pre=././ ;; esac
         printf '%s%s' "$pre" "$p"
         lens+=($(((${#pre} + ${#p}) / 3 * 4)))
@@ -137,7 +154,7 @@ bkb_encode_paths() {
     exec 9<"$bkb_tmp/paths.b64"
     for p in "${lens[@]}"; do
         IFS= read -r -N "$p" -u 9 pre && [ ${#pre} -eq "$p" ] || return 1
-        bkb_tok+=("$pre")
+        bkb_utok+=("$pre")
     done
     exec 9<&-
 }
@@ -145,57 +162,129 @@ bkb_encode_paths() {
 # W lines: directories find could not enter, then find's own complaints (at most 100 lines).
 bkb_emit_warnings() {
     local p line
-    for p in "${bkb_unreadable[@]}"; do
+    while IFS= read -r -d '' p; do
         ((bkb_warnings < 100)) || break
-        bkb_emit "W unreadable_dir $(bkb_b64 "$p") -"
+        bkb_emit "W unreadable_dir $(bkb_tok "$p") -"
         bkb_warnings=$((bkb_warnings + 1))
-    done
+    done <"$bkb_tmp/unread"
     while IFS= read -r line; do
         ((bkb_warnings < 100)) || break
         bkb_emit "W find_error - $(bkb_b64 "${line:0:300}")"
         bkb_warnings=$((bkb_warnings + 1))
     done <"$bkb_tmp/find.err"
 }
+
+# Settles the backup named $1 after its backup.sh died mid-batch (cwd = the directory): cuts the
+# manifest back to its size before that batch and removes the batch's copies, which no record
+# vouches for. Sets bkb_settled to the number of copies removed.
+bkb_settle() {
+    local b=backup/.$1 size=
+    bkb_settled=0
+    [ -f "$b.inflight" ] || return 0
+    IFS= read -r -d '' size <"$b.inflight"
+    [[ $size =~ ^[0-9]+$ ]] || return 1
+    tail -c +$((${#size} + 2)) -- "$b.inflight" >"$bkb_tmp/settle" || return 1
+    read -r bkb_settled < <(cd -- "backup/$1" &&
+        xargs -0 -r stat -c x -- <"$bkb_tmp/settle" 2>/dev/null | wc -l)
+    (cd -- "backup/$1" && xargs -0 -r rm -f -- <"$bkb_tmp/settle") &&
+        truncate -s "$size" -- "$b.manifest" && rm -f -- "$b.inflight"
+}
+
+# Splits the manifest of the backup named $1 into pages of at most $2 bytes of whole lines and
+# replaces its index in one rename (found=$found, complete=$3). Sets bkb_files (records) and
+# bkb_pages ("<records> <bytes>" per page; an empty manifest has one empty page).
+bkb_paginate() {
+    local b=backup/.$1 n c
+    bkb_files=0 bkb_pages=()
+    split -C "$2" --filter='wc -lc' -- "$b.manifest" >"$bkb_tmp/pages" || return 1
+    while read -r n c; do
+        bkb_pages+=("$n $c")
+        bkb_files=$((bkb_files + n))
+    done <"$bkb_tmp/pages"
+    [ ${#bkb_pages[@]} -eq 0 ] && bkb_pages=("0 0")
+    {
+        printf 'bkb-manifest 2 %s found=%s files=%s complete=%s\n' \
+            "$bkb_run" "$found" "$bkb_files" "$3"
+        printf '%s\n' "${bkb_pages[@]}"
+    } >"$b.index.tmp" && mv -f -- "$b.index.tmp" "$b.index"
+}
 # ---- shared: end ----
 
+found=0
+bytes=0
+listed=0
+bkb_trailer() {
+    bkb_emit "@bkb 2 end $bkb_run $1 found=$found bytes=$bytes listed=$listed warnings=$bkb_warnings"
+}
+
+# Writes the first $1 matches in path order, safe and unsafe merged, as F lines to $2.
+list_first() {
+    local max=$1 out=$2 i=0 j n=0 lo hi mid
+    local -a safe
+    sort -t ' ' -k4,4 "$bkb_tmp/safe" | head -n "$max" >"$bkb_tmp/sorted"
+    if [ ${#bkb_urel[@]} -eq 0 ]; then
+        mv -f -- "$bkb_tmp/sorted" "$out"
+        return
+    fi
+    mapfile -t safe <"$bkb_tmp/sorted"
+    bkb_encode_paths "${bkb_urel[@]:0:max}" || bkb_finish script_error 1 "cannot encode paths"
+    # Each unsafe path goes before the first safe path greater than it (binary search); n is
+    # the number of unsafe lines written, i the number of safe ones.
+    for j in "${!bkb_utok[@]}"; do
+        lo=$i hi=${#safe[@]}
+        while ((lo < hi)); do
+            mid=$(((lo + hi) / 2))
+            if [[ ${safe[mid]##* } < ${bkb_urel[j]} ]]; then lo=$((mid + 1)); else hi=$mid; fi
+        done
+        ((lo + n > max)) && lo=$((max - n))
+        ((lo > i)) && printf '%s\n' "${safe[@]:i:lo-i}"
+        i=$lo
+        ((i + n < max)) || break
+        printf 'F %s %s %s\n' "${bkb_usize[j]}" "${bkb_umtime[j]}" "${bkb_utok[j]}"
+        n=$((n + 1))
+    done >"$out"
+    ((i + n < max && i < ${#safe[@]})) && printf '%s\n' "${safe[@]:i:max-i-n}" >>"$out"
+    return 0
+}
+
 bkb_run=-
-bkb_extra=
-if ! bkb_load_args "$@" || [ ${#bkb_argv[@]} -lt 6 ]; then
-    bkb_emit "@bkb 1 begin search - -"
-    bkb_finish script_error 2 "arguments are not protocol 1 search arguments"
+if ! bkb_load_args "$@" || [ ${#bkb_argv[@]} -lt 5 ]; then
+    bkb_emit "@bkb 2 begin search - -"
+    bkb_finish script_error 2 "arguments are not protocol 2 search arguments"
 fi
 if [[ ! ${bkb_argv[1]} =~ ^[A-Za-z0-9_-]{8,64}$ ]]; then
-    bkb_emit "@bkb 1 begin search - -"
+    bkb_emit "@bkb 2 begin search - -"
     bkb_finish script_error 2 "bad run id"
 fi
 bkb_run=${bkb_argv[1]}
-bkb_emit "@bkb 1 begin search $bkb_run ${bkb_raw[2]}"
+bkb_emit "@bkb 2 begin search $bkb_run ${bkb_raw[2]}"
 dir=${bkb_argv[2]}
 max_files=${bkb_argv[3]}
 include_backups=${bkb_argv[4]}
 bkb_suffixes=("${bkb_argv[@]:5}")
 bkb_valid_dir "$dir" || bkb_finish script_error 2 "bad directory"
-[[ $max_files =~ ^[1-9][0-9]{0,5}$ ]] || bkb_finish script_error 2 "bad max files"
+[[ $max_files =~ ^[1-9][0-9]{0,5}$ ]] && ((max_files <= 100000)) ||
+    bkb_finish script_error 2 "bad max files"
 [[ $include_backups == [01] ]] || bkb_finish script_error 2 "bad include-backups flag"
-for s in "${bkb_suffixes[@]}"; do
-    [[ $s =~ ^\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$ ]] || bkb_finish script_error 2 "bad suffix"
-done
+bkb_valid_suffixes || bkb_finish script_error 2 "bad suffix"
 
 bkb_enter_dir "$dir"
-bkb_collect "$include_backups" "$max_files"
-bkb_encode_paths || bkb_finish script_error 1 "cannot encode paths"
-for i in "${!bkb_rel[@]}"; do
-    line="F ${bkb_tok[i]} ${bkb_size[i]} ${bkb_mtime[i]}"
-    if ((bkb_out + ${#line} + 1 > bkb_budget)); then
-        bkb_truncated=1
-        break
-    fi
-    bkb_emit "$line"
-    bkb_files=$((bkb_files + 1))
-    bkb_bytes=$((bkb_bytes + bkb_size[i]))
-done
-bkb_emit_warnings
-if [ "$bkb_files" -eq 0 ]; then
-    bkb_finish no_files 0
+bkb_find "$include_backups"
+bkb_read_unsafe
+# Count and sum every match without a loop over them.
+mapfile -t sizes < <(cut -d ' ' -f 2 "$bkb_tmp/safe")
+sizes+=("${bkb_usize[@]}")
+found=${#sizes[@]}
+IFS=+
+bytes=$((${sizes[*]:-0}))
+IFS=$' \t\n'
+if [ "$found" -gt 0 ]; then
+    list_first "$max_files" "$bkb_tmp/list"
+    # Whole lines within the budget: head -c may cut the last one, wc -l counts the whole ones.
+    head -c "$bkb_budget" "$bkb_tmp/list" >"$bkb_tmp/listed"
+    read -r listed < <(wc -l <"$bkb_tmp/listed")
+    head -n "$listed" "$bkb_tmp/listed"
 fi
+bkb_emit_warnings
+[ "$found" -eq 0 ] && bkb_finish no_files 0
 bkb_finish ok 0

@@ -1,6 +1,6 @@
 //! The backup state machine's vocabulary: backup states and phases, per-host statuses and the
-//! reasons a host or a backup did not succeed, with their database spellings, and the rule
-//! that turns per-host outcomes into a backup's final state.
+//! reasons a host or a backup did not succeed, with their database spellings. The rule that
+//! turns per-host outcomes into a backup's final state is `outcome::decide`.
 //!
 //! A backup moves QUEUED → RUNNING → (CANCELLING →) one of SUCCEEDED, PARTIAL, FAILED,
 //! CANCELLED, and never leaves a terminal state. A record exists only for a copied file, so
@@ -32,6 +32,41 @@ macro_rules! db_enum {
                     $($text => Some(Self::$variant),)+
                     _ => None,
                 }
+            }
+        }
+
+        // Stored as its spelling in a `text` column; a spelling the enum does not know is a
+        // decode error, never a silent fallback.
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Self::parse(text)
+                    .ok_or_else(|| format!("unknown {} `{text}`", stringify!($name)).into())
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
             }
         }
     };
@@ -148,28 +183,9 @@ db_enum! {
         DeadlineExceeded => "deadline_exceeded",
         /// JOB failed the host for another reason.
         JobError => "job_error",
-    }
-}
-
-/// The final state of a backup whose hosts ended in `hosts`.
-///
-/// Cancelled wins; otherwise all succeeded → SUCCEEDED, none with a copy → FAILED (all hosts
-/// failed), anything in between → PARTIAL.
-pub fn final_state(hosts: &[HostState], cancelled: bool) -> (BackupState, Option<FailureReason>) {
-    if cancelled {
-        return (BackupState::Cancelled, None);
-    }
-    let ok = hosts.iter().filter(|h| **h == HostState::Succeeded).count();
-    let some = hosts
-        .iter()
-        .filter(|h| matches!(h, HostState::Succeeded | HostState::Partial))
-        .count();
-    if !hosts.is_empty() && ok == hosts.len() {
-        (BackupState::Succeeded, None)
-    } else if some == 0 {
-        (BackupState::Failed, Some(FailureReason::AllHostsFailed))
-    } else {
-        (BackupState::Partial, None)
+        /// Some matched files have no known outcome (the run or the reading of its results
+        /// was cut short).
+        ResultsIncomplete => "results_incomplete",
     }
 }
 
@@ -186,28 +202,6 @@ mod tests {
             assert_eq!(HostReason::parse(s.as_str()), Some(*s));
         }
         assert_eq!(BackupState::parse("done"), None);
-    }
-
-    #[test]
-    fn all_hosts_succeeding_is_success_and_none_is_failure() {
-        use HostState::*;
-        assert_eq!(
-            final_state(&[Succeeded, Succeeded], false),
-            (BackupState::Succeeded, None)
-        );
-        assert_eq!(
-            final_state(&[Failed, Skipped], false),
-            (BackupState::Failed, Some(FailureReason::AllHostsFailed))
-        );
-        assert_eq!(
-            final_state(&[Succeeded, Skipped], false),
-            (BackupState::Partial, None)
-        );
-        assert_eq!(final_state(&[Partial], false), (BackupState::Partial, None));
-        assert_eq!(
-            final_state(&[Succeeded], true),
-            (BackupState::Cancelled, None)
-        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{BackupState, FailureReason, HostState, Phase};
+use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
 
 /// One progress event, stored as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,10 +67,10 @@ pub struct HostSummary {
     pub bk_cloud_id: i64,
     /// IP.
     pub host_ip: String,
-    /// Status (database spelling).
-    pub status: String,
-    /// Reason (database spelling).
-    pub reason: Option<String>,
+    /// Status.
+    pub status: HostState,
+    /// Why it did not fully succeed.
+    pub reason: Option<HostReason>,
     /// Last lines of the host's log when it failed.
     pub log_excerpt: String,
     /// Script exit code.
@@ -83,6 +83,8 @@ pub struct HostSummary {
     pub files_copied: i32,
     /// Files not copied.
     pub files_failed: i32,
+    /// Files whose outcome is unknown.
+    pub files_unknown: i32,
     /// Bytes copied.
     pub bytes_copied: i64,
 }
@@ -112,6 +114,8 @@ pub struct Counts {
     pub files_copied: i64,
     /// Files not copied.
     pub files_failed: i64,
+    /// Files whose outcome is unknown.
+    pub files_unknown: i64,
     /// Bytes copied.
     pub bytes_copied: i64,
 }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod gateway;
 pub mod grpc;
 pub mod hostscript;
+pub mod outcome;
 pub mod progress;
 pub mod records;
 pub mod startup;

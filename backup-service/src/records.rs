@@ -250,3 +250,42 @@ mod tests {
         }
     }
 }
+
+/// A record to write: one file the backup really copied.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Backup that copied it.
+    pub backup_id: Uuid,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Host.
+    pub bk_host_id: i64,
+    /// Control area.
+    pub bk_cloud_id: i64,
+    /// Host IP.
+    pub host_ip: String,
+    /// Searched directory.
+    pub bk_file_dir: String,
+    /// Suffix.
+    pub bk_file_suffix: String,
+    /// Source path, exact bytes.
+    pub source_path_bytes: Vec<u8>,
+    /// Backup directory name.
+    pub bk_backup_name: String,
+    /// Copy's full path, exact bytes.
+    pub backup_path_bytes: Vec<u8>,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Lowercase hex sha256.
+    pub sha256: String,
+    /// Source mtime.
+    pub source_mtime: Option<DateTime<Utc>>,
+    /// When the record is written.
+    pub bk_file_create_time: DateTime<Utc>,
+    /// Operator.
+    pub bk_file_operator: String,
+    /// JOB instance.
+    pub job_instance_id: i64,
+    /// Link to the JOB execution page.
+    pub bk_job_link: String,
+}

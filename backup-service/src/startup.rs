@@ -46,6 +46,7 @@ impl Application {
             Runner::Plan(PlanIds {
                 search_plan_id: p.search_plan_id,
                 backup_plan_id: p.backup_plan_id,
+                read_plan_id: (p.read_plan_id > 0).then_some(p.read_plan_id),
                 args_variable: p.args_variable.clone(),
                 hosts_variable: p.hosts_variable.clone(),
             })

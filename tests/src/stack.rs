@@ -65,6 +65,17 @@ impl Stack {
         adjust_gateway: impl FnOnce(&mut job_gateway::config::Settings),
         adjust: impl FnOnce(&mut backup_service::config::Settings),
     ) -> Self {
+        Self::start_all(db, door, |_| {}, adjust_gateway, adjust).await
+    }
+
+    /// Like [`Stack::start_custom`], letting the test adjust bk-sim's settings too.
+    pub async fn start_all(
+        db: &PgConnectOptions,
+        door: Door,
+        adjust_sim: impl FnOnce(&mut bk_sim::Settings),
+        adjust_gateway: impl FnOnce(&mut job_gateway::config::Settings),
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> Self {
         // RUST_LOG=info shows every service's log in the test's output.
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
@@ -75,6 +86,7 @@ impl Stack {
         let world = bk_sim::World::load(&demo_world()).expect("demo world loads");
         let mut sim_settings = bk_sim::Settings::new(world);
         sim_settings.dispatch_delay_ms = 20;
+        adjust_sim(&mut sim_settings);
         let sim = bk_sim::spawn(sim_settings).await.expect("bk-sim starts");
         let mut gw = job_gateway_settings(&sim.base_url());
         gw.bk.app_code = "bk-log-backup".to_owned();

@@ -342,31 +342,58 @@ async fn a_full_disk_is_reported_as_such_and_nothing_is_recorded_for_it(
     db: PgConnectOptions,
 ) {
     let stack = Stack::start(&db, Door::Esb).await;
-    stack
-        .fault(
-            "hosts/1008",
-            json!({"kind": "disk_full", "path": "/project/backup", "size_bytes": 4096}),
-        )
-        .await;
+    // 1007: room for the manifest but not for its 24,000-byte log file; 1008: not even room
+    // for the manifest.
+    for (host, size) in [(1007, 32_768), (1008, 4096)] {
+        stack
+            .fault(
+                &format!("hosts/{host}"),
+                json!({"kind": "disk_full", "path": "/project/backup", "size_bytes": size}),
+            )
+            .await;
+    }
     let mut client = stack.client("admin").await;
-    let (id, done) = run_backup(&mut client, start(&[1001, 1008], "/project", "log")).await;
-    let full_host = host(&done, 1008);
-    assert_eq!(
-        full_host.reason,
-        pb::HostFailureReason::DiskFull as i32,
-        "{full_host:?}"
-    );
+    let (id, done) = run_backup(&mut client, start(&[1001, 1007, 1008], "/project", "log")).await;
+    let recs = records(&mut client, &id).await;
+    for h in [1007, 1008] {
+        let full_host = host(&done, h);
+        assert_eq!(
+            (full_host.status, full_host.reason),
+            (
+                pb::HostBackupStatus::Failed as i32,
+                pb::HostFailureReason::DiskFull as i32
+            ),
+            "{full_host:?}"
+        );
+        // The one matched file was not copied, and the counts say so.
+        assert_eq!(
+            (
+                full_host.files_found,
+                full_host.files_copied,
+                full_host.files_failed,
+                full_host.files_unknown
+            ),
+            (1, 0, 1, 0),
+            "{full_host:?}"
+        );
+        assert!(recs.iter().all(|r| r.bk_host_id != h));
+    }
+    // Where the manifest could be written, the file's own result says disk full.
     assert!(
-        full_host
+        host(&done, 1007)
             .files
             .iter()
             .any(|f| f.status == pb::FileBackupStatus::DiskFull as i32),
-        "{full_host:?}"
+        "{:?}",
+        host(&done, 1007)
     );
-    // Only files whose copy was verified have records.
-    let recs = records(&mut client, &id).await;
-    let copied_on_full = recs.iter().filter(|r| r.bk_host_id == 1008).count() as i64;
-    assert_eq!(copied_on_full, full_host.files_copied);
+    assert!(
+        host(&done, 1008)
+            .log_excerpt
+            .contains("No space left on device"),
+        "{:?}",
+        host(&done, 1008)
+    );
     assert_eq!(
         host(&done, 1001).status,
         pb::HostBackupStatus::Succeeded as i32

@@ -52,6 +52,7 @@ Settings (defaults < --config TOML file < environment):
   plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
   plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)
   plan.backup_plan_id         BACKUP_SERVICE__PLAN__BACKUP_PLAN_ID        JOB plan holding backup.sh (plan mode)
+  plan.read_plan_id           BACKUP_SERVICE__PLAN__READ_PLAN_ID          JOB plan holding read.sh; 0 runs it with ExecuteScript [0]
   plan.args_variable          BACKUP_SERVICE__PLAN__ARGS_VARIABLE         string variable receiving the arguments [bkb_args]
   plan.hosts_variable         BACKUP_SERVICE__PLAN__HOSTS_VARIABLE        host-list variable the plans target [bkb_hosts]
 ";
@@ -183,6 +184,12 @@ impl Settings {
         {
             return Err(invalid("default_operator", "must not be empty when set"));
         }
+        if self.plan.read_plan_id < 0 {
+            return Err(invalid(
+                "plan.read_plan_id",
+                "must be a JOB plan id, or 0 for none",
+            ));
+        }
         if self.plan.enabled {
             if self.plan.search_plan_id <= 0 || self.plan.backup_plan_id <= 0 {
                 let key = if self.plan.search_plan_id <= 0 {
@@ -296,6 +303,7 @@ mod tests {
             "plan.enabled",
             "plan.search_plan_id",
             "plan.backup_plan_id",
+            "plan.read_plan_id",
             "plan.args_variable",
             "plan.hosts_variable",
         ] {

@@ -110,6 +110,8 @@ pub struct PlanConfig {
     pub search_plan_id: i64,
     /// Plan holding `backup.sh`.
     pub backup_plan_id: i64,
+    /// Plan holding `read.sh`; 0 runs `read.sh` with ExecuteScript even in plan mode.
+    pub read_plan_id: i64,
     /// String global variable that receives the arguments.
     pub args_variable: String,
     /// Host-list global variable the plans' steps target.
@@ -122,6 +124,7 @@ impl Default for PlanConfig {
             enabled: false,
             search_plan_id: 0,
             backup_plan_id: 0,
+            read_plan_id: 0,
             args_variable: "bkb_args".to_owned(),
             hosts_variable: "bkb_hosts".to_owned(),
         }

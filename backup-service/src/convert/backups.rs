@@ -68,21 +68,7 @@ impl BackupRequest {
             return Err(BackupError::invalid("bk_biz_id", "must be positive"));
         }
         let bk_host_ids = host_list(bk_host_ids, max_hosts)?;
-        let suffix = bk_file_suffix
-            .strip_prefix('.')
-            .unwrap_or(&bk_file_suffix)
-            .to_owned();
-        if suffix.is_empty() {
-            return Err(BackupError::invalid("bk_file_suffix", "is required"));
-        }
-        let selection =
-            FileSelection::new(&bk_file_dir, &[&suffix], MAX_FILES_LIMIT).map_err(|e| {
-                let field = match e.field() {
-                    Some(f) if f.starts_with("suffix") => "bk_file_suffix",
-                    _ => "bk_file_dir",
-                };
-                host_error(e, field)
-            })?;
+        let (selection, suffix) = file_selection(&bk_file_dir, &bk_file_suffix, MAX_FILES_LIMIT)?;
         let timeout_secs = match timeout {
             None => default_timeout_secs,
             Some(d) if d.nanos == 0 && (1..=MAX_TIMEOUT_SECS).contains(&d.seconds) => {
@@ -104,6 +90,34 @@ impl BackupRequest {
             timeout_secs,
         })
     }
+}
+
+/// The file selection of a backup of `suffix` (without its leading dot) under `dir`: the one
+/// validation of StartBackup's arguments, also run by the worker on the stored row.
+pub fn backup_selection(
+    dir: &str,
+    suffix: &str,
+) -> std::result::Result<FileSelection, HostScriptError> {
+    FileSelection::new(dir, &[suffix], MAX_FILES_LIMIT)
+}
+
+/// Validates a request's directory and suffix (with or without its leading dot) for the
+/// host scripts, naming `bk_file_dir` or `bk_file_suffix` in the error; returns the selection
+/// and the suffix without its dot (as stored and recorded). Shared by SearchFiles and
+/// StartBackup.
+pub fn file_selection(dir: &str, suffix: &str, max_files: u32) -> Result<(FileSelection, String)> {
+    let suffix = suffix.strip_prefix('.').unwrap_or(suffix).to_owned();
+    if suffix.is_empty() {
+        return Err(BackupError::invalid("bk_file_suffix", "is required"));
+    }
+    let selection = FileSelection::new(dir, &[&suffix], max_files).map_err(|e| {
+        let field = match e.field() {
+            Some(f) if f.starts_with("suffix") => "bk_file_suffix",
+            _ => "bk_file_dir",
+        };
+        host_error(e, field)
+    })?;
+    Ok((selection, suffix))
 }
 
 /// Checks a host list: non-empty, positive ids, at most `max`; duplicates are dropped.
@@ -180,16 +194,15 @@ fn failure(r: Option<FailureReason>) -> pb::BackupFailureReason {
     }
 }
 
-fn host_state(s: Option<HostState>) -> pb::HostBackupStatus {
+fn host_state(s: HostState) -> pb::HostBackupStatus {
     match s {
-        None => pb::HostBackupStatus::Unspecified,
-        Some(HostState::Pending) => pb::HostBackupStatus::Pending,
-        Some(HostState::Running) => pb::HostBackupStatus::Running,
-        Some(HostState::Succeeded) => pb::HostBackupStatus::Succeeded,
-        Some(HostState::Partial) => pb::HostBackupStatus::Partial,
-        Some(HostState::Failed) => pb::HostBackupStatus::Failed,
-        Some(HostState::Skipped) => pb::HostBackupStatus::Skipped,
-        Some(HostState::Cancelled) => pb::HostBackupStatus::Cancelled,
+        HostState::Pending => pb::HostBackupStatus::Pending,
+        HostState::Running => pb::HostBackupStatus::Running,
+        HostState::Succeeded => pb::HostBackupStatus::Succeeded,
+        HostState::Partial => pb::HostBackupStatus::Partial,
+        HostState::Failed => pb::HostBackupStatus::Failed,
+        HostState::Skipped => pb::HostBackupStatus::Skipped,
+        HostState::Cancelled => pb::HostBackupStatus::Cancelled,
     }
 }
 
@@ -208,6 +221,7 @@ fn host_reason(r: Option<HostReason>) -> pb::HostFailureReason {
         Some(HostReason::Cancelled) => P::Cancelled,
         Some(HostReason::DeadlineExceeded) => P::DeadlineExceeded,
         Some(HostReason::JobError) => P::JobError,
+        Some(HostReason::ResultsIncomplete) => P::ResultsIncomplete,
     }
 }
 
@@ -217,14 +231,15 @@ pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
         bk_host_id: h.bk_host_id,
         bk_cloud_id: h.bk_cloud_id,
         ip: h.host_ip.clone(),
-        status: host_state(HostState::parse(&h.status)) as i32,
-        reason: host_reason(h.reason.as_deref().and_then(HostReason::parse)) as i32,
+        status: host_state(h.status) as i32,
+        reason: host_reason(h.reason) as i32,
         log_excerpt: h.log_excerpt.clone(),
         exit_code: h.exit_code.unwrap_or(0),
         job_host_status_code: h.job_host_status_code.unwrap_or(0),
         files_found: i64::from(h.files_found),
         files_copied: i64::from(h.files_copied),
         files_failed: i64::from(h.files_failed),
+        files_unknown: i64::from(h.files_unknown),
         bytes_copied: h.bytes_copied,
         files: vec![],
         update_time: None,
@@ -244,6 +259,7 @@ fn counts_message(c: &Counts) -> pb::BackupCounts {
         files_found: c.files_found,
         files_copied: c.files_copied,
         files_failed: c.files_failed,
+        files_unknown: c.files_unknown,
         bytes_copied: c.bytes_copied,
     }
 }
@@ -259,8 +275,7 @@ pub fn backup_message(
         backup_id: row.id.to_string(),
         state: state(row.state()) as i32,
         phase: phase(row.phase()) as i32,
-        failure_reason: failure(row.failure_reason.as_deref().and_then(FailureReason::parse))
-            as i32,
+        failure_reason: failure(row.failure_reason) as i32,
         status_message: row.status_message.clone(),
         bk_biz_id: row.bk_biz_id,
         bk_host_ids: row.bk_host_ids.clone(),
@@ -309,7 +324,7 @@ pub fn event_message(e: StoredEvent) -> pb::WatchBackupResponse {
             job_host_status_code,
         } => E::HostProgress(pb::HostProgress {
             bk_host_id,
-            status: host_state(Some(status)) as i32,
+            status: host_state(status) as i32,
             job_host_status_code: job_host_status_code.unwrap_or(0),
         }),
         Event::HostFinished(h) => E::HostFinished(host_message(&h)),

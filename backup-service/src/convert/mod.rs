@@ -6,7 +6,8 @@ mod backups;
 mod records;
 
 pub use backups::{
-    BackupRequest, backup_message, event_message, host_list, host_message, state_from,
+    BackupRequest, backup_message, backup_selection, event_message, file_selection, host_list,
+    host_message, state_from,
 };
 
 use chrono::{DateTime, Utc};

@@ -11,12 +11,16 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
+mod failure;
 mod runner;
 
+pub use failure::Failure;
 pub use runner::{Launched, PlanIds, Runner, Which};
 
 /// Logs of a thousand hosts exceed tonic's 4 MiB default.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Bound on any one call to job-gateway (its own upstream retries included).
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A cheap-to-clone handle on job-gateway.
 #[derive(Clone)]
@@ -62,6 +66,7 @@ impl Gateway {
 
     fn request<T>(&self, message: T, operator: &str) -> Result<Request<T>, Status> {
         let mut req = Request::new(message);
+        req.set_timeout(CALL_TIMEOUT);
         let md = req.metadata_mut();
         if let Some(token) = &self.token {
             let value = format!("Bearer {}", token.expose_secret())

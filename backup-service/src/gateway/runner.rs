@@ -23,6 +23,8 @@ pub struct PlanIds {
     pub search_plan_id: i64,
     /// Plan running `backup.sh`.
     pub backup_plan_id: i64,
+    /// Plan running `read.sh`; without one, `read.sh` runs through ExecuteScript.
+    pub read_plan_id: Option<i64>,
     /// String variable carrying the arguments (the same tokens as `script_param`).
     pub args_variable: String,
     /// Host-list variable the plan's step targets.
@@ -36,6 +38,8 @@ pub enum Which {
     Search,
     /// `backup.sh`.
     Backup,
+    /// `read.sh`: reads back a page of the manifest `backup.sh` wrote.
+    Read,
 }
 
 /// A launched JOB instance.
@@ -52,7 +56,11 @@ pub struct Launched {
 impl Gateway {
     /// Runs `which` of our scripts as configured: ExecuteScript, or the plan holding it.
     pub async fn run(&self, which: Which, launch: Launch<'_>) -> Result<Launched, Status> {
-        let Runner::Plan(plans) = &self.runner else {
+        let plan = match &self.runner {
+            Runner::Plan(plans) => plans.plan_id(which).map(|id| (plans, id)),
+            Runner::Script => None,
+        };
+        let Some((plans, job_plan_id)) = plan else {
             let job = self.execute_script(launch).await?;
             return Ok(Launched {
                 job_instance_id: job.job_instance_id,
@@ -66,7 +74,7 @@ impl Gateway {
         };
         let req = pb::ExecuteJobPlanRequest {
             scope: biz(launch.bk_biz_id),
-            job_plan_id: plans.plan_id(which),
+            job_plan_id,
             global_vars: vec![
                 var(
                     &plans.args_variable,
@@ -111,13 +119,16 @@ impl Gateway {
             step_instance_id: None,
             job_url: j.job_url,
         };
-        let Runner::Plan(plans) = &self.runner else {
+        let plan = match &self.runner {
+            Runner::Plan(plans) => plans.plan_id(which).map(|id| (plans, id)),
+            Runner::Script => None,
+        };
+        let Some((plans, plan_id)) = plan else {
             return Ok(self
                 .find_job(bk_biz_id, task_name, since, operator)
                 .await?
                 .map(launched));
         };
-        let plan_id = plans.plan_id(which);
         let candidates = self.recent_jobs(bk_biz_id, "", since, operator).await?;
         for job in candidates.into_iter().filter(|j| j.job_plan_id == plan_id) {
             let req = pb::GetJobInstanceGlobalVarsRequest {
@@ -142,10 +153,12 @@ impl Gateway {
 }
 
 impl PlanIds {
-    fn plan_id(&self, which: Which) -> i64 {
+    /// The plan holding `which`, if there is one.
+    fn plan_id(&self, which: Which) -> Option<i64> {
         match which {
-            Which::Search => self.search_plan_id,
-            Which::Backup => self.backup_plan_id,
+            Which::Search => Some(self.search_plan_id),
+            Which::Backup => Some(self.backup_plan_id),
+            Which::Read => self.read_plan_id,
         }
     }
 }

@@ -130,8 +130,8 @@ impl BackupApi {
             .into_iter()
             .filter(|h| {
                 matches!(
-                    HostState::parse(&h.status),
-                    Some(HostState::Failed | HostState::Partial | HostState::Skipped)
+                    h.status,
+                    HostState::Failed | HostState::Partial | HostState::Skipped
                 )
             })
             .map(|h| h.bk_host_id)

@@ -10,14 +10,14 @@ use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostLog};
 use uuid::Uuid;
 
 use super::BackupApi;
-use crate::convert::{host_list, raw_if_not_utf8, timestamp};
+use crate::convert::{file_selection, host_list, raw_if_not_utf8, timestamp};
 use crate::error::{BackupError, Result};
 use crate::gateway::{Launch, Which};
 use crate::hostscript::{
-    FileSelection, HostScriptError, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind,
-    parse_search_output, search_script_param,
+    FileSelection, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind, parse_search_output,
+    search_script_param,
 };
-use crate::worker::outcome::{excerpt, tail};
+use crate::outcome::{excerpt, tail};
 
 /// JOB timeout of a search.
 const SEARCH_TIMEOUT_SECS: i32 = 300;
@@ -50,25 +50,7 @@ impl BackupApi {
                 ));
             }
         };
-        let suffix = bk_file_suffix
-            .strip_prefix('.')
-            .unwrap_or(&bk_file_suffix)
-            .to_owned();
-        if suffix.is_empty() {
-            return Err(BackupError::invalid("bk_file_suffix", "is required"));
-        }
-        let selection =
-            FileSelection::new(&bk_file_dir, &[&suffix], limit).map_err(|e| match e {
-                HostScriptError::InvalidArgument { field, reason } => {
-                    let field = if field.starts_with("suffix") {
-                        "bk_file_suffix"
-                    } else {
-                        "bk_file_dir"
-                    };
-                    BackupError::invalid(field, reason)
-                }
-                other => BackupError::invalid("bk_file_dir", other.to_string()),
-            })?;
+        let (selection, _) = file_selection(&bk_file_dir, &bk_file_suffix, limit)?;
         let run_uuid = Uuid::new_v4();
         let run = RunId::new(&run_uuid.simple().to_string()).expect("a uuid is a valid run id");
 
@@ -193,7 +175,7 @@ fn fill(r: &mut pb::HostSearchResult, log: Option<&HostLog>, sel: &FileSelection
                     pb::HostSearchStatus::Failed,
                     pb::HostFailureReason::PermissionDenied,
                 ),
-                HostStatus::BackupExists | HostStatus::ScriptError => (
+                HostStatus::BackupExists | HostStatus::DiskFull | HostStatus::ScriptError => (
                     pb::HostSearchStatus::Failed,
                     pb::HostFailureReason::ScriptError,
                 ),
@@ -201,7 +183,7 @@ fn fill(r: &mut pb::HostSearchResult, log: Option<&HostLog>, sel: &FileSelection
             r.status = status as i32;
             r.reason = reason as i32;
             r.log_excerpt = report.error.clone().unwrap_or_default();
-            r.file_count = report.files.len() as i64;
+            r.file_count = report.found as i64;
             r.total_size_bytes = report.total_bytes as i64;
             r.truncated = report.truncated;
             r.unreadable_count = report
@@ -209,9 +191,10 @@ fn fill(r: &mut pb::HostSearchResult, log: Option<&HostLog>, sel: &FileSelection
                 .iter()
                 .filter(|w| w.kind == WarningKind::UnreadableDir)
                 .count() as i64;
-            let mut files = report.files;
-            files.sort_by(|a, b| a.path.bytes.cmp(&b.path.bytes));
-            r.files = files
+            // The script lists the first files in byte order of their relative paths, which is
+            // the order of their absolute paths.
+            r.files = report
+                .files
                 .into_iter()
                 .map(|f| pb::FoundFile {
                     path: f.path.display.clone(),

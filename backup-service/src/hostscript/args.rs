@@ -21,7 +21,7 @@ pub const MAX_SUFFIX_CHARS: usize = 32;
 /// Highest per-host file limit.
 pub const MAX_FILES_LIMIT: u32 = 100_000;
 /// Argument protocol understood by the scripts (their first argument).
-const PROTOCOL: &[u8] = b"1";
+const PROTOCOL: &[u8] = b"2";
 /// Directories that are not real file trees.
 const PSEUDO_FILESYSTEMS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
@@ -35,12 +35,10 @@ pub struct FileSelection {
 
 impl FileSelection {
     /// Validates user input. A suffix may be given with or without its leading dot (`log` and
-    /// `.log` both select `*.log`); it is stored with the dot.
+    /// `.log` both select `*.log`); it is stored with the dot. No suffix selects every regular
+    /// file.
     pub fn new(directory: &str, suffixes: &[impl AsRef<str>], max_files: u32) -> Result<Self> {
         validate_directory(directory)?;
-        if suffixes.is_empty() {
-            return Err(HostScriptError::invalid("suffixes", "must not be empty"));
-        }
         if suffixes.len() > MAX_SUFFIXES {
             return Err(HostScriptError::invalid(
                 "suffixes",
@@ -77,12 +75,12 @@ impl FileSelection {
         &self.directory
     }
 
-    /// The suffixes, each with its leading dot.
+    /// The suffixes, each with its leading dot (none: every regular file).
     pub fn suffixes(&self) -> &[String] {
         &self.suffixes
     }
 
-    /// The per-host file limit.
+    /// The per-host limit of files a search lists.
     pub fn max_files(&self) -> u32 {
         self.max_files
     }
@@ -240,16 +238,45 @@ pub fn search_script_param(sel: &FileSelection, include_backups: bool, run: &Run
     encode_script_param(&args)
 }
 
-/// `script_param` (or `bkb_args` value) for `backup.sh`.
+/// `script_param` (or `bkb_args` value) for `backup.sh`: every match is backed up, there is no
+/// file limit.
 pub fn backup_script_param(sel: &FileSelection, name: &BackupDirName, run: &RunId) -> String {
-    let max = sel.max_files.to_string();
     let mut args: Vec<&[u8]> = vec![
         PROTOCOL,
         run.0.as_bytes(),
         sel.directory.as_bytes(),
         name.0.as_bytes(),
-        max.as_bytes(),
     ];
     args.extend(sel.suffixes.iter().map(|s| s.as_bytes()));
     encode_script_param(&args)
+}
+
+/// `script_param` (or `bkb_args` value) for `read.sh`: page `page` of the manifest `backup.sh`
+/// wrote for `run` into `name` (the suffixes of `sel` are not needed).
+pub fn read_script_param(
+    sel: &FileSelection,
+    name: &BackupDirName,
+    run: &RunId,
+    page: u32,
+) -> String {
+    read_script_param_at(sel, name, run, page, 0)
+}
+
+/// `script_param` for `read.sh` printing page `page` from its record `skip` on.
+pub fn read_script_param_at(
+    sel: &FileSelection,
+    name: &BackupDirName,
+    run: &RunId,
+    page: u32,
+    skip: u32,
+) -> String {
+    let (page, skip) = (page.to_string(), skip.to_string());
+    encode_script_param(&[
+        PROTOCOL,
+        run.0.as_bytes(),
+        sel.directory.as_bytes(),
+        name.0.as_bytes(),
+        page.as_bytes(),
+        skip.as_bytes(),
+    ])
 }

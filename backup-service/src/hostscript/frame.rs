@@ -5,8 +5,48 @@
 
 use super::args::RunId;
 use super::records::{Record, decode_b64, parse_record, unsigned};
-use super::report::HostStatus;
 use super::{HostScriptError, Result};
+
+/// The protocol word of header and trailer.
+const PROTOCOL: &[u8] = b"2";
+
+/// Which script's log, and what its header must name.
+pub(crate) struct Expect<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) dir: &'a [u8],
+    pub(crate) name: Option<&'a str>,
+    pub(crate) page: Option<u32>,
+    /// Records of the page skipped (read only).
+    pub(crate) skip: Option<u32>,
+    pub(crate) run: &'a RunId,
+}
+
+/// The three scripts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Search,
+    Backup,
+    Read,
+}
+
+impl Kind {
+    fn word(self) -> &'static [u8] {
+        match self {
+            Self::Search => b"search",
+            Self::Backup => b"backup",
+            Self::Read => b"read",
+        }
+    }
+
+    /// The trailer's counters, in order.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Search => &["found", "bytes", "listed", "warnings"],
+            Self::Backup => &["found", "files", "pages", "listed", "warnings", "resumed"],
+            Self::Read => &["found", "files", "pages", "listed", "complete", "settled"],
+        }
+    }
+}
 
 /// The complete records after a checked header, with their 1-based line numbers, and the
 /// trailer (`None` when the log was cut short).
@@ -20,48 +60,56 @@ pub(crate) fn require(trailer: Option<Trailer>, records: usize) -> Result<Traile
     trailer.ok_or(HostScriptError::Truncated { records })
 }
 
-/// The trailer's counts.
+/// The trailer: its status word and counters (named by [`Kind::keys`]).
 pub(crate) struct Trailer {
     pub(crate) line: usize,
-    pub(crate) status: HostStatus,
-    pub(crate) files: u64,
-    pub(crate) bytes: u64,
-    pub(crate) truncated: bool,
-    pub(crate) warnings: u64,
-    pub(crate) resumed: Option<bool>,
+    pub(crate) status: Vec<u8>,
+    keys: &'static [&'static str],
+    values: Vec<u64>,
 }
 
 impl Trailer {
-    /// Checks the counts against the records, and that `ok` comes with files and nothing else does.
-    pub(crate) fn check(&self, files: usize, bytes: u64, warnings: usize) -> Result<()> {
-        for (field, expected, found) in [
-            ("files", self.files, files as u64),
-            ("bytes", self.bytes, bytes),
-            ("warnings", self.warnings, warnings as u64),
-        ] {
-            if expected != found {
-                return Err(HostScriptError::CountMismatch {
-                    field,
-                    expected,
-                    found,
-                });
-            }
-        }
-        if (self.status == HostStatus::Ok) != (files > 0) {
-            return Err(HostScriptError::Garbage { line: self.line });
+    /// The counter `key` (one of the kind's keys).
+    pub(crate) fn get(&self, key: &str) -> u64 {
+        let i = self.keys.iter().position(|k| *k == key);
+        i.map_or(0, |i| self.values[i])
+    }
+
+    /// Whether the kind's trailer has the counter `key`.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.keys.contains(&key)
+    }
+
+    /// A `0`/`1` counter as a flag.
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        self.get(key) == 1
+    }
+
+    /// [`HostScriptError::CountMismatch`] unless `key` says `found`.
+    pub(crate) fn expect(&self, key: &'static str, found: u64) -> Result<()> {
+        let expected = self.get(key);
+        if expected != found {
+            return Err(HostScriptError::CountMismatch {
+                field: key,
+                expected,
+                found,
+            });
         }
         Ok(())
+    }
+
+    /// [`HostScriptError::Garbage`] at the trailer unless `ok`.
+    pub(crate) fn require(&self, ok: bool) -> Result<()> {
+        if ok {
+            Ok(())
+        } else {
+            Err(HostScriptError::Garbage { line: self.line })
+        }
     }
 }
 
 /// Finds header, records and trailer, and checks the frame belongs to this run.
-pub(crate) fn frame(
-    log: &[u8],
-    kind: &str,
-    dir: &[u8],
-    name: Option<&str>,
-    run: &RunId,
-) -> Result<Frame> {
+pub(crate) fn frame(log: &[u8], want: &Expect<'_>) -> Result<Frame> {
     let lines: Vec<&[u8]> = log.split(|b| *b == b'\n').map(strip_job_prefix).collect();
     let at = |i: usize| i + 1;
     let mut i = 0;
@@ -71,7 +119,7 @@ pub(crate) fn frame(
         };
         i += 1;
         if l.starts_with(b"@bkb") {
-            match header(l, at(i - 1), kind, dir, name, run) {
+            match header(l, at(i - 1), want) {
                 Ok(anonymous) => break anonymous,
                 Err(_) if i == lines.len() => return Err(HostScriptError::MissingHeader),
                 Err(e) => return Err(e),
@@ -85,7 +133,7 @@ pub(crate) fn frame(
         // The last element is an unterminated fragment (or empty): a log cut short.
         let last = i == lines.len();
         if l.starts_with(b"@bkb") {
-            match parse_trailer(l, at(i - 1), kind, run, anonymous) {
+            match parse_trailer(l, at(i - 1), want, anonymous) {
                 Ok(t) => {
                     trailer = Some(t);
                     break;
@@ -109,20 +157,14 @@ pub(crate) fn frame(
     Ok(Frame { records, trailer })
 }
 
-/// Checks `@bkb 1 begin <kind> <run> <dir> [<name>]`; returns whether the run is anonymous (`-`).
-fn header(
-    l: &[u8],
-    line: usize,
-    kind: &str,
-    dir: &[u8],
-    name: Option<&str>,
-    run: &RunId,
-) -> Result<bool> {
+/// Checks `@bkb 2 begin <kind> <run> <dir> [<name> [<page> <skip>]]`; returns whether the run is
+/// anonymous (`-`: the script could not read its arguments).
+fn header(l: &[u8], line: usize, want: &Expect<'_>) -> Result<bool> {
     let t: Vec<&[u8]> = l.split(|b| *b == b' ').collect();
     if t.first() != Some(&&b"@bkb"[..]) || t.len() < 3 {
         return Err(HostScriptError::Garbage { line });
     }
-    if t[1] != b"1" {
+    if t[1] != PROTOCOL {
         return Err(HostScriptError::UnsupportedVersion(
             String::from_utf8_lossy(t[1]).into_owned(),
         ));
@@ -130,10 +172,14 @@ fn header(
     if t[2] != b"begin" {
         return Err(HostScriptError::MissingHeader);
     }
-    if t.get(3) != Some(&kind.as_bytes()) {
+    if t.get(3) != Some(&want.kind.word()) {
         return Err(HostScriptError::Mismatch { field: "script" });
     }
-    let arity = if name.is_some() { 7 } else { 6 };
+    let arity = match want.kind {
+        Kind::Search => 6,
+        Kind::Backup => 7,
+        Kind::Read => 9,
+    };
     if t.len() != arity {
         return Err(HostScriptError::Garbage { line });
     }
@@ -144,66 +190,65 @@ fn header(
             Err(HostScriptError::Garbage { line })
         };
     }
-    if t[4] != run.as_str().as_bytes() {
+    if t[4] != want.run.as_str().as_bytes() {
         return Err(HostScriptError::Mismatch { field: "run_id" });
     }
-    if decode_b64(t[5]).as_deref() != Some(dir) {
+    if decode_b64(t[5]).as_deref() != Some(want.dir) {
         return Err(HostScriptError::Mismatch { field: "directory" });
     }
-    if let Some(name) = name
+    if let Some(name) = want.name
         && t[6] != name.as_bytes()
     {
         return Err(HostScriptError::Mismatch {
             field: "backup_name",
         });
     }
+    if let Some(page) = want.page
+        && t[7] != page.to_string().as_bytes()
+    {
+        return Err(HostScriptError::Mismatch { field: "page" });
+    }
+    if let Some(skip) = want.skip
+        && t[8] != skip.to_string().as_bytes()
+    {
+        return Err(HostScriptError::Mismatch { field: "skip" });
+    }
     Ok(false)
 }
 
-/// Parses `@bkb 1 end <run> <status> files= bytes= truncated= warnings= [resumed=]`.
-fn parse_trailer(
-    l: &[u8],
-    line: usize,
-    kind: &str,
-    run: &RunId,
-    anonymous: bool,
-) -> Result<Trailer> {
+/// Parses `@bkb 2 end <run> <status> <key>=<n>…` with the kind's keys in order.
+fn parse_trailer(l: &[u8], line: usize, want: &Expect<'_>, anonymous: bool) -> Result<Trailer> {
     let garbage = || HostScriptError::Garbage { line };
     let t: Vec<&[u8]> = l.split(|b| *b == b' ').collect();
     if t.get(2) == Some(&&b"begin"[..]) {
         return Err(HostScriptError::MixedLog { line });
     }
-    let backup = kind == "backup";
-    let arity = if backup { 10 } else { 9 };
-    if t.len() != arity || t[0] != b"@bkb" || t[1] != b"1" || t[2] != b"end" {
+    let keys = want.kind.keys();
+    if t.len() != 5 + keys.len() || t[0] != b"@bkb" || t[1] != PROTOCOL || t[2] != b"end" {
         return Err(garbage());
     }
-    let expected_run = if anonymous { "-" } else { run.as_str() };
+    let expected_run = if anonymous { "-" } else { want.run.as_str() };
     if t[3] != expected_run.as_bytes() {
         return Err(HostScriptError::Mismatch { field: "run_id" });
     }
-    let status = HostStatus::from_wire(t[4]).ok_or_else(garbage)?;
-    if anonymous && status != HostStatus::ScriptError {
+    if anonymous && t[4] != b"script_error" {
         return Err(garbage());
     }
-    let num = |i: usize, key: &[u8]| t[i].strip_prefix(key).and_then(unsigned);
-    let flag = |i: usize, key: &[u8]| match t[i].strip_prefix(key) {
-        Some(b"0") => Some(false),
-        Some(b"1") => Some(true),
-        _ => None,
-    };
+    let values = keys
+        .iter()
+        .zip(&t[5..])
+        .map(|(key, tok)| {
+            tok.strip_prefix(key.as_bytes())
+                .and_then(|r| r.strip_prefix(b"="))
+                .and_then(unsigned)
+                .ok_or_else(garbage)
+        })
+        .collect::<Result<Vec<u64>>>()?;
     Ok(Trailer {
         line,
-        status,
-        files: num(5, b"files=").ok_or_else(garbage)?,
-        bytes: num(6, b"bytes=").ok_or_else(garbage)?,
-        truncated: flag(7, b"truncated=").ok_or_else(garbage)?,
-        warnings: num(8, b"warnings=").ok_or_else(garbage)?,
-        resumed: if backup {
-            Some(flag(9, b"resumed=").ok_or_else(garbage)?)
-        } else {
-            None
-        },
+        status: t[4].to_vec(),
+        keys,
+        values,
     })
 }
 

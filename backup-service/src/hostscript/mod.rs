@@ -1,6 +1,7 @@
-//! Host scripts: the bash that searches and backs up log files on BlueKing hosts
-//! (`host-scripts/search.sh`, `host-scripts/backup.sh`), the validation and encoding of their
-//! arguments, and the parser of their output.
+//! Host scripts: the bash that searches, backs up and reads back log files on BlueKing hosts
+//! (`host-scripts/search.sh`, `backup.sh`, `read.sh`), the validation and encoding of their
+//! arguments, and the parser of their output. The contract, protocol 2, is
+//! `docs/host-protocol.md`.
 //!
 //! Decision: user input never becomes script text. The scripts are fixed files; every argument
 //! travels as its own Base64 token in `script_param` (or in the JOB global variable
@@ -8,10 +9,15 @@
 //! anything is launched. The output is framed (header, one record per line, trailer with counts)
 //! so a truncated or mixed log is a [`HostScriptError`], never a silent partial result.
 //!
+//! Decision: a backup's result does not have to fit a JOB log. `backup.sh` writes one record per
+//! file into a manifest on the host and its log carries a summary and page 0; `read.sh` prints
+//! the other pages (and settles a backup whose script died mid-batch).
+//!
 //! Flow: validate ([`FileSelection::new`], [`RunId::new`], [`BackupDirName::new`]) → encode
-//! ([`search_script_param`], [`backup_script_param`]) → run [`SEARCH_SH`] / [`BACKUP_SH`] with
-//! JOB → parse each host's log ([`parse_search_output`], [`parse_backup_output`]; after a cancel
-//! or timeout, [`parse_partial_backup_output`] still gives the copies that were made).
+//! ([`search_script_param`], [`backup_script_param`], [`read_script_param`]) → run
+//! [`SEARCH_SH`] / [`BACKUP_SH`] / [`READ_SH`] with JOB → parse each host's log
+//! ([`parse_search_output`], [`parse_backup_output`], [`parse_read_output`]; after a cancel or
+//! timeout, [`parse_partial_backup_output`] still gives the records the log carried).
 
 pub mod args;
 mod frame;
@@ -22,14 +28,20 @@ pub mod scripts;
 
 pub use args::{
     BackupDirName, FileSelection, MAX_DIRECTORY_BYTES, MAX_FILES_LIMIT, MAX_SUFFIX_CHARS,
-    MAX_SUFFIXES, RunId, backup_script_param, encode_script_param, search_script_param,
+    MAX_SUFFIXES, RunId, backup_script_param, encode_script_param, read_script_param,
+    read_script_param_at, search_script_param,
 };
-pub use parse::{parse_backup_output, parse_partial_backup_output, parse_search_output};
+pub use parse::{
+    parse_backup_output, parse_partial_backup_output, parse_read_output, parse_read_output_at,
+    parse_search_output,
+};
 pub use report::{
     BackedUpFile, BackupReport, CopyStatus, FailReason, FoundFile, HostPath, HostStatus,
-    SearchReport, Warning, WarningKind,
+    PageReport, ReadStatus, SearchReport, Warning, WarningKind,
 };
-pub use scripts::{BACKUP_SH, PLAN_ARGS_VARIABLE, SCRIPT_LANGUAGE_SHELL, SEARCH_SH, ScriptExit};
+pub use scripts::{
+    BACKUP_SH, PLAN_ARGS_VARIABLE, READ_SH, SCRIPT_LANGUAGE_SHELL, SEARCH_SH, ScriptExit,
+};
 
 /// Why an argument was refused or a host's output could not be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,13 +49,13 @@ pub enum HostScriptError {
     /// A user-supplied argument is invalid; maps to INVALID_ARGUMENT naming `field`.
     #[error("invalid `{field}`: {reason}")]
     InvalidArgument { field: String, reason: String },
-    /// No `@bkb 1 begin` line: the script did not start, or the log is not ours.
+    /// No `@bkb 2 begin` line: the script did not start, or the log is not ours.
     #[error("script output has no header")]
     MissingHeader,
     /// The header speaks a protocol this parser does not know.
     #[error("script output uses unsupported protocol `{0}`")]
     UnsupportedVersion(String),
-    /// Header or trailer belong to another run, script, directory or backup.
+    /// Header or trailer belong to another run, script, directory, backup or page.
     #[error("script output does not belong to this run: `{field}` differs")]
     Mismatch { field: &'static str },
     /// The log ends before the trailer (killed, timed out, or cut by the log size cap).

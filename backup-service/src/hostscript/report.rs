@@ -18,6 +18,9 @@ pub enum HostStatus {
     PermissionDenied,
     /// The backup directory already exists and belongs to another run; nothing was copied.
     BackupExists,
+    /// Backup only: the disk filled up, even for the manifest. The manifest's records are the
+    /// only copies left; every other matched file was not copied.
+    DiskFull,
     /// The script could not do its job (bad arguments, internal error); see the error detail.
     ScriptError,
 }
@@ -32,6 +35,7 @@ impl HostStatus {
             Self::NotADirectory => "not_a_directory",
             Self::PermissionDenied => "permission_denied",
             Self::BackupExists => "backup_exists",
+            Self::DiskFull => "disk_full",
             Self::ScriptError => "script_error",
         }
     }
@@ -44,6 +48,7 @@ impl HostStatus {
             Self::NotADirectory,
             Self::PermissionDenied,
             Self::BackupExists,
+            Self::DiskFull,
             Self::ScriptError,
         ]
         .into_iter()
@@ -108,11 +113,14 @@ pub struct Warning {
 pub struct SearchReport {
     /// How the run ended.
     pub status: HostStatus,
-    /// Files found, in the order the host listed them.
+    /// The first files in byte order of their path relative to the directory (at most
+    /// `max_files`, and fewer when the log budget ran out).
     pub files: Vec<FoundFile>,
-    /// Sum of `files[].size`.
+    /// Every file that matched, listed or not.
+    pub found: u64,
+    /// Sum of the sizes of every file that matched, listed or not.
     pub total_bytes: u64,
-    /// The per-host file limit or the log budget was hit; `files` is an arbitrary subset.
+    /// `files` holds fewer than `found` (the per-host limit or the log budget).
     pub truncated: bool,
     /// Directories skipped and tool messages (at most 100).
     pub warnings: Vec<Warning>,
@@ -162,6 +170,8 @@ pub struct BackedUpFile {
     pub size: Option<u64>,
     /// Modification time of the copy, preserved from the source (copied or changed only).
     pub mtime: Option<i64>,
+    /// `st_mode` of the copy as `stat %f` reported it (`C` records only).
+    pub mode: Option<u32>,
     /// Lowercase hex sha256 of the copy (copied or changed only).
     pub sha256: Option<String>,
     /// The tool's message for a failure, lossy UTF-8.
@@ -175,25 +185,82 @@ impl BackedUpFile {
     }
 }
 
-/// One host's backup result.
+/// One host's backup result: the summary and page 0 of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupReport {
-    /// How the run ended; `Ok` even when some files failed (see `files`).
+    /// How the run ended; `Ok` even when some files failed (see the records).
     pub status: HostStatus,
     /// `<dir>/backup/<name>`.
     pub backup_dir: HostPath,
-    /// Every file attempted, in order.
+    /// Page 0 of the manifest, in manifest order; pages 1.. are read with `read.sh`.
     pub files: Vec<BackedUpFile>,
-    /// Sum of the sizes of copied files.
-    pub copied_bytes: u64,
-    /// The per-host file limit or the log budget was hit; files past it were not copied.
-    pub truncated: bool,
+    /// Files that matched.
+    pub found: u64,
+    /// Records in the manifest (= `found` for a run that completed).
+    pub manifest_files: u64,
+    /// Pages of the manifest (0 when nothing was backed up).
+    pub pages: u32,
     /// The backup directory was already this run's (JOB re-ran the step) and was reused.
     pub resumed: bool,
     /// Directories skipped and tool messages (at most 100).
     pub warnings: Vec<Warning>,
     /// The script's explanation when `status` is not `Ok`/`NoFiles`.
     pub error: Option<String>,
+}
+
+/// How a `read.sh` run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    /// The page was printed.
+    Ok,
+    /// No backup of this run in this directory (or the directory is gone).
+    NoManifest,
+    /// `backup.sh` of this run is still running; read again later.
+    Busy,
+    /// The page is not below the number of pages.
+    BadPage,
+    /// The script could not do its job; see the error detail.
+    ScriptError,
+}
+
+impl ReadStatus {
+    /// The status of a read trailer's wire word (the directory checks are shared with the
+    /// other scripts: a missing directory holds no manifest).
+    pub(crate) fn from_wire(word: &[u8]) -> Option<Self> {
+        Some(match word {
+            b"ok" => Self::Ok,
+            b"no_manifest" | b"dir_missing" | b"not_a_directory" => Self::NoManifest,
+            b"busy" => Self::Busy,
+            b"bad_page" => Self::BadPage,
+            b"script_error" | b"permission_denied" => Self::ScriptError,
+            _ => return None,
+        })
+    }
+}
+
+/// One page of a backup's manifest, as `read.sh` printed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageReport {
+    /// How the read ended.
+    pub status: ReadStatus,
+    /// The records of the page, in manifest order.
+    pub files: Vec<BackedUpFile>,
+    /// Files the backup matched.
+    pub found: u64,
+    /// Records in the manifest.
+    pub manifest_files: u64,
+    /// Pages of the manifest.
+    pub pages: u32,
+    /// `backup.sh` finished; when false, `found - manifest_files` files have no known outcome.
+    pub complete: bool,
+    /// Copies this read removed because no record vouched for them (the batch in flight when
+    /// `backup.sh` died).
+    pub settled: u64,
+    /// The script's explanation when `status` is not `Ok`.
+    pub error: Option<String>,
+    /// The log was cut short (JOB kept less of it than the page): `files` are the complete
+    /// records before the cut, and the rest of the page is read again from after them.
+    pub cut: bool,
 }
 
 impl BackupReport {

@@ -6,16 +6,20 @@
 //!
 //! Plan mode: a JOB plan step holding the same script takes its arguments from the string global
 //! variable [`PLAN_ARGS_VARIABLE`] when `script_param` is empty (or from a step `script_param`
-//! of `${bkb_args}`). Its value is exactly the string [`super::search_script_param`] or
-//! [`super::backup_script_param`] returns, so plan runs and ExecuteScript runs share one contract.
+//! of `${bkb_args}`). Its value is exactly the string [`super::search_script_param`],
+//! [`super::backup_script_param`] or [`super::read_script_param`] returns, so plan runs and ExecuteScript runs share one contract.
 
 /// `search.sh`: lists matching files with size and mtime.
 pub const SEARCH_SH: &str = include_str!("../../host-scripts/search.sh");
 
-/// `backup.sh`: copies matching files into the backup directory and reports each copy.
+/// `backup.sh`: copies matching files into the backup directory and records each copy
+/// in its manifest.
 pub const BACKUP_SH: &str = include_str!("../../host-scripts/backup.sh");
 
-/// JOB `script_language` of both scripts (shell).
+/// `read.sh`: prints one page of a backup's manifest (settling a backup that died).
+pub const READ_SH: &str = include_str!("../../host-scripts/read.sh");
+
+/// JOB `script_language` of the scripts (shell).
 pub const SCRIPT_LANGUAGE_SHELL: i32 = 1;
 
 /// Name of the JOB string global variable a plan step reads its arguments from.
@@ -39,6 +43,10 @@ pub enum ScriptExit {
     BackupExists,
     /// 6: backup ran, some files failed to copy.
     SomeFilesFailed,
+    /// 7: read: no manifest of this run, its backup is still running, or no such page.
+    ReadRefused,
+    /// 8: backup: the disk filled up, even for the manifest.
+    DiskFull,
     /// Anything else (e.g. 127 bash missing a command, 128+n killed by signal n).
     Other(i32),
 }
@@ -54,6 +62,8 @@ impl ScriptExit {
             4 => Self::PermissionDenied,
             5 => Self::BackupExists,
             6 => Self::SomeFilesFailed,
+            7 => Self::ReadRefused,
+            8 => Self::DiskFull,
             n => Self::Other(n),
         }
     }

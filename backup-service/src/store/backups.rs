@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 pub use super::backup_list::{BackupFilter, list};
 use super::{StoreError, events};
-use crate::domain::{BackupState, Phase};
+use crate::domain::{BackupState, FailureReason, Phase};
 use crate::events::{Counts, Event, HostSummary};
 
 /// A backup to store.
@@ -56,12 +56,12 @@ pub struct BackupRow {
     pub bk_host_ids: Vec<i64>,
     /// Operator.
     pub operator: String,
-    /// State (database spelling).
-    pub state: String,
-    /// Phase (database spelling).
-    pub phase: Option<String>,
-    /// Failure reason (database spelling).
-    pub failure_reason: Option<String>,
+    /// State.
+    pub state: BackupState,
+    /// Phase of a running backup.
+    pub phase: Option<Phase>,
+    /// Why it FAILED.
+    pub failure_reason: Option<FailureReason>,
     /// Explanation.
     pub status_message: String,
     /// JOB timeout.
@@ -97,14 +97,14 @@ pub struct BackupRow {
 }
 
 impl BackupRow {
-    /// Parsed state (unknown spellings cannot exist: a CHECK constraint guards the column).
+    /// The state.
     pub fn state(&self) -> BackupState {
-        BackupState::parse(&self.state).unwrap_or(BackupState::Failed)
+        self.state
     }
 
-    /// Parsed phase.
+    /// The phase.
     pub fn phase(&self) -> Option<Phase> {
-        self.phase.as_deref().and_then(Phase::parse)
+        self.phase
     }
 }
 
@@ -115,7 +115,7 @@ pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_fil
     cancel_requested_at, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
 pub(super) const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
-    exit_code, job_host_status_code, files_found, files_copied, files_failed, bytes_copied";
+    exit_code, job_host_status_code, files_found, files_copied, files_failed, files_unknown, bytes_copied";
 
 /// Whether [`create`] stored a new backup or found the one an earlier call with the same
 /// request id stored.
@@ -239,8 +239,8 @@ pub async fn snapshot(
 pub async fn failed_files(
     pool: &PgPool,
     id: Uuid,
-) -> Result<Vec<(i64, Vec<super::finish::FailedFile>)>, StoreError> {
-    let rows: Vec<(i64, sqlx::types::Json<Vec<super::finish::FailedFile>>)> = sqlx::query_as(
+) -> Result<Vec<(i64, Vec<crate::outcome::FailedFile>)>, StoreError> {
+    let rows: Vec<(i64, sqlx::types::Json<Vec<crate::outcome::FailedFile>>)> = sqlx::query_as(
         "select bk_host_id, failed_files from backup_hosts \
          where backup_id = $1 and jsonb_array_length(failed_files) > 0",
     )

@@ -90,6 +90,7 @@ pub(super) async fn counts_of(
            coalesce(sum(files_found), 0)::int8 as files_found, \
            coalesce(sum(files_copied), 0)::int8 as files_copied, \
            coalesce(sum(files_failed), 0)::int8 as files_failed, \
+           coalesce(sum(files_unknown), 0)::int8 as files_unknown, \
            coalesce(sum(bytes_copied), 0)::int8 as bytes_copied \
          from backup_hosts where backup_id = any($1) group by backup_id",
     )
@@ -165,7 +166,7 @@ mod tests {
         assert_eq!(da.retries, [a_retry_1, a_retry_2]);
         let order: Vec<i64> = da.hosts.iter().map(|h| h.bk_host_id).collect();
         assert_eq!(order, [30, 10, 20]);
-        assert_eq!(da.hosts[1].status, HostState::Failed.as_str());
+        assert_eq!(da.hosts[1].status, HostState::Failed);
         assert_eq!(
             (db.counts.hosts_total, db.retries.len(), db.hosts.len()),
             (1, 0, 1)

@@ -1,17 +1,18 @@
 //! SQL for the end of a worker's run: live per-host progress while the job runs, and the one
-//! transaction that writes records for copied files, per-host results, and the final state.
-//! Both are fenced like every worker write (see `work.rs`).
+//! transaction that writes an [`Outcome`] — records for copied files, per-host results, and
+//! the final state — as it was decided in `outcome`. Both are fenced like every worker write
+//! (see `work.rs`).
 
-use serde::Serialize;
 use sqlx::PgPool;
 use sqlx::types::Json;
 
 use super::backups::counts;
-use super::records::{self, NewRecord};
+use super::records;
 use super::work::{Fence, begin};
 use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::{Event, HostSummary};
+use crate::outcome::{HostOutcome, Outcome, cancelled_after_the_job};
 
 /// Live status of hosts while the job runs; writes and announces only real changes, in one
 /// statement for the hosts and one append for their events whatever the number of hosts.
@@ -53,83 +54,6 @@ pub async fn host_progress(
     Ok(events.len())
 }
 
-/// A file found but not copied, kept for the FULL view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FailedFile {
-    /// Source path bytes, base64.
-    pub path_b64: String,
-    /// Status word (vanished, permission_denied, disk_full, failed).
-    pub status: String,
-    /// Tool message.
-    pub error: String,
-}
-
-/// One host's final result.
-#[derive(Debug, Clone)]
-pub struct HostOutcome {
-    /// Host.
-    pub bk_host_id: i64,
-    /// Final status.
-    pub status: HostState,
-    /// Why not fully successful.
-    pub reason: Option<HostReason>,
-    /// Log tail for failures.
-    pub log_excerpt: String,
-    /// Script exit code.
-    pub exit_code: Option<i32>,
-    /// JOB per-host status code.
-    pub job_host_status_code: Option<i32>,
-    /// Files found.
-    pub files_found: i32,
-    /// Files copied.
-    pub files_copied: i32,
-    /// Files not copied.
-    pub files_failed: i32,
-    /// Bytes copied.
-    pub bytes_copied: i64,
-    /// Files not copied, with why.
-    pub failed_files: Vec<FailedFile>,
-}
-
-impl HostOutcome {
-    /// A host that ended without running (or without a usable result): no files.
-    pub fn bare(
-        bk_host_id: i64,
-        status: HostState,
-        reason: Option<HostReason>,
-        note: &str,
-    ) -> Self {
-        Self {
-            bk_host_id,
-            status,
-            reason,
-            log_excerpt: crate::worker::outcome::excerpt(note),
-            exit_code: None,
-            job_host_status_code: None,
-            files_found: 0,
-            files_copied: 0,
-            files_failed: 0,
-            bytes_copied: 0,
-            failed_files: vec![],
-        }
-    }
-}
-
-/// How a backup ends.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Hosts that ran (skipped hosts were finished earlier).
-    pub hosts: Vec<HostOutcome>,
-    /// Records for the files really copied.
-    pub records: Vec<NewRecord>,
-    /// Final state.
-    pub state: BackupState,
-    /// Why FAILED.
-    pub failure_reason: Option<FailureReason>,
-    /// Explanation.
-    pub message: String,
-}
-
 /// A host's result as an UPDATE returns it, with the host's position in the input.
 #[derive(sqlx::FromRow)]
 pub(super) struct Numbered {
@@ -155,15 +79,16 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
            log_excerpt = u.log_excerpt, exit_code = u.exit_code, \
            job_host_status_code = coalesce(u.code, h.job_host_status_code), \
            files_found = u.found, files_copied = u.copied, files_failed = u.failed, \
-           bytes_copied = u.bytes, failed_files = u.failed_files, updated_at = now() \
+           files_unknown = u.unknown, bytes_copied = u.bytes, failed_files = u.failed_files, \
+           updated_at = now() \
          from unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], \
-           $8::int4[], $9::int4[], $10::int4[], $11::int8[], $12::jsonb[]) with ordinality \
-           as u(host, status, reason, log_excerpt, exit_code, code, found, copied, failed, \
-             bytes, failed_files, n) \
+           $8::int4[], $9::int4[], $10::int4[], $11::int4[], $12::int8[], $13::jsonb[]) \
+           with ordinality as u(host, status, reason, log_excerpt, exit_code, code, found, \
+             copied, failed, unknown, bytes, failed_files, n) \
          where h.backup_id = $1 and h.bk_host_id = u.host and h.status in ('pending', 'running') \
          returning u.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
            h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
-           h.files_failed, h.bytes_copied",
+           h.files_failed, h.files_unknown, h.bytes_copied",
     )
     .bind(fence.id)
     .bind(column(&outcome.hosts, |h| h.bk_host_id))
@@ -175,6 +100,7 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
     .bind(column(&outcome.hosts, |h| h.files_found))
     .bind(column(&outcome.hosts, |h| h.files_copied))
     .bind(column(&outcome.hosts, |h| h.files_failed))
+    .bind(column(&outcome.hosts, |h| h.files_unknown))
     .bind(column(&outcome.hosts, |h| h.bytes_copied))
     .bind(column(&outcome.hosts, |h| Json(&h.failed_files)))
     .fetch_all(&mut *tx)
@@ -190,13 +116,10 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
     // A cancel that arrived after the worker stopped watching for it (the job had already
     // finished copying) still ends the backup CANCELLED, as CancelBackup promised; the records
     // of everything copied stay.
-    let (state, failure_reason, message) = if row.state() == BackupState::Cancelling {
-        let copied = outcome.records.len();
-        (
-            BackupState::Cancelled,
-            None,
-            format!("{}; {copied} copied files recorded", row.status_message),
-        )
+    let cancelled_late =
+        row.state() == BackupState::Cancelling && outcome.state != BackupState::Cancelled;
+    let (state, failure_reason, message) = if cancelled_late {
+        cancelled_after_the_job(outcome)
     } else {
         (
             outcome.state,

@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::Phase;
+use crate::outcome::FailedFile;
+use crate::records::NewRecord;
 use crate::store::backups::{self, Created, NewBackup};
 use crate::store::cancel::{self, CancelOutcome};
 use crate::store::work;
@@ -151,7 +153,7 @@ async fn host_progress_writes_only_real_changes_and_announces_them_in_host_order
         .await
         .unwrap()
         .into_iter()
-        .map(|h| (h.bk_host_id, h.status))
+        .map(|h| (h.bk_host_id, h.status.as_str().to_owned()))
         .collect();
     assert_eq!(
         statuses,
@@ -217,7 +219,7 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
     let kinds: Vec<String> = stored
         .iter()
         .map(|e| match &e.event {
-            Event::HostFinished(h) => format!("{} {}", h.bk_host_id, h.status),
+            Event::HostFinished(h) => format!("{} {}", h.bk_host_id, h.status.as_str()),
             other => other.kind().to_owned(),
         })
         .collect();
@@ -258,8 +260,8 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
         (by_id(10).bk_cloud_id, by_id(10).host_ip.as_str()),
         (2, "10.0.0.10")
     );
-    assert_eq!(by_id(30).reason.as_deref(), Some("permission_denied"));
-    assert_eq!(by_id(20).status, "skipped");
+    assert_eq!(by_id(30).reason, Some(HostReason::PermissionDenied));
+    assert_eq!(by_id(20).status, HostState::Skipped);
     let failed_files = backups::failed_files(&pool, row.id).await.unwrap();
     assert_eq!(failed_files.len(), 1);
     assert_eq!(failed_files[0].0, 30);

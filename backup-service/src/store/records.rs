@@ -3,58 +3,19 @@
 //!
 //! Inserts stream binary `COPY` data (see `copy.rs`), so 100k records cost one statement.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use std::collections::HashSet;
 
 use sqlx::postgres::PgCopyIn;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
-use uuid::Uuid;
 
 use super::StoreError;
 use super::copy::BinaryCopy;
+pub use crate::records::NewRecord;
 use crate::records::{Cursor, Record, RecordFilter, RecordQuery, display_path};
 
 /// Bytes of COPY data sent per message.
 const SEND_BYTES: usize = 1 << 20;
-
-/// A record to write: one file the backup really copied.
-#[derive(Debug, Clone)]
-pub struct NewRecord {
-    /// Backup that copied it.
-    pub backup_id: Uuid,
-    /// Business.
-    pub bk_biz_id: i64,
-    /// Host.
-    pub bk_host_id: i64,
-    /// Control area.
-    pub bk_cloud_id: i64,
-    /// Host IP.
-    pub host_ip: String,
-    /// Searched directory.
-    pub bk_file_dir: String,
-    /// Suffix.
-    pub bk_file_suffix: String,
-    /// Source path, exact bytes.
-    pub source_path_bytes: Vec<u8>,
-    /// Backup directory name.
-    pub bk_backup_name: String,
-    /// Copy's full path, exact bytes.
-    pub backup_path_bytes: Vec<u8>,
-    /// Size in bytes.
-    pub size_bytes: i64,
-    /// Lowercase hex sha256.
-    pub sha256: String,
-    /// Source mtime.
-    pub source_mtime: Option<DateTime<Utc>>,
-    /// When the record is written.
-    pub bk_file_create_time: DateTime<Utc>,
-    /// Operator.
-    pub bk_file_operator: String,
-    /// JOB instance.
-    pub job_instance_id: i64,
-    /// Link to the JOB execution page.
-    pub bk_job_link: String,
-}
 
 /// Inserts `records` on `conn` inside the worker's final transaction; returns how many rows
 /// were written. A file listed twice for one host is written once.

@@ -1,8 +1,9 @@
 //! Record storage against a real Postgres: bulk insert, every filter, keyset paging under
 //! concurrent inserts, and index use for each filter.
 
-use chrono::{Duration, TimeZone};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::*;
 use crate::records::{Cursor, RecordFilter};

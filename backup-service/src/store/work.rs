@@ -157,7 +157,7 @@ pub async fn set_agents(
              where h.backup_id = $1 and h.bk_host_id = o.host and h.status = 'pending' \
              returning o.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
                h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, \
-               h.files_copied, h.files_failed, h.bytes_copied",
+               h.files_copied, h.files_failed, h.files_unknown, h.bytes_copied",
         )
         .bind(fence.id)
         .bind(offline)

@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::gateway::Gateway;
 use crate::store::work::{self, Fence};
 
+mod collect;
 mod follow;
-pub mod outcome;
+mod launch;
 mod run;
 
 /// How workers behave.

@@ -7,6 +7,7 @@ mod support;
 /// Named `hostscript::…` so `cargo test hostscript` runs these with the unit tests.
 mod hostscript {
     mod backup;
+    mod manifest;
     mod protocol;
     mod search;
 }

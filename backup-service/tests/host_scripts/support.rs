@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -120,7 +121,8 @@ pub(crate) enum As {
 
 pub(crate) struct Ran {
     pub(crate) log: Vec<u8>,
-    pub(crate) code: i32,
+    /// The exit code; `None` when a signal ended the script.
+    pub(crate) code: Option<i32>,
 }
 
 fn works(tool: &str) -> bool {
@@ -130,13 +132,29 @@ fn works(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// `bash -c "bash <script> <param> 2>&1"`, as the JOB agent (and bk-sim) runs a step.
+/// `bash -c "bash <script> <param> 2>&1"`, as the JOB agent (and bk-sim) runs a step; the
+/// script exits on its own.
 pub(crate) fn run(
     tree: &Tree,
     script: &str,
     param: &str,
     who: As,
     path_first: Option<&Path>,
+) -> Ran {
+    let ran = run_env(tree, script, param, who, path_first, &[]);
+    assert!(ran.code.is_some(), "the script was killed");
+    ran
+}
+
+/// [`run`] with extra environment variables, in a process group of its own (a shim may kill
+/// the group), without requiring a normal exit.
+pub(crate) fn run_env(
+    tree: &Tree,
+    script: &str,
+    param: &str,
+    who: As,
+    path_first: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> Ran {
     let file = tree.base.join("script.sh");
     std::fs::write(&file, script).unwrap();
@@ -166,6 +184,7 @@ pub(crate) fn run(
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", dir.display()));
     }
+    cmd.envs(env.iter().copied()).process_group(0);
     let out = cmd.output().expect("bash runs");
     assert!(
         out.stderr.is_empty(),
@@ -174,7 +193,7 @@ pub(crate) fn run(
     );
     Ran {
         log: out.stdout,
-        code: out.status.code().expect("script exited"),
+        code: out.status.code(),
     }
 }
 
@@ -197,7 +216,7 @@ pub(crate) fn search(tree: &Tree, dir: &str, max: u32, who: As) -> (SearchReport
     );
     (
         parse_search_output(&ran.log, &sel, &run_id).unwrap(),
-        ran.code,
+        ran.code.unwrap(),
     )
 }
 
@@ -207,14 +226,53 @@ pub(crate) fn backup(
     who: As,
     path_first: Option<&Path>,
 ) -> (BackupReport, i32) {
+    let sel = selection(&tree.dir(), 1000);
+    backup_env(tree, &sel, id, who, path_first, &[])
+}
+
+/// Runs backup.sh of `sel` into [`NAME`] with `env` and parses its complete log.
+pub(crate) fn backup_env(
+    tree: &Tree,
+    sel: &FileSelection,
+    id: &str,
+    who: As,
+    path_first: Option<&Path>,
+    env: &[(&str, &str)],
+) -> (BackupReport, i32) {
+    let id = run_id(id);
+    let name = BackupDirName::parse(NAME).unwrap();
+    let param = backup_script_param(sel, &name, &id);
+    let ran = run_env(tree, BACKUP_SH, &param, who, path_first, env);
+    let report = parse_backup_output(&ran.log, sel, &name, &id).unwrap();
+    (report, ran.code.expect("backup.sh exited"))
+}
+
+/// Runs read.sh for page `page` of run `id`'s backup [`NAME`] and parses its log.
+pub(crate) fn read_page(
+    tree: &Tree,
+    id: &str,
+    page: u32,
+    env: &[(&str, &str)],
+) -> (PageReport, i32) {
     let (sel, id) = (selection(&tree.dir(), 1000), run_id(id));
     let name = BackupDirName::parse(NAME).unwrap();
-    let param = backup_script_param(&sel, &name, &id);
-    let ran = run(tree, BACKUP_SH, &param, who, path_first);
-    (
-        parse_backup_output(&ran.log, &sel, &name, &id).unwrap(),
-        ran.code,
-    )
+    let param = read_script_param(&sel, &name, &id, page);
+    let ran = run_env(tree, READ_SH, &param, As::Root, None, env);
+    let report = parse_read_output(&ran.log, &sel, &name, &id, page).unwrap();
+    (report, ran.code.expect("read.sh exited"))
+}
+
+/// A directory of PATH-first wrappers: `(tool, bash body)`.
+pub(crate) fn shims(tree: &Tree, tools: &[(&str, &str)]) -> PathBuf {
+    let dir = tree.base.join("shim");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    for (tool, body) in tools {
+        let p = dir.join(tool);
+        std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
 }
 
 pub(crate) fn sha256_hex(b: &[u8]) -> String {
@@ -229,6 +287,15 @@ pub(crate) fn found(r: &SearchReport) -> BTreeMap<Vec<u8>, (u64, i64)> {
         .iter()
         .map(|f| (f.path.bytes.clone(), (f.size, f.mtime)))
         .collect()
+}
+
+/// Sum of the sizes of the copies made.
+pub(crate) fn copied_bytes(files: &[BackedUpFile]) -> u64 {
+    files
+        .iter()
+        .filter(|f| f.is_copied())
+        .filter_map(|f| f.size)
+        .sum()
 }
 
 pub(crate) fn assert_nothing_injected(tree: &Tree) {

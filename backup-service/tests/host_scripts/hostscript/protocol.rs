@@ -42,7 +42,7 @@ fn plan_mode_reads_the_same_arguments_from_the_bkb_args_variable() {
     let planned = format!("{shebang}\n{PLAN_ARGS_VARIABLE}='{param}'\n{rest}");
     let ran = run(&tree, &planned, "", As::Root, None);
     let r = parse_search_output(&ran.log, &sel, &run_id).unwrap();
-    assert_eq!((ran.code, r.files.len()), (0, expected.len()));
+    assert_eq!((ran.code, r.files.len()), (Some(0), expected.len()));
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn scripts_refuse_arguments_that_are_not_their_protocol() {
         let r = parse_search_output(&ran.log, &sel, &run_id).unwrap();
         assert_eq!(
             (ran.code, r.status),
-            (2, HostStatus::ScriptError),
+            (Some(2), HostStatus::ScriptError),
             "{param:?}"
         );
         assert!(r.error.is_some());

@@ -97,32 +97,53 @@ fn search_still_reports_its_result_when_a_subdirectory_is_unreadable() {
 }
 
 #[test]
-fn search_truncates_at_the_per_host_limit() {
+fn search_counts_and_sizes_every_match_and_lists_the_first_in_byte_order() {
     let tree = Tree::new();
-    for i in 0..7 {
-        tree.file(format!("f{i}.log").as_bytes(), b"x");
+    let names: [&[u8]; 9] = [
+        b"f5.log",
+        b"f1.log",
+        b"b/z.log",
+        b"f0 space.log",
+        b"F9.log",
+        b"f3\n.log",
+        b"f2.log",
+        b"\xff.log",
+        b"f4.log",
+    ];
+    for (i, rel) in names.iter().enumerate() {
+        tree.file(rel, &b"x".repeat(i + 1));
     }
-    let (r, code) = search(&tree, &tree.dir(), 5, As::Root);
-    assert_eq!(
-        (code, r.status, r.truncated, r.files.len()),
-        (0, HostStatus::Ok, true, 5)
-    );
-    assert_eq!(found(&r).len(), 5);
-    let (r, _) = search(&tree, &tree.dir(), 7, As::Root);
-    assert_eq!((r.truncated, r.files.len()), (false, 7));
+    let mut sorted: Vec<&[u8]> = names.to_vec();
+    sorted.sort();
+    for max in [1, 4, 6, 9, 100] {
+        let (r, code) = search(&tree, &tree.dir(), max, As::Root);
+        let listed = (max as usize).min(names.len());
+        assert_eq!((code, r.status), (0, HostStatus::Ok));
+        assert_eq!((r.found, r.total_bytes), (9, 45), "max {max}");
+        assert_eq!(
+            (r.files.len(), r.truncated),
+            (listed, listed < 9),
+            "max {max}"
+        );
+        let paths: Vec<Vec<u8>> = r.files.iter().map(|f| f.path.bytes.clone()).collect();
+        let want: Vec<Vec<u8>> = sorted[..listed].iter().map(|rel| abs(&tree, rel)).collect();
+        assert_eq!(paths, want, "max {max}");
+        let again = search(&tree, &tree.dir(), max, As::Root).0;
+        assert_eq!(again.files, r.files);
+    }
 }
 
 #[test]
-fn search_stops_before_the_job_log_cap_and_says_truncated() {
+fn search_stops_before_the_job_log_cap_and_still_counts_everything() {
     let tree = Tree::new();
     let deep: Vec<String> = (0..14)
         .map(|i| format!("{i:02}{}", "d".repeat(240)))
         .collect();
     let deep = deep.join("/");
-    for i in 0..900 {
+    for i in 0..1200 {
         tree.file(
             format!("{deep}/{i:04}{}.log", "f".repeat(190)).as_bytes(),
-            b"",
+            b"ab",
         );
     }
     let (sel, run_id) = (selection(&tree.dir(), 100_000), run_id("run-0001"));
@@ -134,13 +155,13 @@ fn search_stops_before_the_job_log_cap_and_says_truncated() {
         None,
     );
     let r = parse_search_output(&ran.log, &sel, &run_id).unwrap();
+    let line = ran.log.split(|b| *b == b'\n').nth(1).unwrap().len() + 1;
     assert!(ran.log.len() <= 4_000_300, "log of {} bytes", ran.log.len());
-    assert!(r.truncated);
-    assert!(
-        (700..900).contains(&r.files.len()),
-        "{} files",
-        r.files.len()
-    );
+    assert_eq!((r.found, r.total_bytes), (1200, 2400));
+    assert_eq!((r.truncated, r.files.len()), (true, 4_000_000 / line));
+    let last = format!("{:04}", r.files.len() - 1);
+    let tail = &r.files.last().unwrap().path.bytes;
+    assert!(tail.ends_with(format!("/{last}{}.log", "f".repeat(190)).as_bytes()));
 }
 
 #[test]

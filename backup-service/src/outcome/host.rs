@@ -1,0 +1,338 @@
+//! Turns what the worker gathered about one host — JOB's status, the host's log, and the
+//! manifest pages read back with `read.sh` — into the host's result and the records of the
+//! files it really copied.
+//!
+//! The manifest is the authority on files: a record is written only for a `C` record of this
+//! run whose copy is a regular file. JOB's status explains failures the log cannot (agent down,
+//! timeout). A log cut short still yields the copies it proves; a matched file that no record
+//! accounts for is counted unknown, and its host is never SUCCEEDED.
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use proto::jobgateway::v1::{HostResult, HostStatus as JobHostStatus};
+use uuid::Uuid;
+
+use super::{FAILED_FILES_KEPT, FailedFile, HostOutcome, excerpt, tail};
+use crate::domain::{HostReason, HostState};
+use crate::hostscript::{
+    BackedUpFile, BackupDirName, BackupReport, CopyStatus, FailReason, FileSelection,
+    HostScriptError, HostStatus, RunId, WarningKind,
+};
+use crate::records::NewRecord;
+
+/// Everything about the backup a host's result needs.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// Backup.
+    pub backup_id: Uuid,
+    /// Business.
+    pub bk_biz_id: i64,
+    /// Directory and suffix.
+    pub selection: &'a FileSelection,
+    /// The suffix as the caller wrote it (the record's `bk_file_suffix`).
+    pub suffix: &'a str,
+    /// Backup directory name.
+    pub name: &'a BackupDirName,
+    /// Run id the scripts echo.
+    pub run: &'a RunId,
+    /// Operator.
+    pub operator: &'a str,
+    /// JOB instance and its link.
+    pub job_instance_id: i64,
+    /// `{job_web_url}/api_execute/{id}`.
+    pub job_url: &'a str,
+    /// Record creation time.
+    pub now: DateTime<Utc>,
+    /// The backup was cancelled: unfinished hosts end CANCELLED.
+    pub cancelled: bool,
+}
+
+/// What the worker gathered about one host that ran.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The host's backup log, parsed, or why it cannot be trusted.
+    pub report: Result<BackupReport, HostScriptError>,
+    /// The records a cut log still proves (used only when `report` failed and page 0 of the
+    /// manifest could not be read).
+    pub proven: Vec<BackedUpFile>,
+    /// Records read back from the manifest: pages 1… after a whole log, every page read after
+    /// a cut one.
+    pub pages: Vec<BackedUpFile>,
+    /// What `read.sh` said of the manifest, when it was asked.
+    pub manifest: Option<ManifestState>,
+    /// Why part of the results could not be read.
+    pub unread: Option<String>,
+}
+
+impl Evidence {
+    /// A host whose log is all there is.
+    pub fn from_log(
+        report: Result<BackupReport, HostScriptError>,
+        proven: Vec<BackedUpFile>,
+    ) -> Self {
+        Self {
+            report,
+            proven,
+            pages: vec![],
+            manifest: None,
+            unread: None,
+        }
+    }
+}
+
+/// The manifest as `read.sh` last described it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestState {
+    /// Files the backup script matched.
+    pub found: u64,
+    /// Records the manifest holds.
+    pub files: u64,
+    /// The backup script finished writing it.
+    pub complete: bool,
+    /// Unverified copies `read.sh` removed.
+    pub settled: u64,
+    /// Page 0 was read back (so `Evidence::pages` holds it).
+    pub page0_read: bool,
+}
+
+/// A host as JOB reported it, with the evidence gathered.
+#[derive(Debug, Clone, Copy)]
+pub struct HostRun<'a> {
+    /// Host.
+    pub bk_host_id: i64,
+    /// Control area.
+    pub bk_cloud_id: i64,
+    /// IP.
+    pub ip: &'a str,
+    /// JOB's per-host result, if it had one.
+    pub result: Option<&'a HostResult>,
+    /// The host's backup log (for excerpts).
+    pub log: &'a str,
+    /// Everything read about its files.
+    pub evidence: &'a Evidence,
+}
+
+/// The host's final result and its records.
+pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<NewRecord>) {
+    let ev = host.evidence;
+    let mut out = HostOutcome::bare(host.bk_host_id, HostState::Failed, None, "");
+    out.exit_code = host.result.map(|r| r.exit_code);
+    out.job_host_status_code = host.result.map(|r| r.status_code);
+    let mut files: Vec<&BackedUpFile> = Vec::new();
+    let found = match &ev.report {
+        Ok(report) => {
+            (out.status, out.reason) = script_status(report.status);
+            if let Some(err) = &report.error {
+                out.log_excerpt = excerpt(err);
+            }
+            // Directories the script could not enter hide files it could not back up.
+            let unreadable: Vec<&str> = report
+                .warnings
+                .iter()
+                .filter(|w| w.kind == WarningKind::UnreadableDir)
+                .filter_map(|w| w.path.as_ref().map(|p| p.display.as_str()))
+                .collect();
+            if !unreadable.is_empty() && out.status == HostState::Succeeded {
+                out.status = HostState::Partial;
+                out.reason = Some(HostReason::PermissionDenied);
+                out.log_excerpt = excerpt(&format!(
+                    "unreadable directories skipped: {}",
+                    unreadable.join(", ")
+                ));
+            }
+            files.extend(&report.files);
+            files.extend(&ev.pages);
+            Some(report.found)
+        }
+        Err(parse_error) => match ev.manifest {
+            // The log was cut but the script finished: the manifest tells everything.
+            Some(m) if m.complete && m.page0_read => {
+                out.status = HostState::Succeeded;
+                out.log_excerpt = excerpt(&format!(
+                    "the JOB log could not be used ({parse_error}); results were read from the manifest on the host"
+                ));
+                files.extend(&ev.pages);
+                Some(m.found)
+            }
+            manifest => {
+                out.reason = Some(cut_reason(ctx, host));
+                out.status = if ctx.cancelled {
+                    HostState::Cancelled
+                } else {
+                    HostState::Failed
+                };
+                out.log_excerpt = excerpt(&format!("{parse_error}; log tail: {}", tail(host.log)));
+                if !manifest.is_some_and(|m| m.page0_read) {
+                    files.extend(&ev.proven);
+                }
+                files.extend(&ev.pages);
+                manifest.map(|m| m.found)
+            }
+        },
+    };
+    // A path is accounted for once, whichever page repeats it.
+    let mut seen = HashSet::with_capacity(files.len());
+    files.retain(|f| seen.insert(&f.source.bytes));
+    let mut records = Vec::new();
+    for f in &files {
+        if f.is_copied() {
+            out.files_copied += 1;
+            out.bytes_copied += f.size.unwrap_or(0) as i64;
+            records.push(record(ctx, &host, f));
+        } else {
+            out.files_failed += 1;
+            if out.failed_files.len() < FAILED_FILES_KEPT {
+                out.failed_files.push(failed(f));
+            }
+        }
+    }
+    let mut listed = files.len() as u64;
+    // A full disk stopped the run: the script vouches that no file without a record was
+    // copied, so those are failed (disk full), not unknown.
+    if let Ok(r) = &ev.report
+        && r.status == HostStatus::DiskFull
+        && ev.unread.is_none()
+    {
+        let not_copied = r.found.saturating_sub(listed);
+        out.files_failed += clamp(not_copied);
+        listed += not_copied;
+    }
+    let unknown = found.map_or(0, |n| n.saturating_sub(listed));
+    out.files_unknown = clamp(unknown);
+    out.files_found = clamp(found.map_or(listed, |n| n.max(listed)));
+    // Some files copied and some not: partial, with the first failure's reason.
+    if out.files_failed > 0 && out.status == HostState::Succeeded {
+        out.status = HostState::Failed;
+        out.reason = files
+            .iter()
+            .find(|f| !f.is_copied())
+            .map(|f| file_reason(f));
+    }
+    let incomplete = unknown > 0 || ev.unread.is_some() || (found.is_none() && ev.report.is_err());
+    if incomplete {
+        if out.status == HostState::Succeeded {
+            out.status = HostState::Failed;
+        }
+        out.reason = out.reason.or(Some(HostReason::ResultsIncomplete));
+        let why = ev
+            .unread
+            .as_deref()
+            .map(|u| format!(": {u}"))
+            .unwrap_or_default();
+        let counted = match found {
+            Some(n) => format!(
+                "results incomplete: {listed} of {n} matched files accounted for ({} copied, {} failed), {unknown} unknown{why}",
+                out.files_copied, out.files_failed
+            ),
+            None => format!(
+                "results incomplete: the number of matched files is unknown; {} copied, {} failed{why}",
+                out.files_copied, out.files_failed
+            ),
+        };
+        out.log_excerpt = excerpt(&join_notes(&counted, &out.log_excerpt));
+    }
+    if let Some(settled) = ev.manifest.map(|m| m.settled).filter(|n| *n > 0) {
+        let note = format!("{settled} unverified copies left by the interrupted run were removed");
+        out.log_excerpt = excerpt(&join_notes(&out.log_excerpt, &note));
+    }
+    // A failed host that still copied something is partial.
+    if out.status == HostState::Failed && out.files_copied > 0 {
+        out.status = HostState::Partial;
+    }
+    (out, records)
+}
+
+fn join_notes(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}; {b}"),
+    }
+}
+
+fn clamp(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The host's status and reason from the script's own word.
+fn script_status(status: HostStatus) -> (HostState, Option<HostReason>) {
+    match status {
+        HostStatus::Ok | HostStatus::NoFiles => (HostState::Succeeded, None),
+        HostStatus::DirMissing | HostStatus::NotADirectory => {
+            (HostState::Failed, Some(HostReason::DirectoryMissing))
+        }
+        HostStatus::PermissionDenied => (HostState::Failed, Some(HostReason::PermissionDenied)),
+        HostStatus::DiskFull => (HostState::Failed, Some(HostReason::DiskFull)),
+        HostStatus::BackupExists | HostStatus::ScriptError => {
+            (HostState::Failed, Some(HostReason::ScriptError))
+        }
+    }
+}
+
+/// Why a host whose log cannot be trusted did not finish, from JOB's word.
+fn cut_reason(ctx: &Context<'_>, host: HostRun<'_>) -> HostReason {
+    match host.result.map(|r| r.status()) {
+        _ if ctx.cancelled => HostReason::Cancelled,
+        Some(
+            JobHostStatus::TaskTimeout
+            | JobHostStatus::GseScriptTimeout
+            | JobHostStatus::ScriptTimeout,
+        ) => HostReason::Timeout,
+        Some(JobHostStatus::AgentError | JobHostStatus::AgentNotInstalled) => {
+            HostReason::AgentError
+        }
+        _ if host.log.trim().is_empty() => HostReason::JobError,
+        _ => HostReason::OutputInvalid,
+    }
+}
+
+fn file_reason(f: &BackedUpFile) -> HostReason {
+    match f.status {
+        CopyStatus::Failed(FailReason::DiskFull) => HostReason::DiskFull,
+        CopyStatus::Failed(FailReason::PermissionDenied | FailReason::ReadOnly) => {
+            HostReason::PermissionDenied
+        }
+        _ => HostReason::ScriptError,
+    }
+}
+
+fn failed(f: &BackedUpFile) -> FailedFile {
+    let status = match f.status {
+        CopyStatus::Vanished => "vanished",
+        CopyStatus::Failed(FailReason::DiskFull) => "disk_full",
+        CopyStatus::Failed(FailReason::PermissionDenied | FailReason::ReadOnly) => {
+            "permission_denied"
+        }
+        _ => "failed",
+    };
+    FailedFile {
+        path_b64: STANDARD.encode(&f.source.bytes),
+        status: status.to_owned(),
+        error: f.detail.clone().unwrap_or_default(),
+    }
+}
+
+fn record(ctx: &Context<'_>, host: &HostRun<'_>, f: &BackedUpFile) -> NewRecord {
+    NewRecord {
+        backup_id: ctx.backup_id,
+        bk_biz_id: ctx.bk_biz_id,
+        bk_host_id: host.bk_host_id,
+        bk_cloud_id: host.bk_cloud_id,
+        host_ip: host.ip.to_owned(),
+        bk_file_dir: ctx.selection.directory().to_owned(),
+        bk_file_suffix: ctx.suffix.to_owned(),
+        source_path_bytes: f.source.bytes.clone(),
+        bk_backup_name: ctx.name.as_str().to_owned(),
+        backup_path_bytes: f.backup.bytes.clone(),
+        size_bytes: f.size.unwrap_or(0) as i64,
+        sha256: f.sha256.clone().unwrap_or_default(),
+        source_mtime: f.mtime.and_then(|t| DateTime::from_timestamp(t, 0)),
+        bk_file_create_time: ctx.now,
+        bk_file_operator: ctx.operator.to_owned(),
+        job_instance_id: ctx.job_instance_id,
+        bk_job_link: ctx.job_url.to_owned(),
+    }
+}
