@@ -189,6 +189,20 @@ db_enum! {
     }
 }
 
+db_enum! {
+    /// Why one file was not copied, as kept for the FULL view.
+    FileFailure {
+        /// The file disappeared between listing and copying.
+        Vanished => "vanished",
+        /// The source could not be read or the copy could not be written.
+        PermissionDenied => "permission_denied",
+        /// No space left for the copy.
+        DiskFull => "disk_full",
+        /// Any other failure; see the message.
+        Failed => "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -243,3 +243,49 @@ async fn a_backup_cut_by_its_timeout_leaves_no_unrecorded_copy_and_counts_what_i
     assert_copies_match_records(&root, "/data/slow", &done, &recs);
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_search_counts_every_match_beyond_its_listing_and_lists_the_first_by_path(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Apigw).await;
+    let root = stack.host_root(1002).await;
+    make_tree(&root, "/data/many", 250, |i| vec![b'z'; 10 + i]);
+    let mut client = stack.client("admin").await;
+    let search = || pb::SearchFilesRequest {
+        bk_biz_id: 3,
+        bk_host_ids: vec![1002],
+        bk_file_dir: "/data/many".to_owned(),
+        bk_file_suffix: "log".to_owned(),
+        max_files_per_host: 10,
+        ..Default::default()
+    };
+    let first = client.search_files(search()).await.unwrap().into_inner();
+    let all_sizes: i64 = (0..250).map(|i| 10 + i as i64).sum();
+    assert_eq!(
+        (first.total_file_count, first.total_size_bytes),
+        (250, all_sizes)
+    );
+    let h = &first.host_results[0];
+    assert_eq!(
+        (h.file_count, h.total_size_bytes, h.truncated, h.files.len()),
+        (250, all_sizes, true, 10)
+    );
+    // The first ten in byte order of the path: d00/f000000 … d00/f000900, then d01/….
+    let mut expected: Vec<String> = (0..250)
+        .map(|i| format!("/data/many/d{:02}/f{i:06}.log", i % 100))
+        .collect();
+    expected.sort();
+    expected.truncate(10);
+    let listed: Vec<String> = h.files.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(listed, expected);
+    let again = client.search_files(search()).await.unwrap().into_inner();
+    let relisted: Vec<String> = again.host_results[0]
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    assert_eq!(relisted, listed, "two searches list the same files");
+    stack.stop().await;
+}

@@ -40,11 +40,31 @@ async fn a_hung_host_times_out_and_the_others_are_still_recorded(_p: Pool, db: P
         seconds: 2,
         nanos: 0,
     });
-    let (id, done) = run_backup(&mut client, req).await;
+    let id = start_backup(&mut client, req).await;
+    let events = watch_to_end(&mut client, &id).await;
+    let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
     assert_eq!(
         host(&done, 1001).status,
         pb::HostBackupStatus::Succeeded as i32
+    );
+    // 1001 finished long before the hung host timed out: watchers saw JOB's success code
+    // for it while 1005 was still running, not only when the whole job ended.
+    let when = |pred: &dyn Fn(&Event) -> bool| {
+        events
+            .iter()
+            .position(|m| m.event.as_ref().is_some_and(pred))
+            .unwrap_or(usize::MAX)
+    };
+    let finished_1001 = when(
+        &|e| matches!(e, Event::HostProgress(p) if p.bk_host_id == 1001 && p.job_host_status_code == 9),
+    );
+    let timed_out_1005 = when(
+        &|e| matches!(e, Event::HostProgress(p) if p.bk_host_id == 1005 && p.job_host_status_code != 7),
+    );
+    assert!(
+        finished_1001 < timed_out_1005 && timed_out_1005 < usize::MAX,
+        "{events:?}"
     );
     assert_eq!(
         (host(&done, 1005).status, host(&done, 1005).reason),

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::convert::{raw_if_not_utf8, timestamp};
+use crate::domain::FileFailure;
 use crate::error::Result;
 use crate::records::{RecordFilter, RecordQuery, display_path};
 use crate::store::{backups, records};
@@ -55,11 +56,11 @@ pub(super) async fn attach(
         };
         for f in failed {
             let bytes = STANDARD.decode(&f.path_b64).unwrap_or_default();
-            let status = match f.status.as_str() {
-                "vanished" => pb::FileBackupStatus::Vanished,
-                "permission_denied" => pb::FileBackupStatus::PermissionDenied,
-                "disk_full" => pb::FileBackupStatus::DiskFull,
-                _ => pb::FileBackupStatus::Failed,
+            let status = match f.status {
+                FileFailure::Vanished => pb::FileBackupStatus::Vanished,
+                FileFailure::PermissionDenied => pb::FileBackupStatus::PermissionDenied,
+                FileFailure::DiskFull => pb::FileBackupStatus::DiskFull,
+                FileFailure::Failed => pb::FileBackupStatus::Failed,
             };
             h.files.push(pb::FileBackupResult {
                 source_path: display_path(&bytes),

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use proto::jobgateway::v1::{HostResult, HostStatus as JobHostStatus};
 use uuid::Uuid;
 
-use super::{FAILED_FILES_KEPT, FailedFile, HostOutcome, excerpt, tail};
-use crate::domain::{HostReason, HostState};
+use super::{Ending, FAILED_FILES_KEPT, FailedFile, HostOutcome, excerpt, tail};
+use crate::domain::{FileFailure, HostReason, HostState};
 use crate::hostscript::{
     BackedUpFile, BackupDirName, BackupReport, CopyStatus, FailReason, FileSelection,
     HostScriptError, HostStatus, RunId, WarningKind,
@@ -46,8 +46,9 @@ pub struct Context<'a> {
     pub job_url: &'a str,
     /// Record creation time.
     pub now: DateTime<Utc>,
-    /// The backup was cancelled: unfinished hosts end CANCELLED.
-    pub cancelled: bool,
+    /// How the watch over the job ended: a cancel ends unfinished hosts CANCELLED, a passed
+    /// deadline gives every host that did not succeed the reason DEADLINE_EXCEEDED.
+    pub ending: Ending,
 }
 
 /// What the worker gathered about one host that ran.
@@ -159,7 +160,7 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
             }
             manifest => {
                 out.reason = Some(cut_reason(ctx, host));
-                out.status = if ctx.cancelled {
+                out.status = if ctx.ending == Ending::Cancelled {
                     HostState::Cancelled
                 } else {
                     HostState::Failed
@@ -242,6 +243,9 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
     if out.status == HostState::Failed && out.files_copied > 0 {
         out.status = HostState::Partial;
     }
+    if ctx.ending == Ending::DeadlinePassed && out.status != HostState::Succeeded {
+        out.reason = Some(HostReason::DeadlineExceeded);
+    }
     (out, records)
 }
 
@@ -275,7 +279,7 @@ fn script_status(status: HostStatus) -> (HostState, Option<HostReason>) {
 /// Why a host whose log cannot be trusted did not finish, from JOB's word.
 fn cut_reason(ctx: &Context<'_>, host: HostRun<'_>) -> HostReason {
     match host.result.map(|r| r.status()) {
-        _ if ctx.cancelled => HostReason::Cancelled,
+        _ if ctx.ending == Ending::Cancelled => HostReason::Cancelled,
         Some(
             JobHostStatus::TaskTimeout
             | JobHostStatus::GseScriptTimeout
@@ -301,16 +305,16 @@ fn file_reason(f: &BackedUpFile) -> HostReason {
 
 fn failed(f: &BackedUpFile) -> FailedFile {
     let status = match f.status {
-        CopyStatus::Vanished => "vanished",
-        CopyStatus::Failed(FailReason::DiskFull) => "disk_full",
+        CopyStatus::Vanished => FileFailure::Vanished,
+        CopyStatus::Failed(FailReason::DiskFull) => FileFailure::DiskFull,
         CopyStatus::Failed(FailReason::PermissionDenied | FailReason::ReadOnly) => {
-            "permission_denied"
+            FileFailure::PermissionDenied
         }
-        _ => "failed",
+        _ => FileFailure::Failed,
     };
     FailedFile {
         path_b64: STANDARD.encode(&f.source.bytes),
-        status: status.to_owned(),
+        status,
         error: f.detail.clone().unwrap_or_default(),
     }
 }

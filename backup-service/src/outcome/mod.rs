@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{BackupState, FailureReason, HostReason, HostState};
+use crate::domain::{BackupState, FailureReason, FileFailure, HostReason, HostState};
 use crate::records::NewRecord;
 
 pub mod host;
@@ -26,8 +26,8 @@ pub const FAILED_FILES_KEPT: usize = 1000;
 pub struct FailedFile {
     /// Source path bytes, base64.
     pub path_b64: String,
-    /// Status word (vanished, permission_denied, disk_full, failed).
-    pub status: String,
+    /// Why it was not copied.
+    pub status: FileFailure,
     /// Tool message.
     pub error: String,
 }

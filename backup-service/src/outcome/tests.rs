@@ -38,7 +38,11 @@ fn ctx(f: &Fixture, cancelled: bool) -> Context<'_> {
         job_instance_id: 88,
         job_url: "http://job/api_execute/88",
         now: Utc::now(),
-        cancelled,
+        ending: if cancelled {
+            Ending::Cancelled
+        } else {
+            Ending::Finished
+        },
     }
 }
 

@@ -192,7 +192,7 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
         exit_code: Some(3),
         failed_files: vec![FailedFile {
             path_b64: "L2RhdGEvbG9ncy9hLmxvZw==".into(),
-            status: "permission_denied".into(),
+            status: crate::domain::FileFailure::PermissionDenied,
             error: "Permission denied".into(),
         }],
         files_found: 1,
@@ -265,5 +265,8 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
     let failed_files = backups::failed_files(&pool, row.id).await.unwrap();
     assert_eq!(failed_files.len(), 1);
     assert_eq!(failed_files[0].0, 30);
-    assert_eq!(failed_files[0].1[0].status, "permission_denied");
+    assert_eq!(
+        failed_files[0].1[0].status,
+        crate::domain::FileFailure::PermissionDenied
+    );
 }

@@ -18,6 +18,7 @@ use crate::gateway::Gateway;
 use crate::store::work::{self, Fence};
 
 mod collect;
+mod end;
 mod follow;
 mod launch;
 mod run;

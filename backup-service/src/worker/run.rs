@@ -4,7 +4,6 @@
 //! back, manifest pages included (`collect.rs`), then decide the outcome (`outcome::decide`)
 //! and write it in one fenced transaction.
 
-use chrono::Utc;
 use sqlx::PgPool;
 use tonic::Status;
 
@@ -14,14 +13,11 @@ use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::HostSummary;
 use crate::gateway::Gateway;
 use crate::hostscript::{BackupDirName, FileSelection, RunId};
-use crate::outcome::{self, Context, Ending, HostOutcome, HostRun, Outcome, host_outcome};
-use crate::records::NewRecord;
+use crate::outcome::{HostOutcome, Outcome};
 use crate::store::StoreError;
 use crate::store::backups::{self, BackupRow};
 use crate::store::finish::finish;
 use crate::store::work::{self, Fence};
-
-use super::collect::Collected;
 
 /// Why a run stopped before the backup was terminal.
 #[derive(Debug, thiserror::Error)]
@@ -111,26 +107,6 @@ impl BackupRun<'_> {
         self.end(&row, watched.ending, collected).await
     }
 
-    /// Decides the outcome from every host's evidence and writes it.
-    async fn end(&self, row: &BackupRow, ending: Ending, collected: Collected) -> Result<(), Halt> {
-        let (args, row_owned) = (self.args.clone(), row.clone());
-        // Hundreds of thousands of files take a while: off the runtime, so the lease's
-        // heartbeat keeps beating.
-        let (hosts, records) =
-            off_runtime(move || judge(&args, &row_owned, ending, &collected)).await;
-        let ran: Vec<i64> = hosts.iter().map(|h| h.bk_host_id).collect();
-        let earlier: Vec<HostState> = backups::hosts(self.pool, self.fence.id)
-            .await?
-            .iter()
-            .filter(|h| !ran.contains(&h.bk_host_id))
-            .map(|h| h.status)
-            .collect();
-        let outcome = outcome::decide(&earlier, hosts, records, ending);
-        let written = finish(self.pool, self.fence, &outcome).await?;
-        tracing::info!(backup_id = %self.fence.id, state = outcome.state.as_str(), records = written, "backup finished");
-        Ok(())
-    }
-
     /// The hosts of the backup that have no final result yet (pending or running), in
     /// request order.
     pub(super) async fn unfinished_hosts(&self) -> Result<Vec<HostSummary>, Halt> {
@@ -179,50 +155,6 @@ impl<'m> Unrun<'m> {
             message,
         }
     }
-}
-
-/// Every host's result and records from what was collected.
-fn judge(
-    args: &RunArgs,
-    row: &BackupRow,
-    ending: Ending,
-    collected: &Collected,
-) -> (Vec<HostOutcome>, Vec<NewRecord>) {
-    let job_url = row.job_url.clone().unwrap_or_default();
-    let ctx = Context {
-        backup_id: row.id,
-        bk_biz_id: row.bk_biz_id,
-        selection: &args.selection,
-        suffix: &row.bk_file_suffix,
-        name: &args.name,
-        run: &args.run,
-        operator: &row.operator,
-        job_instance_id: row.job_instance_id.unwrap_or(0),
-        job_url: &job_url,
-        now: Utc::now(),
-        cancelled: ending == Ending::Cancelled,
-    };
-    let mut hosts = Vec::new();
-    let mut records = Vec::new();
-    for h in &collected.hosts {
-        let (mut out, mut recs) = host_outcome(
-            &ctx,
-            HostRun {
-                bk_host_id: h.host.bk_host_id,
-                bk_cloud_id: h.host.bk_cloud_id,
-                ip: &h.host.host_ip,
-                result: h.result.as_ref(),
-                log: &h.log,
-                evidence: &h.evidence,
-            },
-        );
-        if ending == Ending::DeadlinePassed && out.status != HostState::Succeeded {
-            out.reason = Some(HostReason::DeadlineExceeded);
-        }
-        hosts.push(out);
-        records.append(&mut recs);
-    }
-    (hosts, records)
 }
 
 /// Runs CPU-bound work (parsing and judging big results) off the async runtime.
