@@ -5,6 +5,11 @@
 //! another replica re-claims the backup with a higher attempt number, which fences the dead
 //! one out of every later write, and resumes it from what was stored: a stored job instance
 //! is followed, never launched again.
+//!
+//! One claimed backup is a `run::BackupRun` whose methods are the phases, in this order:
+//! `launch` (agents, then exactly one JOB instance), `follow` (status polls, progress, cancel
+//! and deadline), `collect` and `pages` (every host's log, then the manifest pages the logs
+//! could not carry), `end` (judge every host, decide the backup's state, write it all once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +26,7 @@ mod collect;
 mod end;
 mod follow;
 mod launch;
+mod pages;
 mod run;
 
 /// How workers behave.
