@@ -12,9 +12,11 @@ use serde::Serialize;
 use crate::domain::{BackupState, FailureReason, FileFailure, HostReason, HostState};
 use crate::records::NewRecord;
 
-pub mod host;
+mod evidence;
+mod host;
 
-pub use host::{Context, Evidence, HostRun, host_outcome};
+pub use evidence::{Context, Evidence, HostRun, ManifestState};
+pub use host::host_outcome;
 
 /// Characters of log kept with a failed host.
 const EXCERPT_CHARS: usize = 2000;

@@ -5,7 +5,7 @@ use chrono::Utc;
 use proto::jobgateway::v1::{HostResult, HostStatus as JobHostStatus};
 use uuid::Uuid;
 
-use super::host::ManifestState;
+use super::ManifestState;
 use super::*;
 use crate::hostscript::{
     BackedUpFile, BackupDirName, BackupReport, CopyStatus, FailReason, FileSelection, HostPath,

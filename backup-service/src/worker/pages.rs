@@ -18,7 +18,7 @@ use crate::hostscript::{
     PageReport, READ_SH, ReadStatus, parse_read_output_at, read_script_param_at,
 };
 use crate::outcome::Evidence;
-use crate::outcome::host::ManifestState;
+use crate::outcome::ManifestState;
 use crate::store::backups::BackupRow;
 use crate::store::work;
 
