@@ -360,12 +360,20 @@ async fn in_plan_mode_search_and_backup_run_the_plans_kept_in_job_with_the_same_
     _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
     db: PgConnectOptions,
 ) {
-    // The demo world keeps our scripts as plans 4101 (search) and 4102 (backup).
-    let stack = Stack::start_with(&db, Door::Apigw, |s| {
-        s.plan.enabled = true;
-        s.plan.search_plan_id = 4101;
-        s.plan.backup_plan_id = 4102;
-    })
+    // The demo world keeps our scripts as plans 4101 (search), 4102 (backup) and 4103 (read);
+    // a JOB keeping 4 KiB of log per host makes the backup read its manifest back.
+    let stack = Stack::start_all(
+        &db,
+        Door::Apigw,
+        |sim| sim.log_cap_bytes = 4096,
+        |_| {},
+        |s| {
+            s.plan.enabled = true;
+            s.plan.search_plan_id = 4101;
+            s.plan.backup_plan_id = 4102;
+            s.plan.read_plan_id = 4103;
+        },
+    )
     .await;
     let mut client = stack.client("admin").await;
     let found = client
@@ -388,13 +396,19 @@ async fn in_plan_mode_search_and_backup_run_the_plans_kept_in_job_with_the_same_
             .collect();
         assert_eq!(got, expected, "host {}", r.bk_host_id);
     }
+    // More records than 4 KiB of log can carry.
+    let extra = stack.host_root(1001).await.join("data/logs/extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    for i in 0..60 {
+        std::fs::write(extra.join(format!("more_{i:02}.log")), format!("{i}\n")).unwrap();
+    }
     let (id, done) = run_backup(&mut client, start(&[1001, 1002], "/data/logs", "log")).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
-    assert_eq!(
-        records(&mut client, &id).await.len() as i64,
-        done.counts.unwrap().files_copied
-    );
-    assert_eq!(stack.upstream_calls("execute_job_plan").await, 2);
+    let copied = done.counts.unwrap().files_copied;
+    assert!(copied > 60, "{done:?}");
+    assert_eq!(records(&mut client, &id).await.len() as i64, copied);
+    // A search, a backup, and at least one read of the manifest, all as plans.
+    assert!(stack.upstream_calls("execute_job_plan").await >= 3);
     assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
     stack.stop().await;
 }
