@@ -9,6 +9,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 /// Rows per page when the caller does not say.
@@ -251,7 +253,8 @@ mod tests {
     }
 }
 
-/// A record to write: one file the backup really copied.
+/// A record to write: one file the backup really copied. The text every record of a host or a
+/// backup repeats is shared (`Arc<str>`): a million records hold one copy of it.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
     /// Backup that copied it.
@@ -263,15 +266,15 @@ pub struct NewRecord {
     /// Control area.
     pub bk_cloud_id: i64,
     /// Host IP.
-    pub host_ip: String,
+    pub host_ip: Arc<str>,
     /// Searched directory.
-    pub bk_file_dir: String,
+    pub bk_file_dir: Arc<str>,
     /// Suffix.
-    pub bk_file_suffix: String,
+    pub bk_file_suffix: Arc<str>,
     /// Source path, exact bytes.
     pub source_path_bytes: Vec<u8>,
     /// Backup directory name.
-    pub bk_backup_name: String,
+    pub bk_backup_name: Arc<str>,
     /// Copy's full path, exact bytes.
     pub backup_path_bytes: Vec<u8>,
     /// Size in bytes.
@@ -283,9 +286,9 @@ pub struct NewRecord {
     /// When the record is written.
     pub bk_file_create_time: DateTime<Utc>,
     /// Operator.
-    pub bk_file_operator: String,
+    pub bk_file_operator: Arc<str>,
     /// JOB instance.
     pub job_instance_id: i64,
     /// Link to the JOB execution page.
-    pub bk_job_link: String,
+    pub bk_job_link: Arc<str>,
 }

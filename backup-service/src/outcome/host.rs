@@ -8,6 +8,7 @@
 //! accounts for is counted unknown, and its host is never SUCCEEDED.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -81,12 +82,13 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
     // A path is accounted for once, whichever page repeats it.
     let mut seen = HashSet::with_capacity(files.len());
     files.retain(|f| seen.insert(&f.source.bytes));
-    let mut records = Vec::new();
+    let shared = Shared::of(ctx, &host);
+    let mut records = Vec::with_capacity(files.len());
     for f in &files {
         if f.is_copied() {
             out.files_copied += 1;
             out.bytes_copied += f.size.unwrap_or(0) as i64;
-            records.push(record(ctx, &host, f));
+            records.push(record(ctx, &host, &shared, f));
         } else {
             out.files_failed += 1;
             if out.failed_files.len() < FAILED_FILES_KEPT {
@@ -223,24 +225,47 @@ fn failed(f: &BackedUpFile) -> FailedFile {
     }
 }
 
-fn record(ctx: &Context<'_>, host: &HostRun<'_>, f: &BackedUpFile) -> NewRecord {
+/// The text every record of a host repeats, allocated once for all of them.
+struct Shared {
+    ip: Arc<str>,
+    dir: Arc<str>,
+    suffix: Arc<str>,
+    name: Arc<str>,
+    operator: Arc<str>,
+    link: Arc<str>,
+}
+
+impl Shared {
+    fn of(ctx: &Context<'_>, host: &HostRun<'_>) -> Self {
+        Self {
+            ip: host.ip.into(),
+            dir: ctx.selection.directory().into(),
+            suffix: ctx.suffix.into(),
+            name: ctx.name.as_str().into(),
+            operator: ctx.operator.into(),
+            link: ctx.job_url.into(),
+        }
+    }
+}
+
+fn record(ctx: &Context<'_>, host: &HostRun<'_>, shared: &Shared, f: &BackedUpFile) -> NewRecord {
     NewRecord {
         backup_id: ctx.backup_id,
         bk_biz_id: ctx.bk_biz_id,
         bk_host_id: host.bk_host_id,
         bk_cloud_id: host.bk_cloud_id,
-        host_ip: host.ip.to_owned(),
-        bk_file_dir: ctx.selection.directory().to_owned(),
-        bk_file_suffix: ctx.suffix.to_owned(),
+        host_ip: Arc::clone(&shared.ip),
+        bk_file_dir: Arc::clone(&shared.dir),
+        bk_file_suffix: Arc::clone(&shared.suffix),
         source_path_bytes: f.source.bytes.clone(),
-        bk_backup_name: ctx.name.as_str().to_owned(),
+        bk_backup_name: Arc::clone(&shared.name),
         backup_path_bytes: f.backup.bytes.clone(),
         size_bytes: f.size.unwrap_or(0) as i64,
         sha256: f.sha256.clone().unwrap_or_default(),
         source_mtime: f.mtime.and_then(|t| DateTime::from_timestamp(t, 0)),
         bk_file_create_time: ctx.now,
-        bk_file_operator: ctx.operator.to_owned(),
+        bk_file_operator: Arc::clone(&shared.operator),
         job_instance_id: ctx.job_instance_id,
-        bk_job_link: ctx.job_url.to_owned(),
+        bk_job_link: Arc::clone(&shared.link),
     }
 }

@@ -32,7 +32,7 @@ pub(super) fn record(backup_id: Uuid, n: i64) -> NewRecord {
         bk_biz_id: 3 + n % 2,
         bk_host_id: 100 + n % 10,
         bk_cloud_id: 0,
-        host_ip: format!("10.0.0.{}", n % 10),
+        host_ip: format!("10.0.0.{}", n % 10).into(),
         bk_file_dir: if n % 3 == 0 {
             "/project".into()
         } else {
@@ -59,7 +59,7 @@ pub(super) fn record(backup_id: Uuid, n: i64) -> NewRecord {
             "alice".into()
         },
         job_instance_id: 9000 + n,
-        bk_job_link: format!("http://job.example/api_execute/{}", 9000 + n),
+        bk_job_link: format!("http://job.example/api_execute/{}", 9000 + n).into(),
     }
 }
 
