@@ -13,8 +13,6 @@
 //! quicker run).
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -117,18 +115,7 @@ async fn run(
     let outcome = async {
         let mut client: Client = e2e::backup_client(&backup, Some("admin")).await;
         let calls_before = bench::sim_counts(&sim).await?;
-        let peak = Arc::new(AtomicU64::new(bench::rss_kib()?));
-        let sampler = {
-            let peak = Arc::clone(&peak);
-            tokio::spawn(async move {
-                loop {
-                    if let Ok(rss) = bench::rss_kib() {
-                        peak.fetch_max(rss, Ordering::Relaxed);
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        };
+        let peak = bench::PeakRss::start(Duration::from_millis(100))?;
         let started = Instant::now();
         let id = flow::start_backup(&mut client, flow::start(&[HOST], DIR, "log")).await;
         let done = loop {
@@ -150,7 +137,6 @@ async fn run(
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
         let wall = started.elapsed();
-        sampler.abort();
         let calls = bench::count_delta(&calls_before, &bench::sim_counts(&sim).await?);
         let mut conn = PgConnection::connect(&format!(
             "{}/{db_name}",
@@ -190,7 +176,7 @@ async fn run(
                 .get("batch_get_job_instance_ip_log")
                 .copied()
                 .unwrap_or(0),
-            peak.load(Ordering::Relaxed) / 1024,
+            peak.peak_kib() / 1024,
         );
         anyhow::Ok(())
     }

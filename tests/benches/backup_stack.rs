@@ -13,8 +13,6 @@
 //! Run: `bash scripts/pg.sh start`, then `DATABASE_URL=... cargo bench -p e2e --bench backup_stack`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -179,18 +177,7 @@ async fn backup_once(
     let calls_before = bench::sim_counts(sim).await?;
     let reads_before = event_reads(metrics_url).await?;
     let rss_before = bench::rss_kib()?;
-    let peak = Arc::new(AtomicU64::new(rss_before));
-    let sampler = {
-        let peak = Arc::clone(&peak);
-        tokio::spawn(async move {
-            loop {
-                if let Ok(rss) = bench::rss_kib() {
-                    peak.fetch_max(rss, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let peak = bench::PeakRss::start(Duration::from_millis(50))?;
 
     let started = Instant::now();
     let id = client
@@ -269,7 +256,6 @@ async fn backup_once(
         .await
         .context("the backup did not end within the bound")??;
     let wall = started.elapsed();
-    sampler.abort();
 
     let done = flow::full(&mut client, &id).await;
     let counts = done.counts.unwrap_or_default();
@@ -291,7 +277,7 @@ async fn backup_once(
         ),
         rss_before,
         rss_open,
-        rss_peak: peak.load(Ordering::Relaxed),
+        rss_peak: peak.peak_kib(),
         event_reads: (reads.0 - reads_before.0, reads.1 - reads_before.1),
     })
 }

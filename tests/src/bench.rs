@@ -114,6 +114,44 @@ pub fn rss_kib() -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmRSS line in /proc/self/status"))
 }
 
+/// Samples this process's resident set size in the background and keeps the highest; stops
+/// sampling when dropped.
+pub struct PeakRss {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PeakRss {
+    /// Starts sampling every `every`, from the current size.
+    pub fn start(every: Duration) -> anyhow::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let peak = std::sync::Arc::new(AtomicU64::new(rss_kib()?));
+        let task = tokio::spawn({
+            let peak = std::sync::Arc::clone(&peak);
+            async move {
+                loop {
+                    if let Ok(rss) = rss_kib() {
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            }
+        });
+        Ok(Self { peak, task })
+    }
+
+    /// The highest resident set size seen so far, in KiB.
+    pub fn peak_kib(&self) -> u64 {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for PeakRss {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Throughput and latency of one series of requests.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {

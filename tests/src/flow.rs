@@ -80,10 +80,15 @@ pub async fn watch_from(
 
 /// The backup with hosts and files.
 pub async fn full(client: &mut Client, id: &str) -> pb::Backup {
+    get(client, id, pb::BackupView::Full).await
+}
+
+/// The backup in `view`.
+pub async fn get(client: &mut Client, id: &str, view: pb::BackupView) -> pb::Backup {
     client
         .get_backup(pb::GetBackupRequest {
             backup_id: id.to_owned(),
-            view: pb::BackupView::Full as i32,
+            view: view as i32,
         })
         .await
         .expect("get backup")

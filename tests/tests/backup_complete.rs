@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use e2e::flow::{Client, records, start, start_backup};
+use e2e::flow::{Client, get, records, start, start_backup};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use sqlx::postgres::PgConnectOptions;
@@ -39,16 +39,7 @@ fn make_tree(root: &Path, dir: &str, n: usize, content: impl Fn(usize) -> Vec<u8
 async fn until_done(client: &mut Client, id: &str, limit: Duration) -> pb::Backup {
     let end = Instant::now() + limit;
     loop {
-        let b = client
-            .get_backup(pb::GetBackupRequest {
-                backup_id: id.to_owned(),
-                view: pb::BackupView::Hosts as i32,
-            })
-            .await
-            .expect("get backup")
-            .into_inner()
-            .backup
-            .expect("backup");
+        let b = get(client, id, pb::BackupView::Hosts).await;
         let terminal = [
             pb::BackupState::Succeeded,
             pb::BackupState::Partial,

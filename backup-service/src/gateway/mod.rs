@@ -12,9 +12,11 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 mod failure;
+mod finished;
 mod runner;
 
 pub use failure::Failure;
+pub use finished::Polling;
 pub use runner::{Launched, PlanIds, Runner, Which};
 
 /// Logs of a thousand hosts exceed tonic's 4 MiB default.

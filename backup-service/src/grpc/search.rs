@@ -4,15 +4,14 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use proto::backup::v1 as pb;
-use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostLog};
+use proto::jobgateway::v1::HostLog;
 use uuid::Uuid;
 
 use super::BackupApi;
 use crate::convert::{file_selection, host_list, raw_if_not_utf8, timestamp};
 use crate::error::{BackupError, Result};
-use crate::gateway::{Launch, Which};
+use crate::gateway::{Launch, Polling, Which};
 use crate::hostscript::{
     FileSelection, HostStatus, MAX_FILES_LIMIT, RunId, SEARCH_SH, WarningKind, parse_search_output,
     search_script_param,
@@ -99,16 +98,19 @@ impl BackupApi {
                 },
             )
             .await?;
-        let status = self.wait(bk_biz_id, job.job_instance_id, operator).await?;
-        let step = status
-            .steps
-            .first()
-            .map(|s| s.step_instance_id)
-            .or(job.step_instance_id)
-            .unwrap_or(0);
+        let polling = Polling {
+            first: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            // JOB's own timeout bounds the job; a margin for its answer.
+            limit: Duration::from_secs(SEARCH_TIMEOUT_SECS as u64 + 60),
+        };
+        let status = self
+            .gateway
+            .until_finished(bk_biz_id, &job, operator, polling)
+            .await?;
         let logs = self
             .gateway
-            .logs(bk_biz_id, job.job_instance_id, step, &online, operator)
+            .step_logs(bk_biz_id, &job, &status, &online, operator)
             .await?;
         for r in results
             .iter_mut()
@@ -124,30 +126,6 @@ impl BackupApi {
             job_instance_id: job.job_instance_id,
             job_url: job.job_url,
         })
-    }
-
-    /// Polls the job until it finishes (JOB's own timeout bounds it; we add a margin).
-    async fn wait(
-        &self,
-        biz: i64,
-        job: i64,
-        operator: &str,
-    ) -> Result<GetJobInstanceStatusResponse> {
-        let deadline = Utc::now() + chrono::Duration::seconds(i64::from(SEARCH_TIMEOUT_SECS) + 60);
-        let mut interval = Duration::from_millis(100);
-        loop {
-            let status = self.gateway.status(biz, job, operator).await?;
-            if status.job_instance.as_ref().is_some_and(|j| j.finished) {
-                return Ok(status);
-            }
-            if Utc::now() > deadline {
-                return Err(BackupError::Upstream(tonic::Status::deadline_exceeded(
-                    format!("search job {job} did not finish in time"),
-                )));
-            }
-            tokio::time::sleep(interval).await;
-            interval = interval.mul_f64(1.5).min(Duration::from_secs(2));
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use proto::jobgateway::v1::HostLog;
 use super::collect::{CollectedHost, READ_RETRIES};
 use super::run::{BackupRun, Halt, off_runtime};
 use crate::domain::Phase;
-use crate::gateway::{Launch, Which};
+use crate::gateway::{Launch, Polling, Which};
 use crate::hostscript::{
     PageReport, READ_SH, ReadStatus, parse_read_output_at, read_script_param_at,
 };
@@ -177,42 +177,18 @@ impl BackupRun<'_> {
         // A read changes nothing a second run would not change the same way: any failure may
         // be tried again.
         let job = self.retry(|| self.gw.run(Which::Read, launch)).await?;
-        let limit =
-            tokio::time::Instant::now() + Duration::from_secs(READ_TIMEOUT_SECS as u64 + 60);
-        let mut interval = self.settings.poll_initial;
-        let status = loop {
-            let status = self
-                .retry(|| {
-                    self.gw
-                        .status(row.bk_biz_id, job.job_instance_id, &row.operator)
-                })
-                .await?;
-            if status.job_instance.as_ref().is_some_and(|j| j.finished) {
-                break status;
-            }
-            if tokio::time::Instant::now() > limit {
-                return Err(tonic::Status::deadline_exceeded(format!(
-                    "read job {} did not finish in time",
-                    job.job_instance_id
-                )));
-            }
-            tokio::time::sleep(interval).await;
-            interval = interval.mul_f64(1.5).min(self.settings.poll_max);
+        let polling = Polling {
+            first: self.settings.poll_initial,
+            max: self.settings.poll_max,
+            limit: Duration::from_secs(READ_TIMEOUT_SECS as u64 + 60),
         };
-        let step = status
-            .steps
-            .first()
-            .map(|s| s.step_instance_id)
-            .or(job.step_instance_id)
-            .unwrap_or(0);
+        let status = self
+            .gw
+            .until_finished(row.bk_biz_id, &job, &row.operator, polling)
+            .await?;
         self.retry(|| {
-            self.gw.logs(
-                row.bk_biz_id,
-                job.job_instance_id,
-                step,
-                hosts,
-                &row.operator,
-            )
+            self.gw
+                .step_logs(row.bk_biz_id, &job, &status, hosts, &row.operator)
         })
         .await
     }
