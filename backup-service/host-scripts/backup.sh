@@ -121,19 +121,21 @@ bkb_enter_dir() {
 # Walks . once ($1 = 1 keeps ./backup): regular files named *<suffix> (any, without suffixes)
 # whose relative path is all safe bytes go to $bkb_tmp/safe as "F <size> <mtime> ./<rel>\n",
 # the others to $bkb_tmp/unsafe as "<size> <mtime> ./<rel>\0"; directories it cannot enter go
-# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err.
+# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err. With $2 = 1 every
+# match's size also goes to $bkb_tmp/sizes as "<size>+" (summed by one arithmetic expansion).
 bkb_find() {
-    local -a prune=(-path ./backup -prune -o) names=()
+    local -a prune=(-path ./backup -prune -o) names=() sizes=()
     local s
     [ "$1" = 1 ] && prune=()
+    [ "${2-}" = 1 ] && sizes=(-fprintf "$bkb_tmp/sizes" '%s+')
     for s in "${bkb_suffixes[@]}"; do names+=(-o -name "*$s"); done
     [ ${#names[@]} -gt 0 ] && names=(\( "${names[@]:1}" \))
     find . -mindepth 1 -regextype posix-extended "${prune[@]}" \
         \( -type d \( ! -readable -o ! -executable \) -fprintf "$bkb_tmp/unread" '%P\0' -prune \) -o \
-        \( -type f "${names[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
+        \( -type f "${names[@]}" "${sizes[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
         -fprintf "$bkb_tmp/safe" 'F %s %T@ %p\n' -o -fprintf "$bkb_tmp/unsafe" '%s %T@ %p\0' \) \) \
         2>"$bkb_tmp/find.err"
-    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread"
+    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread" >>"$bkb_tmp/sizes"
 }
 
 # Reads $bkb_tmp/unsafe sorted by path into bkb_usize / bkb_umtime / bkb_urel ("./<rel>").
@@ -352,13 +354,13 @@ bkb_store_failed() {
     bkb_finish disk_full 8 "$err"
 }
 
-# Copies the safe batch listed in $1 ("./<rel>" lines, sorted) with one tar pipe and checks it;
-# returns non-zero when it must be redone file by file.
+# Copies the safe batch listed in $1 ("./<rel>" lines, sorted; $2 of them) with one tar pipe and
+# checks it; returns non-zero when it must be redone file by file. The archive holds no
+# directories: tar creates the missing parents with the umask's mode, so a source directory's
+# mode (0555, 0700) never reaches the backup tree.
 bkb_batch() {
     local list=$1 t=$bkb_tmp n c
     local -a st
-    printf '%s\n' "${paths[@]%/*}" | sort -u | (cd -- "$bdir" && xargs -d '\n' mkdir -p --) \
-        2>"$t/mk.err" || return 1
     tar --no-recursion -cf - -T "$list" 2>"$t/c.err" |
         (cd -- "$bdir" && tar --no-same-owner -xpf - 2>"$t/x.err")
     st=("${PIPESTATUS[@]}")
@@ -374,7 +376,7 @@ bkb_batch() {
     join -1 1 -2 2 -o 1.1,1.2,1.3,1.4,1.5,2.1 "$t/st" "$t/cs" |
         join -1 1 -2 2 -a 1 -e - -o 1.2,0,1.3,1.4,1.5,1.6,2.1 - "$t/ss" >"$recs"
     read -r n c < <(wc -lc <"$recs")
-    [ "$n" -eq ${#paths[@]} ] || return 1
+    [ "$n" -eq "$2" ]
 }
 
 bkb_run=-
@@ -463,16 +465,21 @@ split -l "$batch_files" -a 6 "$bkb_tmp/paths.all" "$bkb_tmp/batch." ||
     bkb_finish script_error 1 "cannot split the file list"
 for list in "$bkb_tmp"/batch.*; do
     [ -f "$list" ] || continue
-    mapfile -t paths <"$list"
     if [ "$disk_full" = 0 ]; then
-        bkb_inflight
-        if ! bkb_batch "$list"; then
+        # The in-flight mark without a loop: the manifest size, then the paths NUL-terminated.
+        # (A full disk refusing it sends the batch down the file-by-file path, which ends the
+        # run disk_full when its own mark is refused.)
+        { printf '%s\0' "$msize" && tr '\n' '\0' <"$list"; } 2>"$bkb_tmp/w.err" >"$inflight" &&
+            read -r n < <(wc -l <"$list") && bkb_batch "$list" "$n" || {
             : >"$recs"
             (cd -- "$bdir" && xargs -d '\n' rm -f -- <"$list")
+            mapfile -t paths <"$list"
+            bkb_inflight
             toks=("${paths[@]}")
             bkb_one_by_one
-        fi
+        }
     else
+        mapfile -t paths <"$list"
         printf "X %s disk_full $skipped\n" "${paths[@]}" >>"$recs"
     fi
     bkb_commit

@@ -109,19 +109,21 @@ bkb_enter_dir() {
 # Walks . once ($1 = 1 keeps ./backup): regular files named *<suffix> (any, without suffixes)
 # whose relative path is all safe bytes go to $bkb_tmp/safe as "F <size> <mtime> ./<rel>\n",
 # the others to $bkb_tmp/unsafe as "<size> <mtime> ./<rel>\0"; directories it cannot enter go
-# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err.
+# to $bkb_tmp/unread ("<rel>\0"), find's messages to $bkb_tmp/find.err. With $2 = 1 every
+# match's size also goes to $bkb_tmp/sizes as "<size>+" (summed by one arithmetic expansion).
 bkb_find() {
-    local -a prune=(-path ./backup -prune -o) names=()
+    local -a prune=(-path ./backup -prune -o) names=() sizes=()
     local s
     [ "$1" = 1 ] && prune=()
+    [ "${2-}" = 1 ] && sizes=(-fprintf "$bkb_tmp/sizes" '%s+')
     for s in "${bkb_suffixes[@]}"; do names+=(-o -name "*$s"); done
     [ ${#names[@]} -gt 0 ] && names=(\( "${names[@]:1}" \))
     find . -mindepth 1 -regextype posix-extended "${prune[@]}" \
         \( -type d \( ! -readable -o ! -executable \) -fprintf "$bkb_tmp/unread" '%P\0' -prune \) -o \
-        \( -type f "${names[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
+        \( -type f "${names[@]}" "${sizes[@]}" \( -regex '\./[A-Za-z0-9._+@%=~,:/-]+' \
         -fprintf "$bkb_tmp/safe" 'F %s %T@ %p\n' -o -fprintf "$bkb_tmp/unsafe" '%s %T@ %p\0' \) \) \
         2>"$bkb_tmp/find.err"
-    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread"
+    : >>"$bkb_tmp/safe" >>"$bkb_tmp/unsafe" >>"$bkb_tmp/unread" >>"$bkb_tmp/sizes"
 }
 
 # Reads $bkb_tmp/unsafe sorted by path into bkb_usize / bkb_umtime / bkb_urel ("./<rel>").

@@ -132,6 +132,29 @@ fn backup_reports_a_source_it_cannot_read_and_copies_the_rest() {
 }
 
 #[test]
+fn backup_never_copies_directory_modes_so_a_read_only_source_dir_stays_writable_in_the_copy() {
+    let tree = Tree::new();
+    for rel in [&b"ro/a.log"[..], b"ro/deep/b.log", b"private/c.log"] {
+        tree.file(rel, rel);
+    }
+    tree.chmod(b"ro/deep", 0o555);
+    tree.chmod(b"ro", 0o555);
+    tree.chmod(b"private", 0o705);
+    tree.chmod(b"", 0o777);
+    // One file per batch: each later batch writes into a directory an earlier one created.
+    let sel = selection(&tree.dir(), 1000);
+    let env = [("BKB_BATCH_FILES", "1")];
+    let (r, code) = backup_env(&tree, &sel, "run-0001", As::Nobody, None, &env);
+    assert_eq!((code, r.status, r.files.len()), (0, HostStatus::Ok, 3));
+    assert!(r.files.iter().all(|f| f.status == CopyStatus::Copied));
+    let copy = |rel: &str| tree.path(format!("backup/{NAME}/{rel}").as_bytes());
+    for dir in ["ro", "ro/deep", "private"] {
+        let mode = std::fs::metadata(copy(dir)).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "{dir}: the umask's mode, not the source's");
+    }
+}
+
+#[test]
 fn backup_reports_disk_full_and_vanished_files_and_removes_partial_copies() {
     let tree = Tree::new();
     tree.file(b"a.log", b"a");
