@@ -379,6 +379,82 @@ bkb_batch() {
     [ "$n" -eq "$2" ]
 }
 
+# Sets toks to the Base64 path tokens of the array paths ("./<rel>"): one base64 process for the
+# whole list, each <rel> padded with 0-2 leading "./" to a multiple of 3 bytes (as
+# bkb_encode_paths), its output wrapped into lines read by mapfile and cut apart in a small window,
+# so no read is one byte at a time and no slice copies the whole list.
+bkb_tokens() {
+    local p pre s= j=0
+    local -a lens=() blk
+    toks=()
+    for p in "${paths[@]#./}"; do
+        case $((${#p} % 3)) in 0) pre= ;; 1) pre=./ ;; *) pre=././ ;; esac
+        printf '%s%s' "$pre" "$p"
+        lens+=($(((${#pre} + ${#p}) / 3 * 4)))
+    done >"$bkb_tmp/paths" || return 1
+    base64 -w 4096 <"$bkb_tmp/paths" >"$bkb_tmp/paths.b64" || return 1
+    mapfile -t blk <"$bkb_tmp/paths.b64"
+    for p in "${lens[@]}"; do
+        while ((${#s} < p)); do
+            ((j < ${#blk[@]})) || return 1
+            s+=${blk[j]}
+            j=$((j + 1))
+        done
+        toks+=("${s:0:p}")
+        s=${s:p}
+    done
+}
+
+# Copies the batch of unsafe names listed NUL-separated in $1 ($2 of them, tokens in toks) the
+# way bkb_batch copies a safe one, and writes its records to $recs; returns non-zero when it
+# must be redone file by file. sha256sum and stat print one line per file in input order (a
+# name with a backslash or newline makes sha256sum start its line with "\"), so the records are
+# pasted together from the tokens, the stat lines and the 64 hex digits of each hash.
+bkb_ubatch() {
+    local list=$1 t=$bkb_tmp a b c
+    local -a st
+    tar --null --no-unquote --no-recursion -cf - -T "$list" 2>"$t/c.err" |
+        (cd -- "$bdir" && tar --no-same-owner -xpf - 2>"$t/x.err")
+    st=("${PIPESTATUS[@]}")
+    [ "${st[*]}" = "0 0" ] && [ ! -s "$t/c.err" ] && [ ! -s "$t/x.err" ] || return 1
+    xargs -0 -r sha256sum -- <"$list" >"$t/ss" 2>/dev/null &
+    (cd -- "$bdir" && xargs -0 -r sha256sum -- <"$list" >"$t/cs" 2>"$t/cs.err" &&
+        xargs -0 -r stat --printf '%s %Y %f\n' -- <"$list" >"$t/st" 2>>"$t/cs.err") || {
+        wait
+        return 1
+    }
+    wait
+    [ ! -s "$t/cs.err" ] || return 1
+    # A source that could not be hashed again leaves a line out: redone file by file.
+    { read -r a _ && read -r b _ && read -r c _; } < <(wc -l -- "$t/st" "$t/cs" "$t/ss")
+    [ "$a $b $c" = "$2 $2 $2" ] || return 1
+    printf 'C %s\n' "${toks[@]}" >"$t/ctok"
+    cut -c 1-65 -- "$t/cs" | tr -d '\\ ' >"$t/cs64"
+    cut -c 1-65 -- "$t/ss" | tr -d '\\ ' >"$t/ss64"
+    paste -d ' ' -- "$t/ctok" "$t/st" "$t/cs64" "$t/ss64" >"$recs"
+}
+
+# Backs up the unsafe names of the array paths as one batch (the file-by-file path when the
+# batch fails), or records them disk_full once the disk is full; commits their records.
+bkb_unsafe_batch() {
+    local list=$bkb_tmp/ulist
+    bkb_tokens || bkb_finish script_error 1 "cannot encode paths"
+    if [ "$disk_full" = 0 ]; then
+        printf '%s\0' "${paths[@]}" >"$list" || bkb_finish script_error 1 "cannot write the batch list"
+        { printf '%s\0' "$msize" && cat -- "$list"; } 2>"$bkb_tmp/w.err" >"$inflight" &&
+            bkb_ubatch "$list" ${#paths[@]} || {
+            : >"$recs"
+            (cd -- "$bdir" && xargs -0 -r rm -f -- <"$list")
+            bkb_inflight
+            bkb_one_by_one
+        }
+    else
+        printf "X %s disk_full $skipped\n" "${toks[@]}" >>"$recs"
+    fi
+    bkb_commit
+}
+
+
 bkb_run=-
 if ! bkb_load_args "$@" || [ ${#bkb_argv[@]} -lt 4 ]; then
     bkb_emit "@bkb 2 begin backup - - -"
@@ -484,16 +560,19 @@ for list in "$bkb_tmp"/batch.*; do
     fi
     bkb_commit
 done
-# Unsafe names go one by one, with Base64 path tokens.
-bkb_read_unsafe
-if [ ${#bkb_urel[@]} -gt 0 ]; then
-    paths=("${bkb_urel[@]}")
-    bkb_encode_paths "${paths[@]}" || bkb_finish script_error 1 "cannot encode paths"
-    toks=("${bkb_utok[@]}")
-    bkb_inflight
-    bkb_one_by_one
-    bkb_commit
-fi
+# Unsafe names (Base64 path tokens) in path order, in batches of the same size.
+sort -z -t ' ' -k3 -o "$bkb_tmp/unsafe.sorted" -- "$bkb_tmp/unsafe" ||
+    bkb_finish script_error 1 "cannot sort the file list"
+paths=()
+while IFS= read -r -d '' -u 7 rec; do
+    rec=${rec#* }
+    paths+=("${rec#* }")
+    if [ ${#paths[@]} -ge "$batch_files" ]; then
+        bkb_unsafe_batch
+        paths=()
+    fi
+done 7<"$bkb_tmp/unsafe.sorted"
+[ ${#paths[@]} -eq 0 ] || bkb_unsafe_batch
 
 # A copy that is not a regular file (the source was swapped mid-run) is never left behind.
 find "$bdir" -mindepth 1 ! -type d ! -type f -delete 2>/dev/null
