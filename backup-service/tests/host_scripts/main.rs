@@ -10,4 +10,5 @@ mod hostscript {
     mod manifest;
     mod protocol;
     mod search;
+    mod unsafe_names;
 }
