@@ -19,9 +19,10 @@
 # that created it; the same run id (JOB re-running the step) resumes into it, any other is refused.
 #
 # Files are copied in batches (BKB_BATCH_FILES, default 5000) with one tar pipe, hashed with one
-# sha256sum per side and described with one stat; the records are joined without a loop and
-# appended to .<name>.manifest only after the batch verified. A batch with any error or count
-# mismatch is redone file by file to find each file's reason. Every record goes into the
+# sha256sum per side and described with one stat; the records are joined (safe names) or pasted
+# (unsafe names, with Base64 tokens) without a loop per file and appended to .<name>.manifest
+# only after the batch verified. A batch with any error or count mismatch is redone file by
+# file to find each file's reason. Every record goes into the
 # manifest; the log carries its page 0 (pages of at most BKB_PAGE_BYTES, default 3000000) and
 # read.sh prints the others.
 # Exit codes: 0 ok or no files, 1 internal error, 2 bad arguments, 3 directory missing or not a
@@ -561,18 +562,31 @@ for list in "$bkb_tmp"/batch.*; do
     bkb_commit
 done
 # Unsafe names (Base64 path tokens) in path order, in batches of the same size.
-sort -z -t ' ' -k3 -o "$bkb_tmp/unsafe.sorted" -- "$bkb_tmp/unsafe" ||
-    bkb_finish script_error 1 "cannot sort the file list"
-paths=()
-while IFS= read -r -d '' -u 7 rec; do
-    rec=${rec#* }
-    paths+=("${rec#* }")
-    if [ ${#paths[@]} -ge "$batch_files" ]; then
+u=$bkb_tmp/unsafe.sorted
+sort -z -t ' ' -k3 -o "$u" -- "$bkb_tmp/unsafe" || bkb_finish script_error 1 "cannot sort the file list"
+read -r n < <(tr -cd '\n' <"$u" | wc -c)
+if [ "$n" = 0 ]; then
+    # No name holds a newline: the list is split into batches of lines, each read by mapfile
+    # (bash 4.2 reads NUL-terminated input one byte per syscall).
+    tr '\0' '\n' <"$u" | cut -d ' ' -f 3- | split -l "$batch_files" -a 6 - "$bkb_tmp/ubatch." ||
+        bkb_finish script_error 1 "cannot split the file list"
+    for list in "$bkb_tmp"/ubatch.*; do
+        [ -f "$list" ] || continue
+        mapfile -t paths <"$list"
         bkb_unsafe_batch
-        paths=()
-    fi
-done 7<"$bkb_tmp/unsafe.sorted"
-[ ${#paths[@]} -eq 0 ] || bkb_unsafe_batch
+    done
+else
+    paths=()
+    while IFS= read -r -d '' -u 7 rec; do
+        rec=${rec#* }
+        paths+=("${rec#* }")
+        if [ ${#paths[@]} -ge "$batch_files" ]; then
+            bkb_unsafe_batch
+            paths=()
+        fi
+    done 7<"$u"
+    [ ${#paths[@]} -eq 0 ] || bkb_unsafe_batch
+fi
 
 # A copy that is not a regular file (the source was swapped mid-run) is never left behind.
 find "$bdir" -mindepth 1 ! -type d ! -type f -delete 2>/dev/null

@@ -12,13 +12,15 @@ use backup_service::hostscript::*;
 
 use crate::support::*;
 
-/// `n` unsafe relative names: Chinese with spaces, newlines, backslashes, invalid UTF-8, and
-/// long Chinese names in spaced subdirectories (their Base64 spans several wrapped lines).
-fn unsafe_names(n: usize) -> Vec<Vec<u8>> {
+/// `n` unsafe relative names: Chinese with spaces, newlines (tabs without `newlines`),
+/// backslashes, invalid UTF-8, and long Chinese names in spaced subdirectories (their Base64
+/// spans several wrapped lines).
+fn unsafe_names(n: usize, newlines: bool) -> Vec<Vec<u8>> {
+    let sep = if newlines { "\n" } else { "\t" };
     (0..n)
         .map(|i| match i % 5 {
             0 => format!("日志 {i}.log").into_bytes(),
-            1 => format!("new\nline {i}.log").into_bytes(),
+            1 => format!("new{sep}line {i}.log").into_bytes(),
             2 => format!("back\\slash\\n {i}.log").into_bytes(),
             3 => format!("目录 {}/{}{i}.log", i % 7, "长".repeat(60)).into_bytes(),
             _ => [&b"not-utf8-\xff\xfe "[..], format!("{i}.log").as_bytes()].concat(),
@@ -53,49 +55,57 @@ fn manifest(tree: &Tree) -> Vec<u8> {
 #[test]
 fn a_backup_of_hundreds_of_chinese_spaced_newline_and_backslash_names_copies_each_in_batches_byte_exact()
  {
-    let tree = Tree::new();
-    let mut expected = tree.nasty();
-    expected.extend(write_all(&tree, &unsafe_names(300)));
-    let (cp, cp_called) = forbidden_cp(&tree);
-    let shim = shims(&tree, &[("cp", &cp)]);
-    let sel = selection(&tree.dir(), 1000);
-    let env = [("BKB_BATCH_FILES", "64")];
-    let (r, code) = backup_env(&tree, &sel, "run-0001", As::Root, Some(&shim), &env);
-    assert!(!cp_called.exists(), "a file was copied one by one");
-    assert_eq!((code, r.status, r.pages), (0, HostStatus::Ok, 1));
-    let n = expected.len() as u64;
-    assert_eq!((n, r.found, r.manifest_files), (316, n, n));
-    let mut seen = BTreeMap::new();
-    for f in &r.files {
-        let content = &expected[&f.source.bytes];
-        assert_eq!(f.status, CopyStatus::Copied, "{}", f.source.display);
-        let rel = &f.source.bytes[tree.dir().len() + 1..];
-        assert_eq!(
-            f.backup.bytes,
-            [&r.backup_dir.bytes[..], b"/", rel].concat()
+    // With a newline in some name the list is read NUL by NUL, without one line by line.
+    for newlines in [true, false] {
+        let tree = Tree::new();
+        let mut expected = if newlines {
+            tree.nasty()
+        } else {
+            BTreeMap::new()
+        };
+        expected.extend(write_all(&tree, &unsafe_names(300, newlines)));
+        let (cp, cp_called) = forbidden_cp(&tree);
+        let shim = shims(&tree, &[("cp", &cp)]);
+        let sel = selection(&tree.dir(), 1000);
+        let env = [("BKB_BATCH_FILES", "64")];
+        let (r, code) = backup_env(&tree, &sel, "run-0001", As::Root, Some(&shim), &env);
+        assert!(!cp_called.exists(), "a file was copied one by one");
+        assert_eq!((code, r.status, r.pages), (0, HostStatus::Ok, 1));
+        let n = expected.len() as u64;
+        let want = if newlines { 316 } else { 300 };
+        assert_eq!((n, r.found, r.manifest_files), (want, n, n));
+        let mut seen = BTreeMap::new();
+        for f in &r.files {
+            let content = &expected[&f.source.bytes];
+            assert_eq!(f.status, CopyStatus::Copied, "{}", f.source.display);
+            let rel = &f.source.bytes[tree.dir().len() + 1..];
+            assert_eq!(
+                f.backup.bytes,
+                [&r.backup_dir.bytes[..], b"/", rel].concat()
+            );
+            let copy = Path::new(OsStr::from_bytes(&f.backup.bytes));
+            assert_eq!(&std::fs::read(copy).unwrap(), content);
+            assert_eq!(f.sha256.as_deref(), Some(sha256_hex(content).as_str()));
+            assert_eq!((f.size, f.mtime), (Some(content.len() as u64), Some(MTIME)));
+            let meta = std::fs::metadata(copy).unwrap();
+            assert_eq!((meta.mtime(), f.mode), (MTIME, Some(0o100644)));
+            assert!(seen.insert(f.source.bytes.clone(), ()).is_none());
+        }
+        assert_eq!(seen.len(), expected.len());
+        assert!(
+            !tree
+                .path(format!("backup/.{NAME}.inflight").as_bytes())
+                .exists()
         );
-        let copy = Path::new(OsStr::from_bytes(&f.backup.bytes));
-        assert_eq!(&std::fs::read(copy).unwrap(), content);
-        assert_eq!(f.sha256.as_deref(), Some(sha256_hex(content).as_str()));
-        assert_eq!((f.size, f.mtime), (Some(content.len() as u64), Some(MTIME)));
-        let meta = std::fs::metadata(copy).unwrap();
-        assert_eq!((meta.mtime(), f.mode), (MTIME, Some(0o100644)));
-        assert!(seen.insert(f.source.bytes.clone(), ()).is_none());
+        assert_nothing_injected(&tree);
     }
-    assert_eq!(seen.len(), expected.len());
-    assert!(
-        !tree
-            .path(format!("backup/.{NAME}.inflight").as_bytes())
-            .exists()
-    );
-    assert_nothing_injected(&tree);
 }
 
 #[test]
 fn the_batch_records_of_unsafe_names_are_byte_for_byte_the_records_of_the_file_by_file_path() {
     let tree = Tree::new();
     tree.nasty();
-    write_all(&tree, &unsafe_names(40));
+    write_all(&tree, &unsafe_names(40, true));
     tree.chmod("日志 0.log".as_bytes(), 0o600);
     tree.chmod(b"new\nline 1.log", 0o751);
     let sel = selection(&tree.dir(), 1000);
