@@ -21,8 +21,10 @@
 # Files are copied in batches (BKB_BATCH_FILES, default 5000) with one tar pipe, hashed with one
 # sha256sum per side and described with one stat; the records are joined (safe names) or pasted
 # (unsafe names, with Base64 tokens) without a loop per file and appended to .<name>.manifest
-# only after the batch verified. A batch with any error or count mismatch is redone file by
-# file to find each file's reason. Every record goes into the
+# only after the batch verified. A batch with any error or count mismatch (tar's "file changed
+# as we read it" for a log being written, "Cannot stat" for one rotated away) is undone and
+# bisected: each half is copied as a batch of its own, recursively, and only a failed part of 8
+# files or fewer is copied file by file to find each file's reason. Every record goes into the
 # manifest; the log carries its page 0 (pages of at most BKB_PAGE_BYTES, default 3000000) and
 # read.sh prints the others.
 # Exit codes: 0 ok or no files, 1 internal error, 2 bad arguments, 3 directory missing or not a
@@ -289,13 +291,13 @@ bkb_copy() {
     rec+=" ${out%% *}"
 }
 
-# Copies the files "./<rel>" of the array named paths one by one, with tokens in toks; appends
+# Copies the files "./<rel>" paths[$1] .. paths[$1+$2-1] one by one, with tokens in toks; appends
 # their records to $recs.
 bkb_one_by_one() {
-    local i
-    for i in "${!paths[@]}"; do
+    local i end=$(($1 + $2))
+    for ((i = $1; i < end; i++)); do
         if [ "$disk_full" = 1 ]; then
-            printf "X %s disk_full $skipped\n" "${toks[@]:i}"
+            printf "X %s disk_full $skipped\n" "${toks[@]:i:end-i}"
             break
         fi
         bkb_copy "${paths[i]}" "$bdir/${paths[i]#./}"
@@ -355,10 +357,10 @@ bkb_store_failed() {
     bkb_finish disk_full 8 "$err"
 }
 
-# Copies the safe batch listed in $1 ("./<rel>" lines, sorted; $2 of them) with one tar pipe and
-# checks it; returns non-zero when it must be redone file by file. The archive holds no
-# directories: tar creates the missing parents with the umask's mode, so a source directory's
-# mode (0555, 0700) never reaches the backup tree.
+# Copies the safe batch listed in $1 ("./<rel>" lines, sorted; $2 of them) with one tar pipe,
+# checks it and writes its records to $bkb_tmp/brecs; returns non-zero when it failed. The
+# archive holds no directories: tar creates the missing parents with the umask's mode, so a
+# source directory's mode (0555, 0700) never reaches the backup tree.
 bkb_batch() {
     local list=$1 t=$bkb_tmp n c
     local -a st
@@ -375,8 +377,8 @@ bkb_batch() {
     wait
     [ ! -s "$t/cs.err" ] || return 1
     join -1 1 -2 2 -o 1.1,1.2,1.3,1.4,1.5,2.1 "$t/st" "$t/cs" |
-        join -1 1 -2 2 -a 1 -e - -o 1.2,0,1.3,1.4,1.5,1.6,2.1 - "$t/ss" >"$recs"
-    read -r n c < <(wc -lc <"$recs")
+        join -1 1 -2 2 -a 1 -e - -o 1.2,0,1.3,1.4,1.5,1.6,2.1 - "$t/ss" >"$t/brecs"
+    read -r n c < <(wc -lc <"$t/brecs")
     [ "$n" -eq "$2" ]
 }
 
@@ -406,9 +408,9 @@ bkb_tokens() {
     done
 }
 
-# Copies the batch of unsafe names listed NUL-separated in $1 ($2 of them, tokens in toks) the
-# way bkb_batch copies a safe one, and writes its records to $recs; returns non-zero when it
-# must be redone file by file. sha256sum and stat print one line per file in input order (a
+# Copies the batch of unsafe names listed NUL-separated in $1 ($2 of them, their tokens toks[$3]
+# onwards) the way bkb_batch copies a safe one, and writes its records to $bkb_tmp/brecs;
+# returns non-zero when it failed. sha256sum and stat print one line per file in input order (a
 # name with a backslash or newline makes sha256sum start its line with "\"), so the records are
 # pasted together from the tokens, the stat lines and the 64 hex digits of each hash.
 bkb_ubatch() {
@@ -429,25 +431,68 @@ bkb_ubatch() {
     # A source that could not be hashed again leaves a line out: redone file by file.
     { read -r a _ && read -r b _ && read -r c _; } < <(wc -l -- "$t/st" "$t/cs" "$t/ss")
     [ "$a $b $c" = "$2 $2 $2" ] || return 1
-    printf 'C %s\n' "${toks[@]}" >"$t/ctok"
+    printf 'C %s\n' "${toks[@]:$3:$2}" >"$t/ctok"
     cut -c 1-65 -- "$t/cs" | tr -d '\\ ' >"$t/cs64"
     cut -c 1-65 -- "$t/ss" | tr -d '\\ ' >"$t/ss64"
-    paste -d ' ' -- "$t/ctok" "$t/st" "$t/cs64" "$t/ss64" >"$recs"
+    paste -d ' ' -- "$t/ctok" "$t/st" "$t/cs64" "$t/ss64" >"$t/brecs"
 }
 
-# Backs up the unsafe names of the array paths as one batch (the file-by-file path when the
-# batch fails), or records them disk_full once the disk is full; commits their records.
+# Copies the files paths[$1] .. paths[$1+$2-1] (tokens in toks; $3 s: safe names, u: unsafe) as
+# one batch and appends its records to $recs; a batch that fails is undone and bisected
+# (bkb_halves), so one bad file costs a few small batches, not the whole batch file by file.
+# Once the disk is full the files are recorded disk_full without an attempt.
+bkb_part() {
+    local list=$bkb_tmp/part
+    if [ "$disk_full" = 1 ]; then
+        printf "X %s disk_full $skipped\n" "${toks[@]:$1:$2}" >>"$recs"
+        return
+    fi
+    if [ "$3" = s ]; then
+        printf '%s\n' "${paths[@]:$1:$2}" >"$list" || bkb_finish script_error 1 "cannot write the batch list"
+        bkb_batch "$list" "$2"
+    else
+        printf '%s\0' "${paths[@]:$1:$2}" >"$list" || bkb_finish script_error 1 "cannot write the batch list"
+        bkb_ubatch "$list" "$2" "$1"
+    fi && {
+        cat -- "$bkb_tmp/brecs" >>"$recs" || bkb_finish script_error 1 "cannot keep the batch records"
+        return
+    }
+    bkb_undo "$list" "$3"
+    bkb_halves "$@"
+}
+
+# Removes the copies of the files listed in $1 ($2 s: lines, u: NUL-separated).
+bkb_undo() {
+    local -a sep=(-d '\n')
+    [ "$2" = u ] && sep=(-0)
+    (cd -- "$bdir" && xargs "${sep[@]}" -r rm -f -- <"$1")
+}
+
+# Redoes a failed batch (bkb_part's arguments, its copies undone): 8 files or fewer one by one,
+# more as two halves, each a batch of its own.
+bkb_halves() {
+    local h=$(($2 / 2))
+    if (($2 <= 8)); then
+        bkb_one_by_one "$1" "$2"
+        return
+    fi
+    bkb_part "$1" "$h" "$3"
+    bkb_part $(($1 + h)) $(($2 - h)) "$3"
+}
+
+# Backs up the unsafe names of the array paths as one batch (bisected when it fails), or records
+# them disk_full once the disk is full; commits their records.
 bkb_unsafe_batch() {
     local list=$bkb_tmp/ulist
     bkb_tokens || bkb_finish script_error 1 "cannot encode paths"
     if [ "$disk_full" = 0 ]; then
         printf '%s\0' "${paths[@]}" >"$list" || bkb_finish script_error 1 "cannot write the batch list"
         { printf '%s\0' "$msize" && cat -- "$list"; } 2>"$bkb_tmp/w.err" >"$inflight" &&
-            bkb_ubatch "$list" ${#paths[@]} || {
+            bkb_ubatch "$list" ${#paths[@]} 0 && cat -- "$bkb_tmp/brecs" >>"$recs" || {
             : >"$recs"
-            (cd -- "$bdir" && xargs -0 -r rm -f -- <"$list")
+            bkb_undo "$list" u
             bkb_inflight
-            bkb_one_by_one
+            bkb_halves 0 ${#paths[@]} u
         }
     else
         printf "X %s disk_full $skipped\n" "${toks[@]}" >>"$recs"
@@ -544,16 +589,17 @@ for list in "$bkb_tmp"/batch.*; do
     [ -f "$list" ] || continue
     if [ "$disk_full" = 0 ]; then
         # The in-flight mark without a loop: the manifest size, then the paths NUL-terminated.
-        # (A full disk refusing it sends the batch down the file-by-file path, which ends the
-        # run disk_full when its own mark is refused.)
+        # (A full disk refusing it sends the batch down the bisecting path, which ends the run
+        # disk_full when its own mark is refused.)
         { printf '%s\0' "$msize" && tr '\n' '\0' <"$list"; } 2>"$bkb_tmp/w.err" >"$inflight" &&
-            read -r n < <(wc -l <"$list") && bkb_batch "$list" "$n" || {
+            read -r n < <(wc -l <"$list") && bkb_batch "$list" "$n" &&
+            cat -- "$bkb_tmp/brecs" >>"$recs" || {
             : >"$recs"
-            (cd -- "$bdir" && xargs -d '\n' rm -f -- <"$list")
+            bkb_undo "$list" s
             mapfile -t paths <"$list"
             bkb_inflight
             toks=("${paths[@]}")
-            bkb_one_by_one
+            bkb_halves 0 ${#paths[@]} s
         }
     else
         mapfile -t paths <"$list"

@@ -307,3 +307,30 @@ pub(crate) fn assert_nothing_injected(tree: &Tree) {
         assert!(!p.exists(), "{} was created", p.display());
     }
 }
+
+/// The body of a PATH-first `tar` that removes `gone` before each archive it creates (a log
+/// rotated away between find and tar) and counts those runs in the returned note, one line each.
+pub(crate) fn vanishing_tar(tree: &Tree, gone: &[u8]) -> (String, PathBuf) {
+    let note = tree.base.join("tar-creates");
+    let gone = String::from_utf8(abs(tree, gone)).unwrap();
+    let body = format!(
+        "case \" $* \" in *\" -cf \"*) rm -f -- '{gone}'; echo x >>'{}' ;; esac\nPATH=${{PATH#*:}} exec tar \"$@\"",
+        note.display()
+    );
+    (body, note)
+}
+
+/// The body of a PATH-first `cp` that copies and counts its calls in the returned note.
+pub(crate) fn counting_cp(tree: &Tree) -> (String, PathBuf) {
+    let note = tree.base.join("cp-calls");
+    let body = format!(
+        "echo x >>'{}'\nPATH=${{PATH#*:}} exec cp \"$@\"",
+        note.display()
+    );
+    (body, note)
+}
+
+/// The lines of a note a shim wrote; 0 when it never ran.
+pub(crate) fn note_lines(note: &Path) -> usize {
+    std::fs::read(note).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}

@@ -259,3 +259,47 @@ fn a_cut_backup_log_still_proves_the_copies_made_before_the_cut() {
     let err = parse_partial_backup_output(&garbled, &sel, &name, &id).unwrap_err();
     assert_eq!(err, HostScriptError::Garbage { line: 7 });
 }
+
+#[test]
+fn a_file_rotated_away_before_tar_costs_a_few_small_batches_and_a_handful_of_single_copies() {
+    let tree = Tree::new();
+    let rel = |i: usize| format!("d{}/f{i:03}.log", i / 50).into_bytes();
+    for i in 0..200 {
+        tree.file(&rel(i), format!("line {i}\n").as_bytes());
+    }
+    let gone = rel(137);
+    let (tar, tar_runs) = vanishing_tar(&tree, &gone);
+    let (cp, cp_calls) = counting_cp(&tree);
+    let shim = shims(&tree, &[("tar", &tar), ("cp", &cp)]);
+    let (r, code) = backup(&tree, "run-0001", As::Root, Some(&shim));
+    assert_eq!(
+        (code, r.status, r.found, r.manifest_files, r.files.len()),
+        (0, HostStatus::Ok, 200, 200, 200)
+    );
+    // The batch of 200 fails, then its parts holding file 137: 100-199, 100-149, 125-149,
+    // 137-149 and 137-142, each halving trying two parts as batches (11 archives). Only
+    // 137-142 goes one by one, and the vanished file never reaches cp: 5 single copies, not 199.
+    assert_eq!((note_lines(&tar_runs), note_lines(&cp_calls)), (11, 5));
+    for (i, f) in r.files.iter().enumerate() {
+        assert_eq!(f.source.bytes, abs(&tree, &rel(i)), "in path order");
+        let copy = Path::new(OsStr::from_bytes(&f.backup.bytes));
+        if i == 137 {
+            assert_eq!(
+                (f.status, f.size, f.detail.as_deref()),
+                (CopyStatus::Vanished, None, None)
+            );
+            assert!(!copy.exists(), "{}", f.backup.display);
+            continue;
+        }
+        let content = format!("line {i}\n").into_bytes();
+        assert_eq!(f.status, CopyStatus::Copied, "{}", f.source.display);
+        assert_eq!(std::fs::read(copy).unwrap(), content);
+        assert_eq!(f.sha256.as_deref(), Some(sha256_hex(&content).as_str()));
+        assert_eq!((f.size, f.mtime), (Some(content.len() as u64), Some(MTIME)));
+    }
+    assert!(
+        !tree
+            .path(format!("backup/.{NAME}.inflight").as_bytes())
+            .exists()
+    );
+}

@@ -272,3 +272,56 @@ fn a_backup_killed_mid_batch_of_unsafe_names_leaves_no_unrecorded_copy_after_rea
         [true, true, true, false, false, false, false]
     );
 }
+
+#[test]
+fn an_unsafe_name_rotated_away_before_tar_costs_a_few_small_batches_and_a_handful_of_single_copies()
+{
+    let tree = Tree::new();
+    let names = unsafe_names(200, true);
+    let expected = write_all(&tree, &names);
+    let gone = abs(&tree, "日志 100.log".as_bytes());
+    assert!(expected.contains_key(&gone));
+    let (tar, tar_runs) = vanishing_tar(&tree, "日志 100.log".as_bytes());
+    let (cp, cp_calls) = counting_cp(&tree);
+    let shim = shims(&tree, &[("tar", &tar), ("cp", &cp)]);
+    let (r, code) = backup(&tree, "run-0001", As::Root, Some(&shim));
+    assert_eq!(
+        (code, r.status, r.found, r.manifest_files, r.files.len()),
+        (0, HostStatus::Ok, 200, 200, 200)
+    );
+    // A part of 8 files or fewer goes one by one (the vanished file never reaches cp), after at
+    // most two batches per halving of 200; the whole batch one by one would be 199 copies.
+    let calls = note_lines(&cp_calls);
+    assert!((1..=7).contains(&calls), "{calls} single copies");
+    assert_eq!(
+        note_lines(&tar_runs),
+        11,
+        "one batch, then two parts per halving"
+    );
+    let sources: Vec<&Vec<u8>> = r.files.iter().map(|f| &f.source.bytes).collect();
+    assert_eq!(
+        sources,
+        expected.keys().collect::<Vec<_>>(),
+        "in path order"
+    );
+    for f in &r.files {
+        let copy = Path::new(OsStr::from_bytes(&f.backup.bytes));
+        if f.source.bytes == gone {
+            let got = (f.status, f.size, f.detail.as_deref());
+            assert_eq!(got, (CopyStatus::Vanished, None, None));
+            assert!(!copy.exists(), "{}", f.backup.display);
+            continue;
+        }
+        let content = &expected[&f.source.bytes];
+        assert_eq!(f.status, CopyStatus::Copied, "{}", f.source.display);
+        assert_eq!(&std::fs::read(copy).unwrap(), content);
+        assert_eq!(f.sha256.as_deref(), Some(sha256_hex(content).as_str()));
+        assert_eq!((f.size, f.mtime), (Some(content.len() as u64), Some(MTIME)));
+    }
+    assert!(
+        !tree
+            .path(format!("backup/.{NAME}.inflight").as_bytes())
+            .exists()
+    );
+    assert_nothing_injected(&tree);
+}
