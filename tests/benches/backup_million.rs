@@ -60,10 +60,6 @@ async fn main() -> anyhow::Result<()> {
     outcome
 }
 
-fn seconds(t: prost_types::Timestamp) -> f64 {
-    t.seconds as f64 + f64::from(t.nanos) / 1e9
-}
-
 /// Writes `n` files of 20-odd bytes into `<root><DIR>/d<i % 1000>/`.
 fn make_tree(root: &Path, n: usize) -> anyhow::Result<()> {
     let base = root.join(DIR.trim_start_matches('/'));
@@ -118,6 +114,9 @@ async fn run(
         let peak = bench::PeakRss::start(Duration::from_millis(100))?;
         let started = Instant::now();
         let id = flow::start_backup(&mut client, flow::start(&[HOST], DIR, "log")).await;
+        // Where the time goes: each change of the status message, as the poll below sees it.
+        let mut timeline: Vec<String> = Vec::new();
+        let mut last_message = String::new();
         let done = loop {
             let b = client
                 .get_backup(pb::GetBackupRequest {
@@ -128,6 +127,11 @@ async fn run(
                 .into_inner()
                 .backup
                 .context("backup")?;
+            if b.status_message != last_message {
+                last_message.clone_from(&b.status_message);
+                let at = started.elapsed().as_secs_f64();
+                timeline.push(format!("{at:.1} s {last_message}"));
+            }
             if b.end_time.is_some() {
                 break b;
             }
@@ -146,16 +150,6 @@ async fn run(
         let stored: i64 = sqlx::query_scalar("select count(*) from backup_records")
             .fetch_one(&mut conn)
             .await?;
-        // Where the time went: each phase change, from the backup's own event stream.
-        let events = flow::watch_to_end(&mut client, &id).await;
-        let t0 = done.create_time.map_or(0.0, seconds);
-        let mut timeline = Vec::new();
-        for m in &events {
-            if let Some(pb::watch_backup_response::Event::StateChanged(c)) = &m.event {
-                let at = m.event_time.map_or(0.0, seconds) - t0;
-                timeline.push(format!("{at:.1} s {}", c.status_message));
-            }
-        }
         println!("timeline: {}", timeline.join("; "));
         let c = done.counts.unwrap_or_default();
         println!(

@@ -128,3 +128,21 @@ pub fn host(backup: &pb::Backup, host: i64) -> &pb::HostBackupResult {
         .find(|h| h.bk_host_id == host)
         .unwrap_or_else(|| panic!("host {host} in {backup:?}"))
 }
+
+/// Every host and the totals count found = copied + failed + unknown.
+pub fn assert_counts_add_up(b: &pb::Backup) {
+    for h in &b.host_results {
+        assert_eq!(
+            h.files_found,
+            h.files_copied + h.files_failed + h.files_unknown,
+            "host {}: {h:?}",
+            h.bk_host_id
+        );
+    }
+    let c = b.counts.as_ref().expect("counts");
+    assert_eq!(
+        c.files_found,
+        c.files_copied + c.files_failed + c.files_unknown,
+        "{c:?}"
+    );
+}

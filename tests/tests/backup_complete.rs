@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use e2e::flow::{Client, get, records, start, start_backup};
+use e2e::flow::{Client, assert_counts_add_up, get, records, start, start_backup};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use sqlx::postgres::PgConnectOptions;
@@ -54,24 +54,6 @@ async fn until_done(client: &mut Client, id: &str, limit: Duration) -> pb::Backu
         assert!(Instant::now() < end, "backup not terminal in time: {b:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Every host and the totals count found = copied + failed + unknown.
-fn assert_counts_add_up(b: &pb::Backup) {
-    for h in &b.host_results {
-        assert_eq!(
-            h.files_found,
-            h.files_copied + h.files_failed + h.files_unknown,
-            "host {}: {h:?}",
-            h.bk_host_id
-        );
-    }
-    let c = b.counts.as_ref().expect("counts");
-    assert_eq!(
-        c.files_found,
-        c.files_copied + c.files_failed + c.files_unknown,
-        "{c:?}"
-    );
 }
 
 /// The relative paths of the files under `<dir>/backup/<name>/` in host tree `root`.

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::flow::{full, host, records, run_backup, start, start_backup, watch_from, watch_to_end};
+use e2e::flow::{
+    assert_counts_add_up, full, host, records, run_backup, start, start_backup, watch_from,
+    watch_to_end,
+};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use proto::backup::v1::watch_backup_response::Event;
@@ -44,6 +47,7 @@ async fn a_hung_host_times_out_and_the_others_are_still_recorded(_p: Pool, db: P
     let events = watch_to_end(&mut client, &id).await;
     let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
+    assert_counts_add_up(&done);
     assert_eq!(
         host(&done, 1001).status,
         pb::HostBackupStatus::Succeeded as i32
@@ -133,6 +137,7 @@ async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
     watch_to_end(&mut client, &id).await;
     let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Cancelled as i32, "{done:?}");
+    assert_counts_add_up(&done);
     assert_eq!(
         host(&done, 1006).status,
         pb::HostBackupStatus::Cancelled as i32
@@ -372,6 +377,7 @@ async fn a_full_disk_is_reported_as_such_and_nothing_is_recorded_for_it(
     }
     let mut client = stack.client("admin").await;
     let (id, done) = run_backup(&mut client, start(&[1001, 1007, 1008], "/project", "log")).await;
+    assert_counts_add_up(&done);
     let recs = records(&mut client, &id).await;
     for h in [1007, 1008] {
         let full_host = host(&done, h);
@@ -438,6 +444,7 @@ async fn a_backup_past_its_deadline_is_terminated_and_ends_failed_with_the_reaso
         .unwrap();
     watch_to_end(&mut client, &id).await;
     let done = full(&mut client, &id).await;
+    assert_counts_add_up(&done);
     assert_eq!(
         (done.state, done.failure_reason),
         (
