@@ -328,6 +328,8 @@ bkb_commit() {
     files=$((files + n)) msize=$((msize + c))
     rm -f -- "$inflight"
     : >"$recs"
+    # Progress while the run goes on: the records the manifest holds so far.
+    bkb_emit "P $files"
 }
 
 # Ends the run when the backup's own files (manifest, index, marks) cannot be written, $1 saying

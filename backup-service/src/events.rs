@@ -34,6 +34,9 @@ pub enum Event {
         status: HostState,
         /// JOB's raw per-host status code.
         job_host_status_code: Option<i32>,
+        /// Files the script has copied and recorded in its manifest so far, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files_done: Option<i64>,
     },
     /// A host reached its final result.
     HostFinished(HostSummary),
@@ -130,6 +133,7 @@ mod tests {
             bk_host_id: 7,
             status: HostState::Running,
             job_host_status_code: Some(7),
+            files_done: None,
         };
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], "host_progress");

@@ -58,6 +58,16 @@ pub async fn watch_from(
     id: &str,
     after_seq: i64,
 ) -> Vec<pb::WatchBackupResponse> {
+    watch_for(client, id, after_seq, Duration::from_secs(90)).await
+}
+
+/// Like [`watch_from`], for at most `limit`.
+pub async fn watch_for(
+    client: &mut Client,
+    id: &str,
+    after_seq: i64,
+    limit: Duration,
+) -> Vec<pb::WatchBackupResponse> {
     let mut stream = client
         .watch_backup(pb::WatchBackupRequest {
             backup_id: id.to_owned(),
@@ -72,9 +82,9 @@ pub async fn watch_from(
             got.push(msg.expect("stream item"));
         }
     };
-    tokio::time::timeout(Duration::from_secs(90), collect)
+    tokio::time::timeout(limit, collect)
         .await
-        .expect("backup reached a terminal state within 90 s");
+        .expect("backup reached a terminal state in time");
     got
 }
 

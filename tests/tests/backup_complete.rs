@@ -7,9 +7,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use e2e::flow::{Client, assert_counts_add_up, get, records, start, start_backup};
+use e2e::flow::{Client, assert_counts_add_up, get, records, start, start_backup, watch_for};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
+use proto::backup::v1::watch_backup_response::Event;
 use sqlx::postgres::PgConnectOptions;
 
 type Pool = sqlx::pool::PoolOptions<sqlx::Postgres>;
@@ -131,8 +132,27 @@ async fn a_directory_of_100000_files_is_backed_up_with_a_verified_record_for_eac
     make_tree(&root, "/data/big", 100_000, content);
     let mut client = stack.client("admin").await;
     let id = start_backup(&mut client, start(&[1001], "/data/big", "log")).await;
+    let mut watcher = stack.client("admin").await;
+    let stream = {
+        let id = id.clone();
+        tokio::spawn(async move { watch_for(&mut watcher, &id, 0, Duration::from_secs(600)).await })
+    };
     let done = until_done(&mut client, &id, Duration::from_secs(600)).await;
     assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
+    // While it ran (twenty batches of 5,000), watchers saw how many files it had done.
+    let done_so_far: Vec<i64> = stream
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match &m.event {
+            Some(Event::HostProgress(p)) if p.files_done > 0 => Some(p.files_done),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        done_so_far.iter().any(|n| *n < 100_000) && done_so_far.is_sorted(),
+        "{done_so_far:?}"
+    );
     assert_counts_add_up(&done);
     let c = done.counts.unwrap();
     assert_eq!(

@@ -322,10 +322,12 @@ pub fn event_message(e: StoredEvent) -> pb::WatchBackupResponse {
             bk_host_id,
             status,
             job_host_status_code,
+            files_done,
         } => E::HostProgress(pb::HostProgress {
             bk_host_id,
             status: host_state(status) as i32,
             job_host_status_code: job_host_status_code.unwrap_or(0),
+            files_done: files_done.unwrap_or(0),
         }),
         Event::HostFinished(h) => E::HostFinished(host_message(&h)),
         Event::CountsChanged(c) => E::CountsChanged(counts_message(&c)),

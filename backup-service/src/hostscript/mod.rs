@@ -32,8 +32,8 @@ pub use args::{
     read_script_param_at, search_script_param,
 };
 pub use parse::{
-    parse_backup_output, parse_partial_backup_output, parse_read_output, parse_read_output_at,
-    parse_search_output,
+    backup_progress, parse_backup_output, parse_partial_backup_output, parse_read_output,
+    parse_read_output_at, parse_search_output,
 };
 pub use report::{
     BackedUpFile, BackupReport, CopyStatus, FailReason, FoundFile, HostPath, HostStatus,

@@ -276,7 +276,39 @@ fn backup_frame(
         skip: None,
         run,
     };
-    Ok((backup_root(sel, name), frame(log, &want)?))
+    let mut frame = frame(log, &want)?;
+    // Progress lines say how far the run had got; the manifest's records are the facts.
+    frame
+        .records
+        .retain(|(_, r)| !matches!(r, Record::Progress(_)));
+    Ok((backup_root(sel, name), frame))
+}
+
+/// How many files a running `backup.sh` has copied and recorded so far: its last `P` line, if
+/// its log (of this run, header checked) has one yet.
+pub fn backup_progress(
+    log: &[u8],
+    sel: &FileSelection,
+    name: &BackupDirName,
+    run: &RunId,
+) -> Option<u64> {
+    let want = Expect {
+        kind: Kind::Backup,
+        dir: sel.directory().as_bytes(),
+        name: Some(name.as_str()),
+        page: None,
+        skip: None,
+        run,
+    };
+    frame(log, &want)
+        .ok()?
+        .records
+        .iter()
+        .rev()
+        .find_map(|(_, r)| match r {
+            Record::Progress(n) => Some(*n),
+            _ => None,
+        })
 }
 
 fn copy_records<'a>(

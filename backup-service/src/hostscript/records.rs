@@ -34,6 +34,8 @@ pub(crate) enum Record {
         detail: Option<String>,
     },
     Error(String),
+    /// `backup.sh`'s progress: records in the manifest so far.
+    Progress(u64),
     /// `read.sh`'s summary of the manifest, printed before the page's records so a log cut
     /// short still tells it.
     Summary(Summary),
@@ -116,6 +118,7 @@ pub(crate) fn parse_record(text: &[u8], line: usize) -> Result<Record> {
                 detail: text_field(detail).ok_or_else(garbage)?,
             })
         }
+        [b"P", files] => Ok(Record::Progress(unsigned(files).ok_or_else(garbage)?)),
         [b"S", found, files, pages, complete, settled] => {
             let num = |tok: &[u8], key: &[u8]| {
                 tok.strip_prefix(key)

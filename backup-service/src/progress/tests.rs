@@ -64,6 +64,7 @@ async fn watchers_of_one_backup_share_one_reader_and_each_sees_every_event_once(
             bk_host_id: 1001,
             status: HostState::Running,
             job_host_status_code: Some(i32::try_from(n).unwrap()),
+            files_done: None,
         };
         append(&pool, id, &event).await;
     }
@@ -110,6 +111,7 @@ async fn a_watcher_resuming_far_behind_catches_up_from_the_table_then_follows(po
             bk_host_id: 1001,
             status: HostState::Running,
             job_host_status_code: Some(i32::try_from(n).unwrap()),
+            files_done: None,
         };
         append(&pool, id, &event).await;
     }

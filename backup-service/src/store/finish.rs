@@ -46,12 +46,46 @@ pub async fn host_progress(
                 bk_host_id: host,
                 status,
                 job_host_status_code: code,
+                files_done: None,
             }
         })
         .collect();
     events::append_all(&mut tx, fence.id, &events).await?;
     tx.commit().await?;
     Ok(events.len())
+}
+
+/// Announces how many files running hosts have done so far (`(host, files)`, as their logs
+/// say), one event each, with the host's current status; nothing else changes.
+pub async fn files_done(
+    pool: &PgPool,
+    fence: Fence,
+    done: &[(i64, i64)],
+) -> Result<(), StoreError> {
+    let (mut tx, _) = begin(pool, fence).await?;
+    let rows: Vec<(i64, HostState, Option<i32>)> = sqlx::query_as(
+        "select bk_host_id, status, job_host_status_code from backup_hosts \
+         where backup_id = $1 and bk_host_id = any($2) and status in ('pending', 'running')",
+    )
+    .bind(fence.id)
+    .bind(done.iter().map(|d| d.0).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let events: Vec<Event> = done
+        .iter()
+        .filter_map(|(host, files)| {
+            let (_, status, code) = rows.iter().find(|r| r.0 == *host)?;
+            Some(Event::HostProgress {
+                bk_host_id: *host,
+                status: *status,
+                job_host_status_code: *code,
+                files_done: Some(*files),
+            })
+        })
+        .collect();
+    events::append_all(&mut tx, fence.id, &events).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A host's result as an UPDATE returns it, with the host's position in the input.

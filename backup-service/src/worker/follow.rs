@@ -1,7 +1,9 @@
 //! The follow phase: polls the launched JOB instance with a growing interval, publishes
 //! per-host progress (a host JOB reports finished is shown RUNNING until its results are read,
-//! never as done before they are), and terminates the job on cancel or at the deadline.
+//! never as done before they are; a host still running, the files its log says it has done),
+//! and terminates the job on cancel or at the deadline.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -10,9 +12,10 @@ use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostStatus as JobHostS
 use super::run::{BackupRun, Halt};
 use crate::domain::{BackupState, FailureReason, HostState};
 use crate::gateway::Failure;
+use crate::hostscript::backup_progress;
 use crate::outcome::Ending;
 use crate::store::backups::BackupRow;
-use crate::store::finish::host_progress;
+use crate::store::finish::{files_done, host_progress};
 use crate::store::work;
 
 /// How long past its deadline a terminated job may take to report finished.
@@ -35,6 +38,7 @@ impl BackupRun<'_> {
         let mut terminated = false;
         let mut deadline_hit = false;
         let mut cancelled = row.state() == BackupState::Cancelling;
+        let mut done: HashMap<i64, u64> = HashMap::new();
         let last = loop {
             // Re-read the row each tick: it carries cancel requests (and the deadline).
             let current = work::current(self.pool, self.fence).await?;
@@ -61,6 +65,8 @@ impl BackupRun<'_> {
                     if finished {
                         break Some(status);
                     }
+                    self.publish_files_done(row, job_id, &status, &mut done)
+                        .await?;
                 }
                 Err(e) if Failure::of(&e) == Failure::NotFound => {
                     let msg = "the JOB instance no longer exists";
@@ -88,6 +94,57 @@ impl BackupRun<'_> {
             ending,
             status: last.unwrap_or_default(),
         }))
+    }
+
+    /// Announces how many files each host still running has done, from the `P` lines its
+    /// log has so far (small while it runs: the manifest's page comes at the end). A log that
+    /// cannot be read now is tried at the next poll.
+    async fn publish_files_done(
+        &self,
+        row: &BackupRow,
+        job_id: i64,
+        status: &GetJobInstanceStatusResponse,
+        done: &mut HashMap<i64, u64>,
+    ) -> Result<(), Halt> {
+        let Some(step) = status.steps.first() else {
+            return Ok(());
+        };
+        let running: Vec<i64> = step
+            .host_results
+            .iter()
+            .filter(|r| !r.finished && r.status() == JobHostStatus::Running)
+            .map(|r| r.bk_host_id)
+            .collect();
+        let step_id = row.step_instance_id.unwrap_or(step.step_instance_id);
+        if running.is_empty() || step_id == 0 {
+            return Ok(());
+        }
+        let logs = match self
+            .gw
+            .logs(row.bk_biz_id, job_id, step_id, &running, &row.operator)
+            .await
+        {
+            Ok(logs) => logs,
+            Err(e) => {
+                tracing::warn!(backup_id = %self.fence.id, error = %e, "progress log read failed");
+                return Ok(());
+            }
+        };
+        let (sel, name, run) = (&self.args.selection, &self.args.name, &self.args.run);
+        let mut changed = Vec::new();
+        for log in logs.iter().filter(|l| l.found) {
+            let Some(n) = backup_progress(log.log_content.as_bytes(), sel, name, run) else {
+                continue;
+            };
+            if done.get(&log.bk_host_id).is_none_or(|seen| n > *seen) {
+                done.insert(log.bk_host_id, n);
+                changed.push((log.bk_host_id, i64::try_from(n).unwrap_or(i64::MAX)));
+            }
+        }
+        if !changed.is_empty() {
+            files_done(self.pool, self.fence, &changed).await?;
+        }
+        Ok(())
     }
 
     /// Records live per-host status from a status snapshot.

@@ -192,3 +192,40 @@ fn a_backup_without_suffixes_copies_every_regular_file() {
         assert!(Path::new(&copy).is_file(), "{}", copy.display());
     }
 }
+
+#[test]
+fn a_backup_says_after_each_batch_how_many_files_it_has_recorded() {
+    let tree = Tree::new();
+    for i in 0..25 {
+        tree.file(format!("f{i:02}.log").as_bytes(), b"x\n");
+    }
+    tree.file(b"with space.log", b"y\n");
+    let (sel, id) = (selection(&tree.dir(), 1000), run_id("run-0001"));
+    let name = BackupDirName::parse(NAME).unwrap();
+    let param = backup_script_param(&sel, &name, &id);
+    let ran = run_env(
+        &tree,
+        BACKUP_SH,
+        &param,
+        As::Root,
+        None,
+        &[("BKB_BATCH_FILES", "10")],
+    );
+    assert_eq!(ran.code, Some(0));
+    let log = String::from_utf8(ran.log.clone()).unwrap();
+    let progress: Vec<&str> = log.lines().filter(|l| l.starts_with("P ")).collect();
+    // Three batches of safe names (10, 10, 5), then the one unsafe name.
+    assert_eq!(progress, ["P 10", "P 20", "P 25", "P 26"]);
+    assert_eq!(backup_progress(&ran.log, &sel, &name, &id), Some(26));
+    // A log cut after the second batch says how far the run had got.
+    let cut = &log[..log.find("P 20\n").unwrap() + 5];
+    assert_eq!(backup_progress(cut.as_bytes(), &sel, &name, &id), Some(20));
+    // The whole log still parses to its records, progress lines aside.
+    let r = parse_backup_output(&ran.log, &sel, &name, &id).unwrap();
+    assert_eq!((r.found, r.manifest_files), (26, 26));
+    // Another run's log says nothing.
+    assert_eq!(
+        backup_progress(&ran.log, &sel, &name, &run_id("run-0002")),
+        None
+    );
+}
