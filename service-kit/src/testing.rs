@@ -87,13 +87,10 @@ impl ServiceProcess {
         let _ = self.child.wait();
     }
 
-    /// Sends SIGTERM.
+    /// Sends SIGTERM (from this process: no `kill` program needed on the machine).
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("send SIGTERM");
     }
 
     /// Waits up to `limit` for the process to exit; `None` if it is still running.
