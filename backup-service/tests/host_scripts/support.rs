@@ -334,3 +334,30 @@ pub(crate) fn counting_cp(tree: &Tree) -> (String, PathBuf) {
 pub(crate) fn note_lines(note: &Path) -> usize {
     std::fs::read(note).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
 }
+
+/// Runs backup.sh run `run-0001` over `tree` in batches of 3 with a PATH-first `sha256sum` that
+/// kills the whole run at its third call: batch 1 hashes both sides (two calls), so the run dies
+/// while batch 2 is in flight, its copies made but not recorded.
+pub(crate) fn backup_killed_in_second_batch(
+    tree: &Tree,
+) -> (Ran, FileSelection, BackupDirName, RunId) {
+    let count = tree.base.join("sha-calls");
+    let sha = format!(
+        "echo x >>'{}'\nif [ \"$(wc -l <'{}')\" -ge 3 ]; then kill -KILL 0; fi\nPATH=${{PATH#*:}} exec sha256sum \"$@\"",
+        count.display(),
+        count.display()
+    );
+    let shim = shims(tree, &[("sha256sum", &sha)]);
+    let (sel, id) = (selection(&tree.dir(), 1000), run_id("run-0001"));
+    let name = BackupDirName::parse(NAME).unwrap();
+    let param = backup_script_param(&sel, &name, &id);
+    let ran = run_env(
+        tree,
+        BACKUP_SH,
+        &param,
+        As::Root,
+        Some(&shim),
+        &[("BKB_BATCH_FILES", "3")],
+    );
+    (ran, sel, name, id)
+}

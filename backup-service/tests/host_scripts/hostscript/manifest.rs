@@ -71,19 +71,7 @@ fn a_backup_killed_mid_batch_leaves_no_unrecorded_copy_after_read() {
     for i in 0..7 {
         tree.file(format!("f{i}.log").as_bytes(), format!("{i}\n").as_bytes());
     }
-    // Batch 1 hashes both sides (two calls); the first hash of batch 2 kills the whole run.
-    let count = tree.base.join("sha-calls");
-    let sha = format!(
-        "echo x >>'{}'\nif [ \"$(wc -l <'{}')\" -ge 3 ]; then kill -KILL 0; fi\nPATH=${{PATH#*:}} exec sha256sum \"$@\"",
-        count.display(),
-        count.display()
-    );
-    let shim = shims(&tree, &[("sha256sum", &sha)]);
-    let (sel, id) = (selection(&tree.dir(), 1000), run_id("run-0001"));
-    let name = BackupDirName::parse(NAME).unwrap();
-    let env = [("BKB_BATCH_FILES", "3")];
-    let param = backup_script_param(&sel, &name, &id);
-    let ran = run_env(&tree, BACKUP_SH, &param, As::Root, Some(&shim), &env);
+    let (ran, sel, name, id) = backup_killed_in_second_batch(&tree);
     assert_eq!(ran.code, None, "the run was killed");
     let err = parse_backup_output(&ran.log, &sel, &name, &id).unwrap_err();
     assert_eq!(err, HostScriptError::Truncated { records: 0 });
