@@ -268,20 +268,28 @@ fn backup_frame(
     name: &BackupDirName,
     run: &RunId,
 ) -> Result<(Vec<u8>, Frame)> {
-    let want = Expect {
+    let mut frame = frame(log, &backup_expect(sel, name, run))?;
+    // Progress lines say how far the run had got; the manifest's records are the facts.
+    frame
+        .records
+        .retain(|(_, r)| !matches!(r, Record::Progress(_)));
+    Ok((backup_root(sel, name), frame))
+}
+
+/// What the header of `run`'s backup of `sel` into `name` must say.
+fn backup_expect<'a>(
+    sel: &'a FileSelection,
+    name: &'a BackupDirName,
+    run: &'a RunId,
+) -> Expect<'a> {
+    Expect {
         kind: Kind::Backup,
         dir: sel.directory().as_bytes(),
         name: Some(name.as_str()),
         page: None,
         skip: None,
         run,
-    };
-    let mut frame = frame(log, &want)?;
-    // Progress lines say how far the run had got; the manifest's records are the facts.
-    frame
-        .records
-        .retain(|(_, r)| !matches!(r, Record::Progress(_)));
-    Ok((backup_root(sel, name), frame))
+    }
 }
 
 /// How many files a running `backup.sh` has copied and recorded so far: its last `P` line, if
@@ -292,15 +300,7 @@ pub fn backup_progress(
     name: &BackupDirName,
     run: &RunId,
 ) -> Option<u64> {
-    let want = Expect {
-        kind: Kind::Backup,
-        dir: sel.directory().as_bytes(),
-        name: Some(name.as_str()),
-        page: None,
-        skip: None,
-        run,
-    };
-    frame(log, &want)
+    frame(log, &backup_expect(sel, name, run))
         .ok()?
         .records
         .iter()

@@ -77,8 +77,6 @@ impl Evidence {
 pub struct ManifestState {
     /// Files the backup script matched.
     pub found: u64,
-    /// Records the manifest holds.
-    pub files: u64,
     /// The backup script finished writing it.
     pub complete: bool,
     /// Unverified copies `read.sh` removed.

@@ -164,7 +164,6 @@ fn a_cut_log_of_a_finished_run_is_completed_from_the_manifest() {
     ev.pages = copied(0..5);
     ev.manifest = Some(ManifestState {
         found: 5,
-        files: 5,
         complete: true,
         settled: 0,
         page0_read: true,
@@ -182,7 +181,6 @@ fn a_timed_out_run_counts_the_files_it_never_reached_as_unknown() {
     ev.pages = copied(0..4);
     ev.manifest = Some(ManifestState {
         found: 10,
-        files: 4,
         complete: false,
         settled: 2,
         page0_read: true,

@@ -119,7 +119,7 @@ impl BackupRun<'_> {
                         let why = "JOB kept no complete record of it";
                         ev.unread = Some(format!("manifest page {page} could not be read: {why}"));
                     }
-                    Ok(r) if readable(&r, page) => {
+                    Ok(r) if r.status == ReadStatus::Ok => {
                         take_page(ev, page, r, need);
                         if need.page == u32::MAX {
                             needs.remove(&h);
@@ -194,12 +194,6 @@ impl BackupRun<'_> {
     }
 }
 
-/// A page that was printed, or the empty page 0 of a manifest without records (a run killed
-/// before its first batch was verified).
-fn readable(r: &PageReport, page: u32) -> bool {
-    r.status == ReadStatus::Ok || (r.status == ReadStatus::BadPage && page == 0 && r.pages == 0)
-}
-
 /// Adds a read page to the host's evidence and moves its need on (`u32::MAX` when done).
 fn take_page(ev: &mut Evidence, page: u32, r: PageReport, need: &mut Need) {
     let pages = r.pages;
@@ -213,7 +207,6 @@ fn take_records(ev: &mut Evidence, page: u32, r: PageReport) {
     let settled = ev.manifest.map_or(0, |m| m.settled) + r.settled;
     ev.manifest = Some(ManifestState {
         found: r.found,
-        files: r.manifest_files,
         complete: r.complete,
         settled,
         page0_read,
