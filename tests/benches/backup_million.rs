@@ -98,14 +98,8 @@ async fn run(
     let backup = e2e::spawn_backup_service(settings).await;
     println!(
         "backup of one host with {files} .log files (~22 bytes each) in 1,000 directories, \
-         {} cores, {} build, host tree on {} (written in {:.1} s, before timing)",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        if on_tmpfs { "/dev/shm" } else { "disk" },
+         {} (written in {:.1} s, before timing)",
+        bench::machine(on_tmpfs),
         made.as_secs_f64(),
     );
     let outcome = async {

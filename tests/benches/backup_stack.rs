@@ -91,15 +91,9 @@ async fn run(sim_settings: bk_sim::Settings, db_name: &str) -> anyhow::Result<()
 
     println!(
         "backup-service bench: {HOSTS} hosts x {FILES_PER_HOST} .log files (200-2,000 bytes), \
-         {} cores, {} build, host trees on {} (materialised in {:.1} s, before timing), \
+         {} (materialised in {:.1} s, before timing), \
          worker status poll {poll_initial} ms x1.5 up to {poll_max} ms, bk-sim max_parallel_hosts 16",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        if on_tmpfs { "/dev/shm" } else { "disk" },
+        bench::machine(on_tmpfs),
         materialised.as_secs_f64(),
     );
     let outcome = async {

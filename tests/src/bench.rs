@@ -114,6 +114,21 @@ pub fn rss_kib() -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmRSS line in /proc/self/status"))
 }
 
+/// Where a bench runs, for its first line: cores, build profile, and whether the host trees
+/// are on tmpfs (`/dev/shm`) or disk.
+pub fn machine(on_tmpfs: bool) -> String {
+    format!(
+        "{} cores, {} build, host trees on {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        if on_tmpfs { "/dev/shm" } else { "disk" },
+    )
+}
+
 /// Samples this process's resident set size in the background and keeps the highest; stops
 /// sampling when dropped.
 pub struct PeakRss {
