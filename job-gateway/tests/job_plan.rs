@@ -1,9 +1,9 @@
 //! Job plans against bk-sim over real HTTP, on both transports: list, detail, execution with a
-//! host-list variable, and the execution's variable values.
+//! host-list variable, the execution's variable values, and plan times in either unit.
 
 mod common;
 
-use common::{GAME_BIZ, TRANSPORTS, biz, follow, gateway, req, sim};
+use common::{GAME_BIZ, TRANSPORTS, WORLD, biz, follow, gateway, req, sim, sim_with_world};
 use proto::jobgateway::v1 as pb;
 
 #[tokio::test]
@@ -131,5 +131,75 @@ async fn a_plan_runs_with_a_host_list_variable_and_its_plan_and_variables_read_b
             .map(|v| (v.name.as_str(), v.value.as_str()))
             .collect();
         assert_eq!(values, [("dir", "/data/logs")]);
+    }
+}
+
+/// Plan 701 has its times in milliseconds, as JOB's docs show them; plan 702 has a time that is
+/// past the year 9999 in either unit.
+const PLAN_TIMES: &str = r#"
+[[plan]]
+id = 701
+biz = 3
+name = "times in milliseconds"
+create_time = 1546272000000
+last_modify_time = 1546272000
+
+[[plan]]
+id = 702
+biz = 3
+name = "time out of range"
+create_time = 9000000000000000
+last_modify_time = 1546272000250
+"#;
+
+#[tokio::test]
+async fn plan_times_in_seconds_or_milliseconds_read_back_as_valid_timestamps_on_both_transports() {
+    let sim = sim_with_world(&format!("{WORLD}{PLAN_TIMES}")).await;
+    let at = |seconds, nanos| Some(prost_types::Timestamp { seconds, nanos });
+    let want = [
+        (701, at(1_546_272_000, 0), at(1_546_272_000, 0)),
+        (702, None, at(1_546_272_000, 250_000_000)),
+    ];
+    for transport in TRANSPORTS {
+        let gw = gateway(sim.settings(transport)).await;
+        let mut job = gw.job().await;
+        let listed = job
+            .list_job_plans(req(
+                pb::ListJobPlansRequest {
+                    scope: biz(GAME_BIZ),
+                    name_contains: "time".to_owned(),
+                    ..Default::default()
+                },
+                None,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .job_plans;
+        let times: Vec<_> = listed
+            .into_iter()
+            .map(|p| (p.job_plan_id, p.create_time, p.last_modify_time))
+            .collect();
+        assert_eq!(times, want, "{transport:?} list");
+        for (id, create, modify) in want.clone() {
+            let plan = job
+                .get_job_plan(req(
+                    pb::GetJobPlanRequest {
+                        scope: biz(GAME_BIZ),
+                        job_plan_id: id,
+                    },
+                    None,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .job_plan
+                .unwrap();
+            assert_eq!(
+                (plan.create_time, plan.last_modify_time),
+                (create, modify),
+                "{transport:?} plan {id}"
+            );
+        }
     }
 }

@@ -259,9 +259,11 @@ pub struct PlanDef {
     pub template_id: i64,
     #[serde(default = "admin")]
     pub creator: String,
-    /// Seconds since the epoch, as JOB stores plan times.
+    /// Answered as written: seconds since the epoch, as JOB stores plan times, or
+    /// milliseconds, as the examples in JOB's docs show them (to test clients against both).
     #[serde(default)]
     pub create_time: i64,
+    /// Same unit rules as `create_time`.
     #[serde(default)]
     pub last_modify_time: i64,
     #[serde(default, rename = "var")]

@@ -26,7 +26,12 @@ pub const GAME_BIZ: i64 = 3;
 
 /// A simulator with the test world and a 20 ms dispatch delay.
 pub async fn sim() -> Sim {
-    let file = toml::from_str(WORLD).expect("test world parses");
+    sim_with_world(WORLD).await
+}
+
+/// A simulator with `world` (TOML) and a 20 ms dispatch delay.
+pub async fn sim_with_world(world: &str) -> Sim {
+    let file = toml::from_str(world).expect("test world parses");
     let world = bk_sim::World::from_file(file, None).expect("test world is valid");
     let mut settings = bk_sim::Settings::new(world);
     settings.dispatch_delay_ms = 20;

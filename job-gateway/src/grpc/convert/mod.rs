@@ -101,18 +101,37 @@ pub(crate) fn non_blank(value: String) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-/// A JOB millisecond time; absent or non-positive is unset.
-pub(crate) fn ts_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.filter(|m| *m > 0).map(|m| Timestamp {
-        seconds: m.div_euclid(1000),
-        nanos: (m.rem_euclid(1000) * 1_000_000) as i32,
+/// Seconds of the last instant a `google.protobuf.Timestamp` may hold, 9999-12-31T23:59:59Z.
+/// JSON renderings of a later Timestamp (buf curl, grpcurl) fail, so none is ever emitted.
+pub(crate) const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+
+/// Plan times at or above this are milliseconds: as seconds they would be after the year
+/// 5000, as milliseconds they are after March 1973 (docs/blueking.md, "Times").
+pub(crate) const PLAN_TIME_MS_FROM: i64 = 100_000_000_000;
+
+/// A Timestamp `ms` milliseconds after the epoch, unset when not positive or past year 9999.
+fn ts_from_ms(ms: i64) -> Option<Timestamp> {
+    let seconds = ms.div_euclid(1000);
+    (ms > 0 && seconds <= MAX_TIMESTAMP_SECONDS).then(|| Timestamp {
+        seconds,
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
     })
 }
 
-/// A JOB plan time in seconds; absent or non-positive is unset.
-pub(crate) fn ts_secs(secs: Option<i64>) -> Option<Timestamp> {
-    secs.filter(|s| *s > 0)
-        .map(|seconds| Timestamp { seconds, nanos: 0 })
+/// A JOB millisecond time (job and step instances); absent, non-positive or past year 9999
+/// is unset.
+pub(crate) fn ts_ms(ms: Option<i64>) -> Option<Timestamp> {
+    ms.and_then(ts_from_ms)
+}
+
+/// A JOB plan time. The server stores seconds but its docs' examples show milliseconds, so
+/// both are accepted (see [`PLAN_TIME_MS_FROM`]); absent, non-positive or past year 9999 is
+/// unset.
+pub(crate) fn ts_plan(t: Option<i64>) -> Option<Timestamp> {
+    match t? {
+        ms if ms >= PLAN_TIME_MS_FROM => ts_from_ms(ms),
+        secs => ts_from_ms(secs.checked_mul(1000)?),
+    }
 }
 
 /// A JOB millisecond duration; absent or negative is unset.
@@ -126,10 +145,11 @@ pub(crate) fn duration_ms(ms: Option<i64>) -> Option<Duration> {
 /// A timestamp as JOB milliseconds.
 pub(crate) fn ms_of(field: &str, ts: Option<Timestamp>) -> GatewayResult<i64> {
     let ts = ts.ok_or_else(|| GatewayError::invalid(field, "is required"))?;
-    if ts.seconds < 1 || !(0..1_000_000_000).contains(&ts.nanos) {
+    if !(1..=MAX_TIMESTAMP_SECONDS).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos)
+    {
         return Err(GatewayError::invalid(
             field,
-            "must be a valid time after 1970",
+            "must be a valid time after 1970 and before 10000",
         ));
     }
     Ok(ts.seconds * 1000 + i64::from(ts.nanos / 1_000_000))

@@ -3,7 +3,7 @@
 
 use proto::jobgateway::v1 as pb;
 
-use super::{Page, echoed_scope, non_blank, positive, scope, ts_secs};
+use super::{Page, echoed_scope, non_blank, positive, scope, ts_plan};
 use crate::bk::{self, BkClient};
 use crate::error::{GatewayError, GatewayResult};
 
@@ -78,9 +78,9 @@ pub(crate) fn plan_summary(bk: &BkClient, scope: &bk::Scope, p: bk::JobPlanSumma
             scope,
         )),
         creator: p.creator.unwrap_or_default(),
-        create_time: ts_secs(p.create_time),
+        create_time: ts_plan(p.create_time),
         last_modify_user: p.last_modify_user.unwrap_or_default(),
-        last_modify_time: ts_secs(p.last_modify_time),
+        last_modify_time: ts_plan(p.last_modify_time),
         need_update: p.need_update.unwrap_or_default(),
         plan_url: bk.plan_url(id),
         global_vars: Vec::new(),
@@ -122,9 +122,9 @@ pub(crate) fn plan_detail(bk: &BkClient, scope: &bk::Scope, p: bk::JobPlanDetail
             scope,
         )),
         creator: p.creator.unwrap_or_default(),
-        create_time: ts_secs(p.create_time),
+        create_time: ts_plan(p.create_time),
         last_modify_user: p.last_modify_user.unwrap_or_default(),
-        last_modify_time: ts_secs(p.last_modify_time),
+        last_modify_time: ts_plan(p.last_modify_time),
         need_update: false,
         plan_url: bk.plan_url(id),
         global_vars,

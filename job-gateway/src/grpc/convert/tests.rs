@@ -121,3 +121,38 @@ fn job_milliseconds_become_timestamps_and_durations() {
     let d = duration_ms(Some(2_500)).unwrap();
     assert_eq!((d.seconds, d.nanos), (2, 500_000_000));
 }
+
+#[test]
+fn plan_times_in_seconds_or_milliseconds_become_the_same_timestamp() {
+    // JOB stores plan times in seconds; its docs' examples show milliseconds.
+    let secs = ts_plan(Some(1_546_272_000)).unwrap();
+    let ms = ts_plan(Some(1_546_272_000_000)).unwrap();
+    assert_eq!((secs.seconds, secs.nanos), (1_546_272_000, 0));
+    assert_eq!((ms.seconds, ms.nanos), (1_546_272_000, 0));
+    assert_eq!(ts_plan(Some(1_546_272_000_250)).unwrap().nanos, 250_000_000);
+    assert_eq!(ts_plan(Some(0)), None);
+    assert_eq!(ts_plan(Some(-5)), None);
+}
+
+#[test]
+fn no_blueking_time_becomes_a_timestamp_past_the_year_9999() {
+    let last_ms = (MAX_TIMESTAMP_SECONDS + 1) * 1000 - 1;
+    assert_eq!(ts_ms(Some(last_ms)).unwrap().seconds, MAX_TIMESTAMP_SECONDS);
+    assert_eq!(ts_ms(Some(last_ms + 1)), None);
+    assert_eq!(ts_ms(Some(i64::MAX)), None);
+    assert_eq!(ts_plan(Some(last_ms + 1)), None);
+    assert_eq!(ts_plan(Some(i64::MAX)), None);
+}
+
+#[test]
+fn a_request_time_past_the_year_9999_is_refused_not_overflowed() {
+    let ts = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    assert_eq!(
+        ms_of("t", ts(MAX_TIMESTAMP_SECONDS)).unwrap(),
+        MAX_TIMESTAMP_SECONDS * 1000
+    );
+    let (field, _) = violation(ms_of("t", ts(MAX_TIMESTAMP_SECONDS + 1)).unwrap_err());
+    assert_eq!(field, "t");
+    let (field, _) = violation(ms_of("t", ts(i64::MAX)).unwrap_err());
+    assert_eq!(field, "t");
+}
