@@ -42,6 +42,26 @@ fn parse_params(inc: &Incoming) -> Result<Map<String, Value>, ()> {
     Ok(map)
 }
 
+/// The fields ESB's hand-written CMDB components pass on; everything else they drop, even when
+/// CMDB's docs list it (e.g. search_biz_inst_topo's `with_default`, search_set's `filter`).
+/// Other components forward the whole body.
+fn esb_forwarded(api: &str) -> Option<&'static [&'static str]> {
+    Some(match api {
+        "search_business" => &[
+            "bk_supplier_account",
+            "fields",
+            "condition",
+            "biz_property_filter",
+            "page",
+        ],
+        "search_set" => &["bk_biz_id", "fields", "condition", "page"],
+        "search_module" => &["bk_biz_id", "bk_set_id", "fields", "condition", "page"],
+        "search_biz_inst_topo" => &["bk_biz_id", "level"],
+        "get_host_base_info" => &["bk_host_id"],
+        _ => return None,
+    })
+}
+
 fn bad_body(system: System) -> ApiError {
     match system {
         System::Job => ApiError::new(1_240_003, "Bad Request"),
@@ -217,6 +237,9 @@ async fn process(
                 let msg = format!("Parameters error [{key}]: must be an object");
                 return esb_error(1_306_000, &msg, request_id);
             }
+        }
+        if let Some(keep) = esb_forwarded(&inc.api) {
+            params.0.retain(|k, _| keep.contains(&k.as_str()));
         }
     }
     for (k, v) in &inc.path_params {

@@ -283,6 +283,33 @@ async fn the_topology_includes_the_idle_set_only_with_with_default() {
 }
 
 #[tokio::test]
+async fn esb_drops_the_cmdb_fields_its_components_do_not_forward() {
+    let s = spawn().await;
+    let topo = s
+        .esb(
+            "cc",
+            "search_biz_inst_topo",
+            "admin",
+            json!({"bk_biz_id": 3, "with_default": "1"}),
+        )
+        .await;
+    assert_eq!(
+        ids(&topo.body["data"][0]["child"], "bk_inst_id"),
+        vec![31, 32]
+    );
+    let filter = json!({"condition": "AND", "rules": [{"field": "bk_set_name", "operator": "equal", "value": "zone-1"}]});
+    let sets = s
+        .esb(
+            "cc",
+            "search_set",
+            "admin",
+            json!({"bk_biz_id": 3, "fields": ["bk_set_id"], "filter": filter}),
+        )
+        .await;
+    assert_eq!(sets.body["data"]["count"], 3);
+}
+
+#[tokio::test]
 async fn get_host_base_info_lists_raw_typed_attributes() {
     let s = spawn().await;
     let body = s.cmdb_get("/api/v3/hosts/0/101", "admin").await.body;

@@ -193,6 +193,50 @@ async fn the_topology_tree_lists_sets_and_modules_and_the_idle_pool_last_when_as
     }
 }
 
+#[tokio::test]
+async fn the_tree_with_the_idle_pool_is_the_same_over_esb_which_drops_with_default_as_over_the_gateway()
+ {
+    let sim = sim().await;
+    let mut trees = Vec::new();
+    for transport in TRANSPORTS {
+        let gw = gateway(sim.settings(transport)).await;
+        let request = pb::GetBusinessTopologyRequest {
+            bk_biz_id: 3,
+            include_idle_pool: true,
+        };
+        let root = gw
+            .cmdb()
+            .await
+            .get_business_topology(req(request, None))
+            .await
+            .unwrap()
+            .into_inner()
+            .root
+            .unwrap();
+        trees.push(root);
+    }
+    let idle = trees[0].children.last().unwrap();
+    let modules: Vec<(i64, i32)> = idle
+        .children
+        .iter()
+        .map(|m| (m.bk_inst_id, m.default_code))
+        .collect();
+    assert_eq!(
+        (idle.bk_obj_id.as_str(), idle.default_code, modules.len()),
+        ("set", 1, 3)
+    );
+    assert_eq!(trees[0], trees[1], "ESB tree vs gateway tree");
+    // ESB's search_biz_inst_topo cannot carry `with_default`: the idle pool came from
+    // search_set and search_module there.
+    let esb_sets: Vec<String> = sim
+        .requests("search_set")
+        .await
+        .iter()
+        .map(|r| r["transport"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(esb_sets, ["esb"]);
+}
+
 /// ListHosts as the default operator, which must succeed.
 async fn hosts(
     cmdb: &mut CmdbServiceClient<Channel>,

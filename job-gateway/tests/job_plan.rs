@@ -181,7 +181,7 @@ async fn plan_times_in_seconds_or_milliseconds_read_back_as_valid_timestamps_on_
             .map(|p| (p.job_plan_id, p.create_time, p.last_modify_time))
             .collect();
         assert_eq!(times, want, "{transport:?} list");
-        for (id, create, modify) in want.clone() {
+        for (id, create, modify) in want {
             let plan = job
                 .get_job_plan(req(
                     pb::GetJobPlanRequest {

@@ -104,6 +104,11 @@ impl BkClient {
         }
     }
 
+    /// The front door calls of `system` go through.
+    pub(crate) fn front_door(&self, system: System) -> Transport {
+        self.inner.endpoints.front_door(system)
+    }
+
     /// The GSE API generation configured for agent status.
     pub fn gse_version(&self) -> GseVersion {
         self.inner.gse_version

@@ -1,4 +1,5 @@
-//! CMDB calls of [`BkClient`]: businesses, topology and hosts. All are reads.
+//! CMDB calls of [`BkClient`]: businesses and hosts (the topology tree is `cmdb_topo`). All
+//! are reads.
 //!
 //! On the gateway the ids travel in the path (`/api/v3/hosts/app/{bk_biz_id}/list_hosts`) and
 //! body copies are dropped; on ESB the same ids go in the body, where ESB takes them from.
@@ -8,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::client::BkClient;
-use super::cmdb_types::{Business, Host, HostProperty, HostWithTopo, Listing, TopoNode};
+use super::cmdb_types::{Business, Host, HostProperty, HostWithTopo, Listing};
 use super::error::{BkError, BkResult};
 use super::job::required;
 use super::transport::{ApiCall, Effect, System};
@@ -89,7 +90,7 @@ pub struct ListBizHostsTopo {
     pub host_property_filter: Option<Value>,
 }
 
-fn cmdb_call(api: &'static str, path: String, params: Map<String, Value>) -> ApiCall {
+pub(super) fn cmdb_call(api: &'static str, path: String, params: Map<String, Value>) -> ApiCall {
     ApiCall::new(System::Cmdb, api, Effect::Read, path, params)
 }
 
@@ -111,7 +112,11 @@ fn check_len(api: &'static str, field: &'static str, len: usize, max: usize) -> 
 }
 
 impl BkClient {
-    async fn cmdb<T: DeserializeOwned>(&self, call: ApiCall, operator: &str) -> BkResult<T> {
+    pub(super) async fn cmdb<T: DeserializeOwned>(
+        &self,
+        call: ApiCall,
+        operator: &str,
+    ) -> BkResult<T> {
         let api = call.api;
         required(api, self.call(call, operator).await?)
     }
@@ -136,31 +141,6 @@ impl BkClient {
         put_filter(&mut m, "biz_property_filter", &req.biz_property_filter);
         m.insert("page".to_owned(), req.page.to_json(API)?);
         let call = cmdb_call(API, "/api/v3/biz/search/0".to_owned(), m);
-        self.cmdb(call, operator).await
-    }
-
-    /// The full mainline topology of a business (`search_biz_inst_topo`); the idle-pool set
-    /// only with `with_default`.
-    pub async fn search_biz_inst_topo(
-        &self,
-        operator: &str,
-        bk_biz_id: i64,
-        with_default: bool,
-    ) -> BkResult<Vec<TopoNode>> {
-        const API: &str = "search_biz_inst_topo";
-        let mut m = Map::new();
-        m.insert("bk_biz_id".to_owned(), json!(bk_biz_id));
-        if with_default {
-            // A query parameter on the gateway; ESB forwards only its form fields (see the
-            // report of ambiguities), so it is also put in the ESB body.
-            m.insert("with_default".to_owned(), json!("1"));
-        }
-        let mut call = cmdb_call(API, format!("/api/v3/find/topoinst/biz/{bk_biz_id}"), m)
-            .path_params(&["bk_biz_id", "with_default"])
-            .biz(Some(bk_biz_id));
-        if with_default {
-            call.gateway_query.push(("with_default", "1".to_owned()));
-        }
         self.cmdb(call, operator).await
     }
 

@@ -9,6 +9,7 @@
 
 mod client;
 mod cmdb;
+mod cmdb_topo;
 mod cmdb_types;
 mod envelope;
 mod error;
