@@ -1,5 +1,5 @@
 //! CMDB host queries of one business: list_biz_hosts, list_biz_hosts_topo, find_host_by_topo, with each
-//! API's own paging rules and error codes (they differ; see `cmdb.md` §2).
+//! API's own paging rules and error codes (they differ; see docs/blueking.md, "Limits").
 
 use std::collections::BTreeMap;
 

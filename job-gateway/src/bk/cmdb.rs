@@ -3,7 +3,7 @@
 //!
 //! On the gateway the ids travel in the path (`/api/v3/hosts/app/{bk_biz_id}/list_hosts`) and
 //! body copies are dropped; on ESB the same ids go in the body, where ESB takes them from.
-//! Pages are capped at 500 (`cmdb.md` §2), the strictest limit across these APIs.
+//! Pages are capped at 500 (docs/blueking.md, "Limits"), the strictest limit across these APIs.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -52,9 +52,9 @@ impl CmdbPage {
 pub struct SearchBusiness {
     /// Projection; empty = all fields.
     pub fields: Vec<String>,
-    /// Legacy Mongo-style condition (§3.3).
+    /// Legacy Mongo-style condition, e.g. `{"bk_biz_name": "game"}`.
     pub condition: Option<Value>,
-    /// QueryBuilder filter (§3.1).
+    /// QueryBuilder filter (`{condition, rules}`).
     pub biz_property_filter: Option<Value>,
     /// Page.
     pub page: CmdbPage,
@@ -71,7 +71,7 @@ pub struct ListBizHosts {
     pub bk_set_ids: Vec<i64>,
     /// Only these modules (≤500).
     pub bk_module_ids: Vec<i64>,
-    /// QueryBuilder host filter (§3.1).
+    /// QueryBuilder host filter (`{condition, rules}`).
     pub host_property_filter: Option<Value>,
 }
 

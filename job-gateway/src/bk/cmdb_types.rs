@@ -1,6 +1,6 @@
-//! CMDB response types (`cmdb.md` §4, §5), every field optional: `fields` is a projection, so a
-//! field not asked for (or stored as `null`) is simply absent. Multi-valued host fields come
-//! comma-joined; [`split_list`] splits them.
+//! CMDB response types (docs/blueking.md, "The APIs we call"), every field optional: `fields`
+//! is a projection, so a field not asked for (or stored as `null`) is simply absent.
+//! Multi-valued host fields come comma-joined; [`split_list`] splits them.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,7 +14,7 @@ pub struct Listing<T> {
     pub info: Option<Vec<T>>,
 }
 
-/// A business (§4.2).
+/// A business.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Business {
     /// Id.
@@ -62,7 +62,7 @@ pub struct TopoNode {
     pub child: Option<Vec<TopoNode>>,
 }
 
-/// A host (§4.1), the fields job-gateway uses; others are dropped.
+/// A host, the fields job-gateway uses; others are dropped.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Host {
     /// Id.

@@ -1,5 +1,5 @@
-//! Decoding of the reference's composed success examples into the typed `data`: documented
-//! nulls, unknown statuses and the docs-vs-server spellings.
+//! Decoding of composed success examples, shaped as BlueKing answers, into the typed `data`:
+//! documented nulls, unknown statuses and the docs-vs-server spellings.
 
 use http::{HeaderMap, StatusCode};
 use serde_json::json;

@@ -167,7 +167,7 @@ pub struct Permission {
     pub system_name: Option<String>,
     /// Actions the user lacks.
     pub actions: Option<Vec<PermissionAction>>,
-    /// Apply URL, when a BlueKing version sends one (not in the reference; accepted if present).
+    /// Apply URL, when a BlueKing version sends one (not in BlueKing's docs; accepted if present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_url: Option<String>,
 }

@@ -3,7 +3,8 @@
 //!
 //! Both are batched ([`GSE_BATCH`] hosts per call) and merged. A host GSE leaves out of its
 //! reply is simply absent from the result: v1 callers treat a missing key as offline, v2
-//! callers as `-2` NOT_FOUND (`gse.md` §3). v2 `code 1011003` (none found) is an empty result.
+//! callers as `-2` NOT_FOUND (docs/blueking.md, "The APIs we call"). v2 `code 1011003` (none
+//! found) is an empty result.
 
 use std::collections::HashMap;
 

@@ -1,8 +1,11 @@
 //! JOB v3 job-plan response types (get_job_plan_list, get_job_plan_detail), as the server
-//! emits them, also accepting the docs' spellings (README differences #3 and #10).
+//! emits them, also accepting the spellings of JOB's docs (docs/blueking.md, "Where the docs
+//! and the servers disagree").
 //!
-//! Plans store times in seconds. `script_content` / `script_param` come Base64-encoded;
-//! [`ScriptInfo::decoded_content`] and [`ScriptInfo::decoded_param`] undo it.
+//! Plan times are seconds on the server and milliseconds in the docs' examples; the
+//! conversion to a Timestamp accepts both (docs/blueking.md, "Times"). `script_content` and
+//! `script_param` come Base64-encoded; [`ScriptInfo::decoded_content`] and
+//! [`ScriptInfo::decoded_param`] undo it.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -26,11 +29,11 @@ pub struct JobPlanSummary {
     pub name: Option<String>,
     /// Creator.
     pub creator: Option<String>,
-    /// Creation time, seconds.
+    /// Creation time: seconds, or milliseconds as in JOB's docs.
     pub create_time: Option<i64>,
     /// Last modifier.
     pub last_modify_user: Option<String>,
-    /// Last modification, seconds.
+    /// Last modification: seconds, or milliseconds as in JOB's docs.
     pub last_modify_time: Option<i64>,
     /// The template changed since; omitted when null.
     pub need_update: Option<bool>,
@@ -55,11 +58,11 @@ pub struct JobPlanDetail {
     pub name: Option<String>,
     /// Creator.
     pub creator: Option<String>,
-    /// Creation time, seconds.
+    /// Creation time: seconds, or milliseconds as in JOB's docs.
     pub create_time: Option<i64>,
     /// Last modifier.
     pub last_modify_user: Option<String>,
-    /// Last modification, seconds.
+    /// Last modification: seconds, or milliseconds as in JOB's docs.
     pub last_modify_time: Option<i64>,
     /// Global variables with defaults.
     pub global_var_list: Option<Vec<GlobalVar>>,
@@ -81,7 +84,7 @@ pub struct GlobalVar {
     pub id: Option<i64>,
     /// Name.
     pub name: Option<String>,
-    /// Raw type (§4.6): 1 string … 3 host list … 6 index array.
+    /// Raw type (docs/blueking.md, "Status codes"): 1 string … 3 host list … 6 index array.
     #[serde(rename = "type")]
     pub var_type: Option<i32>,
     /// Default value (non-host types).
@@ -175,7 +178,7 @@ pub struct ScriptInfo {
     pub script_content: Option<String>,
     /// Base64 parameters.
     pub script_param: Option<String>,
-    /// Raw language (§4.5).
+    /// Raw language (docs/blueking.md, "Status codes").
     pub script_language: Option<i32>,
     /// Windows interpreter.
     pub windows_interpreter: Option<String>,

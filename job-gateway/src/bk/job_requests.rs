@@ -15,7 +15,8 @@ use super::job_target::{Scope, TargetServer, check_target};
 /// Where a fast script comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptSource {
-    /// Inline text (plain; Base64-encoded by the client) and its language code (§4.5).
+    /// Inline text (plain; Base64-encoded by the client) and its language code
+    /// (docs/blueking.md, "Status codes").
     Content {
         /// Script text.
         content: String,

@@ -2,10 +2,10 @@
 //! status (`ExecuteObjectTaskStatusEnum`).
 //!
 //! Unknown codes are kept in an `Unknown(code)` variant, never an error: a newer JOB may add
-//! statuses. An unknown run status is not finished (README difference #9); an unknown host
-//! status is final for the host, as the proto documents.
+//! statuses. An unknown run status is not finished (docs/blueking.md, "Status codes"); an
+//! unknown host status is final for the host, as the proto documents.
 
-/// Run status of a job instance or step (§4.1).
+/// Run status of a job instance or step (docs/blueking.md, "Status codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// 1 BLANK: not started.
@@ -113,7 +113,7 @@ impl JobStatus {
     }
 }
 
-/// Status of one host in a step (§4.2).
+/// Status of one host in a step (docs/blueking.md, "Status codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HostStatus {
     /// 0 UNKNOWN_ERROR.

@@ -1,4 +1,4 @@
-//! JOB v3 response types, field for field as the server emits them (`job-v3.md`).
+//! JOB v3 response types, field for field as the server emits them (docs/blueking.md).
 //!
 //! Every field is an `Option`: JOB serialises absent DTO fields as `null` and a few as missing.
 //! Status codes stay raw `i32`s; [`JobStatus`] and [`HostStatus`] decode them with an
@@ -45,7 +45,7 @@ pub struct JobInstanceInfo {
     pub bk_biz_id: Option<i64>,
     /// Name.
     pub name: Option<String>,
-    /// Raw run status (§4.1); see [`JobStatus::from_code`].
+    /// Raw run status (docs/blueking.md, "Status codes"); see [`JobStatus::from_code`].
     pub status: Option<i32>,
     /// Creation time, ms.
     pub create_time: Option<i64>,
@@ -71,9 +71,9 @@ pub struct StepInstanceInfo {
     pub step_instance_id: Option<i64>,
     /// Name.
     pub name: Option<String>,
-    /// Raw run status (§4.1).
+    /// Raw run status (docs/blueking.md, "Status codes").
     pub status: Option<i32>,
-    /// Raw step type (§4.4): 1 script, 2 file, 3 confirmation, 4 SQL.
+    /// Raw step type (docs/blueking.md, "Status codes"): 1 script, 2 file, 3 confirmation, 4 SQL.
     #[serde(rename = "type")]
     pub step_type: Option<i32>,
     /// Creation time, ms.
@@ -106,7 +106,7 @@ pub struct HostResultInfo {
     pub ip: Option<String>,
     /// Control area.
     pub bk_cloud_id: Option<i64>,
-    /// Raw host status (§4.2); see [`HostStatus::from_code`].
+    /// Raw host status (docs/blueking.md, "Status codes"); see [`HostStatus::from_code`].
     pub status: Option<i32>,
     /// Script result tag; `""` when none.
     pub tag: Option<String>,
@@ -178,7 +178,7 @@ pub struct FileLogInfo {
     pub dest_ip: Option<IpInfo>,
     /// Target path (downloads).
     pub dest_path: Option<String>,
-    /// Raw file status (§4.6).
+    /// Raw file status (docs/blueking.md, "Status codes").
     pub status: Option<i32>,
     /// Log text.
     pub log_content: Option<String>,
@@ -337,7 +337,7 @@ pub struct VarValue {
     pub name: Option<String>,
     /// Value.
     pub value: Option<String>,
-    /// Raw variable type (§4.6).
+    /// Raw variable type (docs/blueking.md, "Status codes").
     #[serde(rename = "type")]
     pub var_type: Option<i32>,
 }

@@ -3,9 +3,9 @@
 //! [`BkClient`] is the only way job-gateway talks to BlueKing. The files split by concern:
 //! `transport` builds requests per front door, `envelope` decodes answers and classifies
 //! failures into [`BkError`], `resilience` holds limits and retries, and `job*`, `cmdb*`,
-//! `gse` describe each system's APIs with serde types that match the reference field for
-//! field. The decision a reader must know: a call that launches or terminates a job is sent
-//! again only when the failure proves BlueKing never received it.
+//! `gse` describe each system's APIs with serde types that match BlueKing's answers field for
+//! field (docs/blueking.md). The decision a reader must know: a call that launches or
+//! terminates a job is sent again only when the failure proves BlueKing never received it.
 
 mod client;
 mod cmdb;

@@ -1,4 +1,4 @@
-//! search_business's legacy Mongo-style `condition` after CMDB rewrites it (`cmdb.md` §3.3).
+//! search_business's legacy Mongo-style `condition` after CMDB rewrites it (docs/blueking.md).
 //!
 //! Decision: CMDB hands the rewritten object to Mongo, so operators follow Mongo (`$eq`, `$ne`, `$in`,
 //! `$nin`, `$gt`, `$gte`, `$lt`, `$lte`, `$exists`, `$regex` with `$options`). `$where`, `$expr`,
