@@ -2,7 +2,9 @@
 # Installs what the demo and the tests need beyond the Rust toolchain, when it is missing:
 # bubblewrap (bk-sim's per-host sandbox), Node.js + npm (to fetch the pinned buf), curl (the
 # demo walkthrough opens a JOB link with it) and the PostgreSQL server (scripts/pg.sh installs
-# that one itself). Safe to run repeatedly.
+# that one itself). Everything else the scripts, the host scripts, the tests and the benches
+# run comes with Debian's base system; tests/tests/fresh_machine.rs checks that. Safe to run
+# repeatedly.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib.sh

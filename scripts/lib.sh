@@ -5,9 +5,14 @@ log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # apt_install PKG...: install Debian packages non-interactively (CI runs as root with no stdin).
+# Not as root it needs sudo, which Debian's base system lacks: without it, say what to run.
 apt_install() {
     local sudo=()
-    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 ||
+            die "installing $* needs root: run this as root, or install it yourself (apt-get install $*)"
+        sudo=(sudo)
+    fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq >&2
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
