@@ -134,12 +134,16 @@ pub(crate) fn ts_plan(t: Option<i64>) -> Option<Timestamp> {
     }
 }
 
-/// A JOB millisecond duration; absent or negative is unset.
+/// Seconds of the longest `google.protobuf.Duration`, 10,000 years.
+pub(crate) const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
+
+/// A JOB millisecond duration; absent, negative or longer than a Duration may be is unset.
 pub(crate) fn duration_ms(ms: Option<i64>) -> Option<Duration> {
-    ms.filter(|m| *m >= 0).map(|m| Duration {
-        seconds: m / 1000,
-        nanos: ((m % 1000) * 1_000_000) as i32,
-    })
+    ms.filter(|m| (0..=MAX_DURATION_SECONDS * 1000).contains(m))
+        .map(|m| Duration {
+            seconds: m / 1000,
+            nanos: ((m % 1000) * 1_000_000) as i32,
+        })
 }
 
 /// A timestamp as JOB milliseconds.

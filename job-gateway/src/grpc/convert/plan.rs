@@ -3,7 +3,7 @@
 
 use proto::jobgateway::v1 as pb;
 
-use super::{Page, echoed_scope, non_blank, positive, scope, ts_plan};
+use super::{MAX_DURATION_SECONDS, Page, echoed_scope, non_blank, positive, scope, ts_plan};
 use crate::bk::{self, BkClient};
 use crate::error::{GatewayError, GatewayResult};
 
@@ -178,8 +178,9 @@ fn account(a: Option<bk::AccountInfo>) -> Option<pb::Account> {
     })
 }
 
+/// A timeout in seconds; unset when not positive or longer than a Duration may be.
 fn secs(s: Option<i64>) -> Option<prost_types::Duration> {
-    s.filter(|s| *s > 0)
+    s.filter(|s| (1..=MAX_DURATION_SECONDS).contains(s))
         .map(|seconds| prost_types::Duration { seconds, nanos: 0 })
 }
 

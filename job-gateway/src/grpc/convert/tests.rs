@@ -156,3 +156,15 @@ fn a_request_time_past_the_year_9999_is_refused_not_overflowed() {
     let (field, _) = violation(ms_of("t", ts(i64::MAX)).unwrap_err());
     assert_eq!(field, "t");
 }
+
+#[test]
+fn no_job_duration_becomes_a_duration_longer_than_ten_thousand_years() {
+    let longest = MAX_DURATION_SECONDS * 1000;
+    assert_eq!(
+        duration_ms(Some(longest)).unwrap().seconds,
+        MAX_DURATION_SECONDS
+    );
+    assert_eq!(duration_ms(Some(longest + 1)), None);
+    assert_eq!(duration_ms(Some(i64::MAX)), None);
+    assert_eq!(duration_ms(Some(-1)), None);
+}
