@@ -127,9 +127,18 @@ impl<'de> de::Deserializer<'de> for Recorder {
     fn deserialize_u64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         v.visit_u64(1)
     }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        // A map-valued setting (say, per-business limits) names no keys of its own.
+        v.visit_map(de::value::MapDeserializer::new(std::iter::empty::<(
+            String,
+            u8,
+        )>()))
+    }
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        v.visit_unit()
+    }
     serde::forward_to_deserialize_any! {
-        char str string bytes byte_buf unit unit_struct tuple tuple_struct map identifier
-        ignored_any
+        char str string bytes byte_buf unit_struct tuple tuple_struct identifier ignored_any
     }
     ints! { deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8
     deserialize_u16 deserialize_u32 }
@@ -178,11 +187,18 @@ fn example_keys(text: &str) -> BTreeSet<String> {
     keys
 }
 
+/// Settings the example lacks, and keys it names that the service does not have.
+fn differences(text: &str, settings: &BTreeSet<String>) -> (Vec<String>, Vec<String>) {
+    let named = example_keys(text);
+    (
+        settings.difference(&named).cloned().collect(),
+        named.difference(settings).cloned().collect(),
+    )
+}
+
 fn assert_same_keys(example: &str, settings: BTreeSet<String>) {
     let text = std::fs::read_to_string(example).unwrap();
-    let named = example_keys(&text);
-    let missing: Vec<_> = settings.difference(&named).collect();
-    let unknown: Vec<_> = named.difference(&settings).collect();
+    let (missing, unknown) = differences(&text, &settings);
     assert!(
         missing.is_empty() && unknown.is_empty(),
         "{example}: settings missing from the example {missing:?}; keys the service does not have {unknown:?}"
@@ -236,17 +252,22 @@ fn the_backup_service_example_loads_with_the_real_loader_and_names_every_setting
 }
 
 #[test]
-fn a_setting_missing_from_an_example_is_noticed() {
-    let text = "listen_addr = \"x\"\n[bk]\n#app_secret_file = \"f\"\n# a comment = not a key\n";
-    let named = example_keys(text);
-    assert_eq!(
-        named.into_iter().collect::<Vec<_>>(),
-        ["bk.app_secret_file", "listen_addr"]
-    );
+fn a_setting_missing_from_an_example_or_unknown_to_the_service_is_noticed() {
     let keys = setting_keys::<job_gateway::config::Settings>();
-    assert!(
-        keys.len() > 30,
-        "only {} settings found: {keys:?}",
-        keys.len()
+    assert!(keys.len() > 30, "only {} settings: {keys:?}", keys.len());
+    let path = example("job-gateway");
+    let full = std::fs::read_to_string(&path).unwrap();
+    // A set key, a key shown unset (`#key = ...`) and a comment that only looks like a key.
+    let edited = full
+        .replace("\nrate_burst = 50\n", "\n")
+        .replace("#key_file = ", "#kee_file = ")
+        .replace("# human | json", "# format = human | json");
+    assert_eq!(
+        differences(&edited, &keys),
+        (
+            vec!["bk.rate_burst".to_owned(), "tls.key_file".to_owned()],
+            vec!["tls.kee_file".to_owned()]
+        )
     );
+    assert_eq!(differences(&full, &keys), (vec![], vec![]));
 }
