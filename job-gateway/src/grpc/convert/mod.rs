@@ -4,7 +4,8 @@
 //! destructure every field, so a field added to a proto fails to compile until it is handled.
 //! A violation is [`GatewayError::invalid`] (INVALID_ARGUMENT with a `BadRequest`) naming the
 //! proto field. Outbound conversions never fail: a field BlueKing left out becomes the proto
-//! default, and an unknown code becomes the enum's `_UNRECOGNIZED` value with the raw code kept.
+//! default, an unknown code becomes the enum's `_UNRECOGNIZED` value with the raw code kept, and
+//! a time or duration a `Timestamp` / `Duration` cannot hold (past 9999-12-31) is left unset.
 
 mod agent;
 mod cmdb;
