@@ -5,7 +5,10 @@
 //! ([`Failure::NotSent`]); a failure that leaves it open ([`Failure::Uncertain`]) makes the
 //! caller look for the instance before anything else.
 
+use std::time::Duration;
+
 use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 /// The meaning of a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +58,35 @@ impl Failure {
     }
 }
 
+/// The wait the refusal asks for (`google.rpc.RetryInfo.retry_delay`, which job-gateway sets
+/// from BlueKing's rate-limit answer), if it names one.
+pub fn retry_delay(status: &Status) -> Option<Duration> {
+    status.get_details_retry_info()?.retry_delay
+}
+
+/// The wait before trying again after `status`: the delay it asks for, else `backoff`.
+pub fn wait_after(status: &Status, backoff: Duration) -> Duration {
+    retry_delay(status).unwrap_or(backoff)
+}
+
 #[cfg(test)]
 mod tests {
+    use tonic_types::ErrorDetails;
+
     use super::*;
+
+    #[test]
+    fn a_refusal_naming_a_retry_delay_is_waited_for_and_one_naming_none_backs_off() {
+        let limited = Status::with_error_details(
+            Code::ResourceExhausted,
+            "rate limited",
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(1500))),
+        );
+        let backoff = Duration::from_millis(50);
+        assert_eq!(wait_after(&limited, backoff), Duration::from_millis(1500));
+        let quota = Status::resource_exhausted("too many running jobs");
+        assert_eq!(wait_after(&quota, backoff), backoff);
+    }
 
     #[test]
     fn a_rate_limit_proves_the_request_was_not_sent_and_a_timeout_does_not() {

@@ -15,7 +15,7 @@ mod failure;
 mod finished;
 mod runner;
 
-pub use failure::Failure;
+pub use failure::{Failure, retry_delay, wait_after};
 pub use finished::Polling;
 pub use runner::{Launched, PlanIds, Runner, Which};
 
@@ -31,6 +31,7 @@ pub struct Gateway {
     cmdb: CmdbServiceClient<Channel>,
     token: Option<SecretString>,
     runner: Runner,
+    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -63,12 +64,22 @@ impl Gateway {
             cmdb: CmdbServiceClient::new(channel),
             token,
             runner,
+            call_timeout: CALL_TIMEOUT,
         })
+    }
+
+    /// The same client with calls bounded by `limit` (at most the usual bound): job-gateway
+    /// drops a call past its deadline, so nothing of it is sent to BlueKing after that.
+    pub fn bounded(&self, limit: Duration) -> Self {
+        Self {
+            call_timeout: limit.min(CALL_TIMEOUT),
+            ..self.clone()
+        }
     }
 
     fn request<T>(&self, message: T, operator: &str) -> Result<Request<T>, Status> {
         let mut req = Request::new(message);
-        req.set_timeout(CALL_TIMEOUT);
+        req.set_timeout(self.call_timeout);
         let md = req.metadata_mut();
         if let Some(token) = &self.token {
             let value = format!("Bearer {}", token.expose_secret())

@@ -6,6 +6,11 @@
 //! that first locks the row `WHERE attempt = <mine>`: a worker whose lease expired and was
 //! re-claimed finds no row and stops, so a stale worker can never write after a new one took
 //! over.
+//!
+//! The fence guards writes, not what a worker sends to JOB. So the decision to launch is a
+//! write too ([`intend_launch`]): committed, with the attempt that made it, before the launch
+//! is sent, and only while the lease has not run out; a later attempt that finds it
+//! ([`launch_intent`]) looks for that job before launching again.
 
 use std::time::Duration;
 
@@ -14,7 +19,7 @@ use uuid::Uuid;
 
 use super::backups::{BACKUP_COLUMNS, BackupRow, counts, get_on};
 use super::{StoreError, events};
-use crate::domain::{HostReason, Phase};
+use crate::domain::{BackupState, HostReason, Phase};
 use crate::events::Event;
 
 /// A claim: the backup and the attempt number that fences this worker's writes.
@@ -209,3 +214,57 @@ pub async fn set_job(
     tx.commit().await?;
     Ok(())
 }
+
+/// What recording the decision to launch found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Recorded and committed, the lease renewed: the launch may be sent.
+    Recorded,
+    /// The backup is being cancelled: nothing may be launched.
+    Cancelling,
+}
+
+/// Records that attempt `fence.attempt` is about to launch the backup's job, renewing the
+/// lease to `lease` in the same statement. Fenced like every write, and refused
+/// ([`StoreError::Fenced`]) when the lease has already run out, even if nobody re-claimed
+/// the backup yet: a worker that was stopped past its lease must not launch.
+pub async fn intend_launch(
+    pool: &PgPool,
+    fence: Fence,
+    lease: Duration,
+) -> Result<Intent, StoreError> {
+    let (mut tx, row) = begin(pool, fence).await?;
+    if row.state() == BackupState::Cancelling {
+        return Ok(Intent::Cancelling);
+    }
+    let done = sqlx::query(
+        "update backups set launch_intent_attempt = $2, launch_intent_at = now(), \
+           lease_expires_at = now() + make_interval(secs => $3) \
+         where id = $1 and lease_expires_at > now()",
+    )
+    .bind(fence.id)
+    .bind(fence.attempt)
+    .bind(lease.as_secs_f64())
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Fenced(fence.id));
+    }
+    tx.commit().await?;
+    Ok(Intent::Recorded)
+}
+
+/// The attempt that last recorded the decision to launch backup `id`, if any did.
+pub async fn launch_intent(pool: &PgPool, id: Uuid) -> Result<Option<i32>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select launch_intent_attempt from backups where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
+}
+
+#[cfg(test)]
+#[path = "work_tests.rs"]
+mod tests;

@@ -4,7 +4,9 @@
 //! A claim holds a lease renewed by a heartbeat. If a replica dies, its lease expires and
 //! another replica re-claims the backup with a higher attempt number, which fences the dead
 //! one out of every later write, and resumes it from what was stored: a stored job instance
-//! is followed, never launched again.
+//! is followed, never launched again. A launch is preceded by a fenced write of the decision
+//! and a check of the lease on this replica's own clock (`lease.rs`), so a replica stopped
+//! past its lease does not launch when it resumes.
 //!
 //! One claimed backup is a `run::BackupRun` whose methods are the phases, in this order:
 //! `launch` (agents, then exactly one JOB instance), `follow` (status polls, progress, cancel
@@ -12,7 +14,7 @@
 //! could not carry), `end` (judge every host, decide the backup's state, write it all once).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore};
@@ -26,6 +28,7 @@ mod collect;
 mod end;
 mod follow;
 mod launch;
+mod lease;
 mod pages;
 mod run;
 
@@ -76,13 +79,21 @@ pub async fn run(
             () = stop.cancelled() => break,
             p = Arc::clone(&slots).acquire_owned() => p.expect("semaphore never closed"),
         };
+        let asked = Instant::now();
         match work::claim(&pool, &settings.owner, settings.lease).await {
             Ok(Some(row)) => {
                 let fence = Fence {
                     id: row.id,
                     attempt: row.attempt,
                 };
-                tracing::info!(backup_id = %row.id, attempt = row.attempt, "backup claimed");
+                let lease = Arc::new(lease::Lease::new(settings.lease, asked));
+                tracing::info!(
+                    backup_id = %row.id,
+                    attempt = row.attempt,
+                    operator = %row.operator,
+                    state = row.state().as_str(),
+                    "backup claimed"
+                );
                 let (pool, gateway, settings, stop) = (
                     pool.clone(),
                     gateway.clone(),
@@ -93,8 +104,8 @@ pub async fn run(
                 // the task — finishing, shutdown, an abort — also stops renewing the lease.
                 running.spawn(async move {
                     tokio::select! {
-                        () = run::drive(&pool, &gateway, &settings, row) => {}
-                        () = heartbeat(&pool, fence, settings.lease) => {
+                        () = run::drive(&pool, &gateway, &settings, &lease, row) => {}
+                        () = heartbeat(&pool, fence, &lease) => {
                             tracing::warn!(backup_id = %fence.id, "lease lost: stopping");
                         }
                         () = stop.cancelled() => {}
@@ -125,11 +136,13 @@ pub async fn run(
 }
 
 /// Renews the lease every third of its length; returns when the claim is gone.
-async fn heartbeat(pool: &PgPool, fence: Fence, lease: Duration) {
+async fn heartbeat(pool: &PgPool, fence: Fence, lease: &lease::Lease) {
+    let length = lease.length();
     loop {
-        tokio::time::sleep(lease / 3).await;
-        match work::heartbeat(pool, fence, lease).await {
-            Ok(true) => {}
+        tokio::time::sleep(length / 3).await;
+        let asked = Instant::now();
+        match work::heartbeat(pool, fence, length).await {
+            Ok(true) => lease.renewed(asked),
             Ok(false) => return,
             Err(e) => tracing::warn!(backup_id = %fence.id, error = %e, "heartbeat failed"),
         }

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tonic::Status;
 
 use super::WorkerSettings;
+use super::lease::Lease;
 use crate::convert::backup_selection;
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::HostSummary;
@@ -26,6 +27,9 @@ pub(super) enum Halt {
     Store(#[from] StoreError),
     #[error("job-gateway: {0}")]
     Gateway(Status),
+    /// Too little of the lease is left (or none: the process was stopped) to send a launch.
+    #[error("lease too close to running out to launch")]
+    LeaseStale,
 }
 
 /// The validated arguments of a backup, rebuilt from its row by the same code that validated
@@ -35,6 +39,8 @@ pub(super) struct RunArgs {
     pub(super) selection: FileSelection,
     pub(super) name: BackupDirName,
     pub(super) run: RunId,
+    /// Who asked for the backup (for the log).
+    pub(super) operator: String,
 }
 
 impl RunArgs {
@@ -43,6 +49,7 @@ impl RunArgs {
             selection: backup_selection(&row.bk_file_dir, &row.bk_file_suffix).ok()?,
             name: BackupDirName::parse(&row.backup_name).ok()?,
             run: RunId::new(&row.id.simple().to_string()).ok()?,
+            operator: row.operator.clone(),
         })
     }
 }
@@ -52,21 +59,30 @@ pub(super) struct BackupRun<'a> {
     pub(super) pool: &'a PgPool,
     pub(super) gw: &'a Gateway,
     pub(super) settings: &'a WorkerSettings,
+    pub(super) lease: &'a Lease,
     pub(super) fence: Fence,
     pub(super) args: RunArgs,
 }
 
-pub(super) async fn drive(pool: &PgPool, gw: &Gateway, settings: &WorkerSettings, row: BackupRow) {
+pub(super) async fn drive(
+    pool: &PgPool,
+    gw: &Gateway,
+    settings: &WorkerSettings,
+    lease: &Lease,
+    row: BackupRow,
+) {
     let fence = Fence {
         id: row.id,
         attempt: row.attempt,
     };
+    let operator = row.operator.clone();
     let result = match RunArgs::from_row(&row) {
         Some(args) => {
             let run = BackupRun {
                 pool,
                 gw,
                 settings,
+                lease,
                 fence,
                 args,
             };
@@ -77,16 +93,27 @@ pub(super) async fn drive(pool: &PgPool, gw: &Gateway, settings: &WorkerSettings
                 FailureReason::Internal,
                 "stored backup arguments are invalid",
             );
-            end_unrun(pool, fence, end).await
+            end_unrun(pool, fence, &operator, end).await
         }
     };
     match result {
         Ok(()) => {}
         Err(Halt::Store(StoreError::Fenced(_))) => {
-            tracing::info!(backup_id = %fence.id, "backup taken over or cancelled: worker stops");
+            tracing::info!(
+                backup_id = %fence.id,
+                attempt = fence.attempt,
+                operator = %operator,
+                "backup taken over, cancelled or lease run out: worker stops"
+            );
         }
         Err(e) => {
-            tracing::warn!(backup_id = %fence.id, error = %e, "backup run interrupted; will resume after the lease")
+            tracing::warn!(
+                backup_id = %fence.id,
+                attempt = fence.attempt,
+                operator = %operator,
+                error = %e,
+                "backup run interrupted; will resume after the lease"
+            );
         }
     }
 }
@@ -115,12 +142,13 @@ impl BackupRun<'_> {
 
     /// Ends the backup FAILED for `reason` without a job result to collect.
     pub(super) async fn fail(&self, reason: FailureReason, message: &str) -> Result<(), Halt> {
-        end_unrun(self.pool, self.fence, Unrun::failed(reason, message)).await
+        let end = Unrun::failed(reason, message);
+        end_unrun(self.pool, self.fence, &self.args.operator, end).await
     }
 
     /// Ends the backup without a job result to collect.
     pub(super) async fn end_unrun(&self, end: Unrun<'_>) -> Result<(), Halt> {
-        end_unrun(self.pool, self.fence, end).await
+        end_unrun(self.pool, self.fence, &self.args.operator, end).await
     }
 }
 
@@ -173,7 +201,12 @@ async fn unfinished_hosts(pool: &PgPool, fence: Fence) -> Result<Vec<HostSummary
         .collect())
 }
 
-async fn end_unrun(pool: &PgPool, fence: Fence, end: Unrun<'_>) -> Result<(), Halt> {
+async fn end_unrun(
+    pool: &PgPool,
+    fence: Fence,
+    operator: &str,
+    end: Unrun<'_>,
+) -> Result<(), Halt> {
     let note = if end.state == BackupState::Failed {
         end.message
     } else {
@@ -191,5 +224,24 @@ async fn end_unrun(pool: &PgPool, fence: Fence, end: Unrun<'_>) -> Result<(), Ha
         message: end.message.to_owned(),
     };
     finish(pool, fence, &outcome).await?;
+    let reason = end.failure_reason.map(FailureReason::as_str);
+    if end.state == BackupState::Failed {
+        tracing::warn!(
+            backup_id = %fence.id,
+            operator,
+            state = end.state.as_str(),
+            failure_reason = reason,
+            message = end.message,
+            "backup ended without running"
+        );
+    } else {
+        tracing::info!(
+            backup_id = %fence.id,
+            operator,
+            state = end.state.as_str(),
+            message = end.message,
+            "backup ended without running"
+        );
+    }
     Ok(())
 }

@@ -1,0 +1,292 @@
+//! Launch fencing with real processes: a replica frozen (SIGSTOP) past its lease while its
+//! lookups of launched jobs are slow must not launch once it resumes (SIGCONT), after another
+//! replica re-claimed its backups. bk-sim's request log must show exactly one launch per
+//! backup.
+//!
+//! Twenty backups run at once: the freeze finds each of them looking the job up before its
+//! launch, the moment the field saw go wrong.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use proto::backup::v1 as pb;
+use proto::backup::v1::backup_service_client::BackupServiceClient;
+use rustix::process::{Pid, Signal, kill_process};
+use secrecy::SecretString;
+use serde_json::json;
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tonic::Request;
+use tonic::transport::Channel;
+
+const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
+const TOKEN: &str = "fencing-test-token-0123456789";
+const BACKUPS: usize = 20;
+const LEASE_MS: u64 = 1500;
+
+/// A backup-service process whose pid the test signals.
+struct Replica {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Replica {
+    fn start(db_url: &str, gateway: &str) -> Self {
+        let mut child = Command::new(BIN)
+            .envs([
+                ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+                ("BACKUP_SERVICE__DATABASE__URL", db_url.to_owned()),
+                ("BACKUP_SERVICE__AUTH__TOKENS", TOKEN.to_owned()),
+                ("BACKUP_SERVICE__JOB_GATEWAY__URL", gateway.to_owned()),
+                ("BACKUP_SERVICE__JOB_GATEWAY__TOKEN", TOKEN.to_owned()),
+                ("BACKUP_SERVICE__WORKER__CONCURRENCY", BACKUPS.to_string()),
+                ("BACKUP_SERVICE__WORKER__LEASE_MS", LEASE_MS.to_string()),
+                (
+                    "BACKUP_SERVICE__WORKER__CLAIM_INTERVAL_MS",
+                    "100".to_owned(),
+                ),
+                ("BACKUP_SERVICE__WORKER__POLL_INITIAL_MS", "50".to_owned()),
+                ("BACKUP_SERVICE__WORKER__POLL_MAX_MS", "300".to_owned()),
+                (
+                    "BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS",
+                    "2000".to_owned(),
+                ),
+                ("RUST_LOG", "info".to_owned()),
+                ("NO_COLOR", "1".to_owned()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start backup-service");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[replica {pid}] {line}");
+                if let Some(rest) = line.split("serving addr=").nth(1)
+                    && let Some(addr) = rest.split_whitespace().next()
+                {
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address"));
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("backup-service reports its address");
+        Self { child, addr }
+    }
+
+    fn signal(&self, signal: Signal) {
+        let pid = Pid::from_child(&self.child);
+        kill_process(pid, signal).expect("send signal");
+    }
+
+    async fn client(&self) -> BackupServiceClient<Channel> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        BackupServiceClient::new(channel)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn request<T>(msg: T) -> Request<T> {
+    let mut req = Request::new(msg);
+    let md = req.metadata_mut();
+    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    md.insert("x-bk-username", "admin".parse().unwrap());
+    req
+}
+
+async fn url_of(opts: &PgConnectOptions) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (server, _) = base.rsplit_once('/').expect("url with a database");
+    format!("{server}/{}", opts.get_database().expect("database name"))
+}
+
+/// Polls `check` every 50 ms until it holds; panics after `limit`.
+async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_replica_frozen_past_its_lease_never_launches_a_second_job_for_a_re_claimed_backup(
+    pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    opts: PgConnectOptions,
+) {
+    let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
+    let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
+    sim_settings.dispatch_delay_ms = 20;
+    let sim = bk_sim::spawn(sim_settings).await.unwrap();
+    let admin = reqwest::Client::new();
+    admin
+        .put(format!(
+            "{}/_sim/faults/apis/get_job_instance_list",
+            sim.base_url()
+        ))
+        .json(&json!({"latency_ms": 1000}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let mut gw_settings = job_gateway::config::Settings::default();
+    gw_settings.bk.esb_url = sim.base_url();
+    gw_settings.bk.job_web_url = sim.base_url();
+    gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
+    gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
+    // No rate limits of job-gateway's own: a launch it held back would blur the race.
+    gw_settings.bk.rate_per_second = 0.0;
+    gw_settings.bk.biz_rate_per_second = 0.0;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gw = job_gateway::startup::Application::build(gw_settings, listener)
+        .await
+        .unwrap();
+    let gw_url = format!("http://{}", gw.local_addr());
+    tokio::spawn(gw.run_until(std::future::pending()));
+
+    let db_url = url_of(&opts).await;
+    let first = Replica::start(&db_url, &gw_url);
+    let pool = pool_opts.connect_with(opts).await.unwrap();
+    let mut client = first.client().await;
+    let mut jobs_by_id = HashMap::new();
+    for i in 0..BACKUPS {
+        let started = client
+            .start_backup(request(pb::StartBackupRequest {
+                bk_biz_id: 3,
+                bk_host_ids: vec![[1001, 1002, 1003][i % 3]],
+                bk_file_dir: "/data/logs".to_owned(),
+                bk_file_suffix: "log".to_owned(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .backup
+            .unwrap();
+        let job_name: String =
+            sqlx::query_scalar("select job_name from backups where id = $1::uuid")
+                .bind(&started.backup_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        jobs_by_id.insert(job_name, started.backup_id);
+    }
+    // Frozen while it looks for jobs launched earlier (slowly) before launching each backup.
+    until(Duration::from_secs(20), "every backup is launching", || {
+        count(
+            &pool,
+            "select count(*) from backups where phase = 'launching'",
+        )
+        .map_fut(|n| n == BACKUPS as i64)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    first.signal(Signal::STOP);
+    let frozen = Instant::now();
+    let second = Replica::start(&db_url, &gw_url);
+    // Resumed only once the other replica has re-claimed and launched (or found) every job.
+    until(
+        Duration::from_secs(20),
+        "every unfinished backup is re-launched",
+        || {
+            count(
+                &pool,
+                "select count(*) from backups \
+             where (attempt >= 2 and job_instance_id is not null) or finished_at is not null",
+            )
+            .map_fut(|n| n == BACKUPS as i64)
+        },
+    )
+    .await;
+    assert!(frozen.elapsed() > Duration::from_millis(LEASE_MS));
+    // On SIGCONT the frozen replica's heartbeat and its launch race; in the field the launch
+    // won by 1 ms. Holding the table locked for a moment makes the heartbeat (a query) lose
+    // every time, so only the launch path's own checks can stop the launch.
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("lock table backups in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    first.signal(Signal::CONT);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.rollback().await.unwrap();
+
+    until(Duration::from_secs(60), "every backup ends", || {
+        count(
+            &pool,
+            "select count(*) from backups where state in ('succeeded', 'partial', 'failed', 'cancelled')",
+        )
+        .map_fut(|n| n == BACKUPS as i64)
+    })
+    .await;
+    // Whatever the resumed replica still had in flight has had time to reach bk-sim.
+    tokio::time::sleep(Duration::from_millis(LEASE_MS)).await;
+
+    let log: serde_json::Value = admin
+        .get(format!(
+            "{}/_sim/requests?api=fast_execute_script",
+            sim.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut launches: HashMap<String, usize> = HashMap::new();
+    for r in log["requests"].as_array().expect("request list") {
+        let name = r["params"]["task_name"].as_str().unwrap_or_default();
+        let id = jobs_by_id.get(name).cloned().unwrap_or(format!("? {name}"));
+        *launches.entry(id).or_default() += 1;
+    }
+    let twice: Vec<_> = launches.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "launched more than once: {twice:?}");
+    assert_eq!(
+        launches.len(),
+        BACKUPS,
+        "one launch per backup: {launches:?}"
+    );
+    let succeeded = count(
+        &pool,
+        "select count(*) from backups where state = 'succeeded'",
+    )
+    .await;
+    assert_eq!(succeeded, BACKUPS as i64);
+    drop(second);
+    drop(first);
+}
+
+/// `fut.map_fut(f)`: a tiny adapter so `until` closures read as one expression.
+trait MapFut: std::future::Future + Sized {
+    fn map_fut<T>(self, f: impl FnOnce(Self::Output) -> T) -> impl std::future::Future<Output = T> {
+        async move { f(self.await) }
+    }
+}
+
+impl<F: std::future::Future> MapFut for F {}
