@@ -2,12 +2,17 @@
 //! per-host progress (a host JOB reports finished is shown RUNNING until its results are read,
 //! never as done before they are; a host still running, the files its log says it has done),
 //! and terminates the job on cancel or at the deadline.
+//!
+//! Decision: JOB refuses to terminate a job that is still queued (status 1) with
+//! `1241003 Unsupported operation` (FAILED_PRECONDITION), the same answer as for a job that
+//! has finished. So a refused terminate proves nothing by itself: the job's status, read right
+//! after, says whether to try again at the next poll (queued or running) or stop trying.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostStatus as JobHostStatus};
+use proto::jobgateway::v1::{GetJobInstanceStatusResponse, HostStatus as JobHostStatus, RunStatus};
 
 use super::run::{BackupRun, Halt};
 use crate::domain::{BackupState, FailureReason, HostState};
@@ -48,11 +53,15 @@ impl BackupRun<'_> {
                 deadline_hit = true;
                 tracing::warn!(backup_id = %self.fence.id, "deadline passed: terminating the job");
             }
+            let mut refused = None;
             if (cancelled || deadline_hit) && !terminated {
                 match self.gw.terminate(biz, job_id, op).await {
-                    Ok(()) => terminated = true,
-                    // Not running any more: nothing to stop.
-                    Err(e) if Failure::of(&e) == Failure::NotNow => terminated = true,
+                    Ok(()) => {
+                        terminated = true;
+                        tracing::info!(backup_id = %self.fence.id, job_instance_id = job_id, "job terminate accepted");
+                    }
+                    // Queued, stopping or finished: the status read next tells which.
+                    Err(e) if Failure::of(&e) == Failure::NotNow => refused = Some(e),
                     Err(e) => {
                         tracing::warn!(backup_id = %self.fence.id, error = %e, "terminate failed; will retry")
                     }
@@ -61,6 +70,15 @@ impl BackupRun<'_> {
             match self.gw.status(biz, job_id, op).await {
                 Ok(status) => {
                     let finished = status.job_instance.as_ref().is_some_and(|j| j.finished);
+                    if let Some(e) = refused {
+                        let run = status.job_instance.as_ref().map(|j| j.status());
+                        if terminable(run) {
+                            tracing::info!(backup_id = %self.fence.id, job_instance_id = job_id, error = %e, "terminate refused while the job is queued or running; trying again");
+                        } else {
+                            // Stopping already, or finished: nothing left to stop.
+                            terminated = true;
+                        }
+                    }
                     self.publish_progress(&status).await?;
                     if finished {
                         break Some(status);
@@ -169,5 +187,30 @@ impl BackupRun<'_> {
             host_progress(self.pool, self.fence, &updates).await?;
         }
         Ok(())
+    }
+}
+
+/// Whether a job in `status` still needs a terminate: queued (JOB refuses it then, so it is
+/// asked again), running, or waiting for a user.
+fn terminable(status: Option<RunStatus>) -> bool {
+    matches!(
+        status,
+        Some(RunStatus::Pending | RunStatus::Running | RunStatus::WaitingUser)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_or_running_job_is_terminated_again_and_a_stopping_or_finished_one_is_not() {
+        assert!(terminable(Some(RunStatus::Pending)));
+        assert!(terminable(Some(RunStatus::Running)));
+        assert!(terminable(Some(RunStatus::WaitingUser)));
+        assert!(!terminable(Some(RunStatus::Stopping)));
+        assert!(!terminable(Some(RunStatus::Stopped)));
+        assert!(!terminable(Some(RunStatus::Succeeded)));
+        assert!(!terminable(None));
     }
 }
