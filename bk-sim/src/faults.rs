@@ -61,6 +61,9 @@ pub enum InjectedError {
     Http { status: u16 },
     /// HTTP 200 with `result: false` and this code.
     Code { code: i64, message: String },
+    /// The front door's rate-limit refusal, exactly as a `rate_limit` bucket gives it (gateway
+    /// HTTP 429 `1642903`, ESB `1306429`): `fail_next` then refuses an exact number of calls.
+    RateLimited,
 }
 
 impl Default for InjectedError {
@@ -290,6 +293,21 @@ mod tests {
             .collect();
         assert_eq!(rejected, vec![true, true, false]);
         assert_eq!(f.decide("other", "a").reject, None);
+    }
+
+    #[test]
+    fn an_injected_rate_limit_refuses_exactly_the_next_calls() {
+        let mut spec = FaultSpec::default();
+        let fault: ApiFault =
+            serde_json::from_str(r#"{"fail_next": 2, "error": {"kind": "rate_limited"}}"#)
+                .expect("parses");
+        spec.apis.insert("fast_execute_script".into(), fault);
+        let f = Faults::new(spec);
+        let rejects: Vec<Option<Reject>> = (0..3)
+            .map(|_| f.decide("fast_execute_script", "a").reject)
+            .collect();
+        let limited = Some(Reject::Injected(InjectedError::RateLimited));
+        assert_eq!(rejects, vec![limited.clone(), limited, None]);
     }
 
     #[test]

@@ -183,10 +183,12 @@ async fn process(
         tokio::time::sleep(decision.latency).await;
     }
     match decision.reject {
-        Some(Reject::RateLimited) if esb => {
+        Some(Reject::RateLimited | Reject::Injected(InjectedError::RateLimited)) if esb => {
             return esb_error(1_306_429, "Access frequency limit", request_id);
         }
-        Some(Reject::RateLimited) => return envelope::gateway_rate_limited(),
+        Some(Reject::RateLimited | Reject::Injected(InjectedError::RateLimited)) => {
+            return envelope::gateway_rate_limited();
+        }
         Some(Reject::Injected(InjectedError::Http { status })) if esb => {
             return envelope::proxy_error(status);
         }

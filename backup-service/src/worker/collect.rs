@@ -16,11 +16,10 @@ use super::follow::Watched;
 use super::run::{BackupRun, Halt, off_runtime};
 use crate::domain::Phase;
 use crate::events::HostSummary;
-use crate::gateway::Failure;
+use crate::gateway::{Failure, wait_after};
 use crate::hostscript::{HostScriptError, parse_backup_output, parse_partial_backup_output};
 use crate::outcome::Evidence;
 use crate::store::backups::BackupRow;
-use crate::store::work;
 
 /// Times a failed read (a call or a `busy` host) is tried again.
 pub(super) const READ_RETRIES: u32 = 5;
@@ -44,13 +43,8 @@ impl BackupRun<'_> {
         row: &BackupRow,
         watched: &Watched,
     ) -> Result<Collected, Halt> {
-        work::set_phase(
-            self.pool,
-            self.fence,
-            Phase::CollectingResults,
-            "collecting results",
-        )
-        .await?;
+        self.set_phase(Phase::CollectingResults, "collecting results")
+            .await?;
         let job_id = row.job_instance_id.expect("collect runs after launch");
         let step = watched.status.steps.first();
         let step_id = row
@@ -134,7 +128,7 @@ impl BackupRun<'_> {
     }
 
     /// Calls `call` until it succeeds, fails for good, or [`READ_RETRIES`] retries with
-    /// backoff are spent.
+    /// backoff (or the delay a refusal asks for) are spent.
     pub(super) async fn retry<T, F, Fut>(&self, call: F) -> Result<T, tonic::Status>
     where
         F: Fn() -> Fut,
@@ -146,9 +140,15 @@ impl BackupRun<'_> {
             match call().await {
                 Ok(v) => return Ok(v),
                 Err(e) if tries < READ_RETRIES && Failure::of(&e).retryable() => {
-                    tracing::warn!(backup_id = %self.fence.id, error = %e, "read from JOB failed; retrying");
+                    let pause = wait_after(&e, wait);
+                    tracing::warn!(
+                        backup_id = %self.fence.id,
+                        error = %e,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "read from JOB failed; retrying"
+                    );
                     tries += 1;
-                    tokio::time::sleep(wait).await;
+                    tokio::time::sleep(pause).await;
                     wait = (wait * 2).min(self.settings.poll_max);
                 }
                 Err(e) => return Err(e),

@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::collect::Collected;
 use super::run::{BackupRun, Halt, RunArgs, off_runtime};
-use crate::domain::HostState;
+use crate::domain::{FailureReason, HostState};
 use crate::outcome::{self, Context, Ending, HostOutcome, HostRun, host_outcome};
 use crate::records::NewRecord;
 use crate::store::backups::{self, BackupRow};
@@ -34,7 +34,15 @@ impl BackupRun<'_> {
             .collect();
         let outcome = outcome::decide(&earlier, hosts, records, ending);
         let written = finish(self.pool, self.fence, &outcome).await?;
-        tracing::info!(backup_id = %self.fence.id, state = outcome.state.as_str(), records = written, "backup finished");
+        tracing::info!(
+            backup_id = %self.fence.id,
+            operator = %self.args.operator,
+            state = outcome.state.as_str(),
+            failure_reason = outcome.failure_reason.map(FailureReason::as_str),
+            message = %outcome.message,
+            records = written,
+            "backup finished"
+        );
         Ok(())
     }
 }

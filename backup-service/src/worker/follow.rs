@@ -47,7 +47,10 @@ impl BackupRun<'_> {
         let last = loop {
             // Re-read the row each tick: it carries cancel requests (and the deadline).
             let current = work::current(self.pool, self.fence).await?;
-            cancelled |= current.state() == BackupState::Cancelling;
+            if !cancelled && current.state() == BackupState::Cancelling {
+                cancelled = true;
+                tracing::info!(backup_id = %self.fence.id, operator = %self.args.operator, job_instance_id = job_id, "cancel requested: terminating the job");
+            }
             let deadline = current.deadline_at;
             if Utc::now() > deadline && !deadline_hit {
                 deadline_hit = true;

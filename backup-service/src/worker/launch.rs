@@ -62,28 +62,20 @@ impl BackupRun<'_> {
             self.fail(FailureReason::AllHostsFailed, msg).await?;
             return Ok(false);
         }
-        work::set_phase(
-            self.pool,
-            self.fence,
-            Phase::Launching,
-            "launching the backup job",
-        )
-        .await?;
+        self.set_phase(Phase::Launching, "launching the backup job")
+            .await?;
         self.launch_once(row, &hosts).await
     }
 
     /// Stores agent addresses and skips offline hosts; false when the backup already ended.
     async fn check_agents(&self, row: &BackupRow) -> Result<bool, Halt> {
-        work::set_phase(
-            self.pool,
-            self.fence,
-            Phase::CheckingAgents,
-            "checking agents",
-        )
-        .await?;
+        self.set_phase(Phase::CheckingAgents, "checking agents")
+            .await?;
         let statuses = match self
-            .gw
-            .agent_status(row.bk_biz_id, &row.bk_host_ids, &row.operator)
+            .retry(|| {
+                self.gw
+                    .agent_status(row.bk_biz_id, &row.bk_host_ids, &row.operator)
+            })
             .await
         {
             Ok(s) => s,
@@ -122,11 +114,12 @@ impl BackupRun<'_> {
         Ok(true)
     }
 
-    /// The instance this backup launched earlier, if any.
+    /// The instance this backup launched earlier, if any (a failed lookup is retried with
+    /// backoff, like every read).
     async fn find_launched(&self, row: &BackupRow) -> Result<Option<Launched>, Halt> {
         let token = encode_script_param(&[self.args.run.as_str().as_bytes()]);
-        self.gw
-            .find_run(
+        self.retry(|| {
+            self.gw.find_run(
                 Which::Backup,
                 row.bk_biz_id,
                 &row.job_name,
@@ -134,8 +127,9 @@ impl BackupRun<'_> {
                 row.created_at,
                 &row.operator,
             )
-            .await
-            .map_err(Halt::Gateway)
+        })
+        .await
+        .map_err(Halt::Gateway)
     }
 
     async fn adopt(&self, job: Launched, how: &'static str) -> Result<(), Halt> {

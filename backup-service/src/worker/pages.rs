@@ -20,7 +20,6 @@ use crate::hostscript::{
 use crate::outcome::Evidence;
 use crate::outcome::ManifestState;
 use crate::store::backups::BackupRow;
-use crate::store::work;
 
 /// JOB timeout of one `read.sh` run.
 const READ_TIMEOUT_SECS: i32 = 120;
@@ -69,7 +68,7 @@ impl BackupRun<'_> {
                     "reading results: manifest page {page} of {} hosts",
                     targets.len()
                 );
-                work::set_phase(self.pool, self.fence, Phase::CollectingResults, &msg).await?;
+                self.set_phase(Phase::CollectingResults, &msg).await?;
             }
             let logs = match self.run_read(row, page, skip, &targets).await {
                 Ok(logs) => logs,

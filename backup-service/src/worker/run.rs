@@ -10,9 +10,9 @@ use tonic::Status;
 use super::WorkerSettings;
 use super::lease::Lease;
 use crate::convert::backup_selection;
-use crate::domain::{BackupState, FailureReason, HostReason, HostState};
+use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
 use crate::events::HostSummary;
-use crate::gateway::Gateway;
+use crate::gateway::{Failure, Gateway};
 use crate::hostscript::{BackupDirName, FileSelection, RunId};
 use crate::outcome::{HostOutcome, Outcome};
 use crate::store::StoreError;
@@ -106,6 +106,19 @@ pub(super) async fn drive(
                 "backup taken over, cancelled or lease run out: worker stops"
             );
         }
+        Err(Halt::Gateway(e)) if !Failure::of(&e).retryable() => {
+            // A permanent refusal: the next claim would only get the same answer, after every
+            // lease, until the deadline. End here, with BlueKing's own words.
+            let launched = work::current(pool, fence)
+                .await
+                .map_or(true, |r| r.job_instance_id.is_some());
+            let reason = permanent_reason(Failure::of(&e), launched);
+            let msg = format!("job-gateway refused: {}", e.message());
+            let end = Unrun::failed(reason, &msg);
+            if let Err(err) = end_unrun(pool, fence, &operator, end).await {
+                tracing::warn!(backup_id = %fence.id, error = %err, "cannot end the backup after a permanent refusal");
+            }
+        }
         Err(e) => {
             tracing::warn!(
                 backup_id = %fence.id,
@@ -140,6 +153,19 @@ impl BackupRun<'_> {
         unfinished_hosts(self.pool, self.fence).await
     }
 
+    /// Moves to `phase` (with its event) and says so in the log.
+    pub(super) async fn set_phase(&self, phase: Phase, message: &str) -> Result<(), Halt> {
+        work::set_phase(self.pool, self.fence, phase, message).await?;
+        tracing::info!(
+            backup_id = %self.fence.id,
+            operator = %self.args.operator,
+            phase = phase.as_str(),
+            message,
+            "backup phase"
+        );
+        Ok(())
+    }
+
     /// Ends the backup FAILED for `reason` without a job result to collect.
     pub(super) async fn fail(&self, reason: FailureReason, message: &str) -> Result<(), Halt> {
         let end = Unrun::failed(reason, message);
@@ -149,6 +175,16 @@ impl BackupRun<'_> {
     /// Ends the backup without a job result to collect.
     pub(super) async fn end_unrun(&self, end: Unrun<'_>) -> Result<(), Halt> {
         end_unrun(self.pool, self.fence, &self.args.operator, end).await
+    }
+}
+
+/// The backup's failure reason for a permanent refusal (`failure` is never retryable).
+fn permanent_reason(failure: Failure, launched: bool) -> FailureReason {
+    match failure {
+        Failure::Denied => FailureReason::PermissionDenied,
+        _ if !launched => FailureReason::LaunchRejected,
+        Failure::NotFound => FailureReason::JobLost,
+        _ => FailureReason::Internal,
     }
 }
 
@@ -244,4 +280,19 @@ async fn end_unrun(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permanent_refusal_is_a_denial_a_rejected_launch_or_a_lost_job() {
+        let r = permanent_reason;
+        assert_eq!(r(Failure::Denied, true), FailureReason::PermissionDenied);
+        assert_eq!(r(Failure::NotFound, false), FailureReason::LaunchRejected);
+        assert_eq!(r(Failure::Refused, false), FailureReason::LaunchRejected);
+        assert_eq!(r(Failure::NotFound, true), FailureReason::JobLost);
+        assert_eq!(r(Failure::Refused, true), FailureReason::Internal);
+    }
 }
