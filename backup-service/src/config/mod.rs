@@ -47,7 +47,7 @@ Settings (defaults < --config TOML file < environment):
   worker.claim_interval_ms    BACKUP_SERVICE__WORKER__CLAIM_INTERVAL_MS   idle poll for queued backups [1000]
   worker.poll_initial_ms      BACKUP_SERVICE__WORKER__POLL_INITIAL_MS     first JOB status poll interval [200]
   worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
-  worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after a launch timed out, look for the job this long before relaunching [60000]
+  worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after an uncertain launch (or an earlier claim's), look for the job this long before launching again; bounds the launch call [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
   plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
   plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)

@@ -39,7 +39,7 @@ impl BackupRun<'_> {
             operator = %self.args.operator,
             state = outcome.state.as_str(),
             failure_reason = outcome.failure_reason.map(FailureReason::as_str),
-            message = %outcome.message,
+            status_message = %outcome.message,
             records = written,
             "backup finished"
         );

@@ -94,6 +94,8 @@ impl BackupRun<'_> {
                     self.fail(FailureReason::JobLost, msg).await?;
                     return Ok(None);
                 }
+                // Permission withdrawn while the job runs: asking again changes nothing.
+                Err(e) if Failure::of(&e) == Failure::Denied => return Err(Halt::Gateway(e)),
                 Err(e) => {
                     tracing::warn!(backup_id = %self.fence.id, error = %e, "status poll failed")
                 }

@@ -45,8 +45,10 @@ pub struct WorkerSettings {
     pub poll_initial: Duration,
     /// Longest interval between JOB status polls.
     pub poll_max: Duration,
-    /// After a launch whose fate is unknown (a timeout), how long to keep looking for the
-    /// instance before launching again: at least as long as a request can take to reach JOB.
+    /// After a launch whose fate is unknown (a timeout, or an earlier claim's recorded
+    /// decision to launch), how long to keep looking for the instance before launching again:
+    /// at least as long as a request can take to reach JOB. Also the deadline of the launch
+    /// call itself, so job-gateway sends nothing of it later than that.
     pub launch_settle: Duration,
     /// Name of this replica in leases (for operators reading the table).
     pub owner: String,

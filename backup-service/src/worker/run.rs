@@ -160,7 +160,7 @@ impl BackupRun<'_> {
             backup_id = %self.fence.id,
             operator = %self.args.operator,
             phase = phase.as_str(),
-            message,
+            status_message = message,
             "backup phase"
         );
         Ok(())
@@ -264,18 +264,18 @@ async fn end_unrun(
     if end.state == BackupState::Failed {
         tracing::warn!(
             backup_id = %fence.id,
-            operator,
+            operator = %operator,
             state = end.state.as_str(),
             failure_reason = reason,
-            message = end.message,
+            status_message = end.message,
             "backup ended without running"
         );
     } else {
         tracing::info!(
             backup_id = %fence.id,
-            operator,
+            operator = %operator,
             state = end.state.as_str(),
-            message = end.message,
+            status_message = end.message,
             "backup ended without running"
         );
     }
