@@ -4,7 +4,9 @@
 //! backup.
 //!
 //! Twenty backups run at once: the freeze finds each of them looking the job up before its
-//! launch, the moment the field saw go wrong.
+//! launch, the moment the field saw go wrong. And a replica frozen just after it sent slow
+//! launches: the replica that re-claims them finds their recorded decision to launch and
+//! waits for those jobs instead of launching its own.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -34,7 +36,7 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(db_url: &str, gateway: &str) -> Self {
+    fn start(db_url: &str, gateway: &str, settle_ms: u64) -> Self {
         let mut child = Command::new(BIN)
             .envs([
                 ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
@@ -52,7 +54,7 @@ impl Replica {
                 ("BACKUP_SERVICE__WORKER__POLL_MAX_MS", "300".to_owned()),
                 (
                     "BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS",
-                    "2000".to_owned(),
+                    settle_ms.to_string(),
                 ),
                 ("RUST_LOG", "info".to_owned()),
                 ("NO_COLOR", "1".to_owned()),
@@ -134,101 +136,159 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// bk-sim with `api` answering after `latency_ms`, job-gateway over ESB, and the database.
+struct Rig {
+    sim: bk_sim::RunningSim,
+    gw_url: String,
+    db_url: String,
+    pool: PgPool,
+}
+
+impl Rig {
+    async fn start(
+        pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+        opts: PgConnectOptions,
+        api: &str,
+        latency_ms: u64,
+    ) -> Self {
+        let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
+        let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
+        sim_settings.dispatch_delay_ms = 20;
+        let sim = bk_sim::spawn(sim_settings).await.unwrap();
+        reqwest::Client::new()
+            .put(format!("{}/_sim/faults/apis/{api}", sim.base_url()))
+            .json(&json!({ "latency_ms": latency_ms }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+        let mut gw_settings = job_gateway::config::Settings::default();
+        gw_settings.bk.esb_url = sim.base_url();
+        gw_settings.bk.job_web_url = sim.base_url();
+        gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
+        gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
+        // No rate limits of job-gateway's own: a launch it held back would blur the race.
+        gw_settings.bk.rate_per_second = 0.0;
+        gw_settings.bk.biz_rate_per_second = 0.0;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gw = job_gateway::startup::Application::build(gw_settings, listener)
+            .await
+            .unwrap();
+        let gw_url = format!("http://{}", gw.local_addr());
+        tokio::spawn(gw.run_until(std::future::pending()));
+        let db_url = url_of(&opts).await;
+        let pool = pool_opts.connect_with(opts).await.unwrap();
+        Self {
+            sim,
+            gw_url,
+            db_url,
+            pool,
+        }
+    }
+
+    fn replica(&self, settle_ms: u64) -> Replica {
+        Replica::start(&self.db_url, &self.gw_url, settle_ms)
+    }
+
+    /// Starts `n` backups through `replica`; returns their ids by JOB task name.
+    async fn start_backups(&self, replica: &Replica, n: usize) -> HashMap<String, String> {
+        let mut client = replica.client().await;
+        let mut ids = HashMap::new();
+        for i in 0..n {
+            let started = client
+                .start_backup(request(pb::StartBackupRequest {
+                    bk_biz_id: 3,
+                    bk_host_ids: vec![[1001, 1002, 1003][i % 3]],
+                    bk_file_dir: "/data/logs".to_owned(),
+                    bk_file_suffix: "log".to_owned(),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_inner()
+                .backup
+                .unwrap();
+            let job_name: String =
+                sqlx::query_scalar("select job_name from backups where id = $1::uuid")
+                    .bind(&started.backup_id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .unwrap();
+            ids.insert(job_name, started.backup_id);
+        }
+        ids
+    }
+
+    /// Waits until `sql` (a count) reaches `n`.
+    async fn until_count(&self, what: &str, n: usize, sql: &str) {
+        until(Duration::from_secs(30), what, || {
+            count(&self.pool, sql).map_fut(|c| c == n as i64)
+        })
+        .await;
+    }
+
+    /// Waits until every backup ended, then checks bk-sim received exactly one launch for
+    /// each and each succeeded.
+    async fn assert_one_launch_each(&self, ids: &HashMap<String, String>) {
+        let n = ids.len();
+        let ended = "select count(*) from backups where finished_at is not null";
+        self.until_count("every backup ends", n, ended).await;
+        // Whatever a resumed replica still had in flight has had time to reach bk-sim.
+        tokio::time::sleep(Duration::from_millis(LEASE_MS)).await;
+        let log: serde_json::Value = reqwest::get(format!(
+            "{}/_sim/requests?api=fast_execute_script",
+            self.sim.base_url()
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let mut launches: HashMap<String, usize> = HashMap::new();
+        for r in log["requests"].as_array().expect("request list") {
+            let name = r["params"]["task_name"].as_str().unwrap_or_default();
+            let id = ids.get(name).cloned().unwrap_or(format!("? {name}"));
+            *launches.entry(id).or_default() += 1;
+        }
+        let twice: Vec<_> = launches.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(twice.is_empty(), "launched more than once: {twice:?}");
+        assert_eq!(launches.len(), n, "one launch per backup: {launches:?}");
+        let succeeded = "select count(*) from backups where state = 'succeeded'";
+        assert_eq!(count(&self.pool, succeeded).await, n as i64);
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_replica_frozen_past_its_lease_never_launches_a_second_job_for_a_re_claimed_backup(
     pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
     opts: PgConnectOptions,
 ) {
-    let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
-    let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
-    sim_settings.dispatch_delay_ms = 20;
-    let sim = bk_sim::spawn(sim_settings).await.unwrap();
-    let admin = reqwest::Client::new();
-    admin
-        .put(format!(
-            "{}/_sim/faults/apis/get_job_instance_list",
-            sim.base_url()
-        ))
-        .json(&json!({"latency_ms": 1000}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    let mut gw_settings = job_gateway::config::Settings::default();
-    gw_settings.bk.esb_url = sim.base_url();
-    gw_settings.bk.job_web_url = sim.base_url();
-    gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
-    gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
-    // No rate limits of job-gateway's own: a launch it held back would blur the race.
-    gw_settings.bk.rate_per_second = 0.0;
-    gw_settings.bk.biz_rate_per_second = 0.0;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gw = job_gateway::startup::Application::build(gw_settings, listener)
-        .await
-        .unwrap();
-    let gw_url = format!("http://{}", gw.local_addr());
-    tokio::spawn(gw.run_until(std::future::pending()));
-
-    let db_url = url_of(&opts).await;
-    let first = Replica::start(&db_url, &gw_url);
-    let pool = pool_opts.connect_with(opts).await.unwrap();
-    let mut client = first.client().await;
-    let mut jobs_by_id = HashMap::new();
-    for i in 0..BACKUPS {
-        let started = client
-            .start_backup(request(pb::StartBackupRequest {
-                bk_biz_id: 3,
-                bk_host_ids: vec![[1001, 1002, 1003][i % 3]],
-                bk_file_dir: "/data/logs".to_owned(),
-                bk_file_suffix: "log".to_owned(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .backup
-            .unwrap();
-        let job_name: String =
-            sqlx::query_scalar("select job_name from backups where id = $1::uuid")
-                .bind(&started.backup_id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        jobs_by_id.insert(job_name, started.backup_id);
-    }
+    let rig = Rig::start(pool_opts, opts, "get_job_instance_list", 1000).await;
+    let first = rig.replica(2000);
+    let ids = rig.start_backups(&first, BACKUPS).await;
     // Frozen while it looks for jobs launched earlier (slowly) before launching each backup.
-    until(Duration::from_secs(20), "every backup is launching", || {
-        count(
-            &pool,
-            "select count(*) from backups where phase = 'launching'",
-        )
-        .map_fut(|n| n == BACKUPS as i64)
-    })
-    .await;
+    let launching = "select count(*) from backups where phase = 'launching'";
+    rig.until_count("every backup is launching", BACKUPS, launching)
+        .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     first.signal(Signal::STOP);
     let frozen = Instant::now();
-    let second = Replica::start(&db_url, &gw_url);
+    let second = rig.replica(2000);
     // Resumed only once the other replica has re-claimed and launched (or found) every job.
-    until(
-        Duration::from_secs(20),
+    let relaunched = "select count(*) from backups \
+         where (attempt >= 2 and job_instance_id is not null) or finished_at is not null";
+    rig.until_count(
         "every unfinished backup is re-launched",
-        || {
-            count(
-                &pool,
-                "select count(*) from backups \
-             where (attempt >= 2 and job_instance_id is not null) or finished_at is not null",
-            )
-            .map_fut(|n| n == BACKUPS as i64)
-        },
+        BACKUPS,
+        relaunched,
     )
     .await;
     assert!(frozen.elapsed() > Duration::from_millis(LEASE_MS));
     // On SIGCONT the frozen replica's heartbeat and its launch race; in the field the launch
     // won by 1 ms. Holding the table locked for a moment makes the heartbeat (a query) lose
     // every time, so only the launch path's own checks can stop the launch.
-    let mut lock = pool.begin().await.unwrap();
+    let mut lock = rig.pool.begin().await.unwrap();
     sqlx::query("lock table backups in access exclusive mode")
         .execute(&mut *lock)
         .await
@@ -236,48 +296,32 @@ async fn a_replica_frozen_past_its_lease_never_launches_a_second_job_for_a_re_cl
     first.signal(Signal::CONT);
     tokio::time::sleep(Duration::from_millis(500)).await;
     lock.rollback().await.unwrap();
+    rig.assert_one_launch_each(&ids).await;
+    drop(second);
+    drop(first);
+}
 
-    until(Duration::from_secs(60), "every backup ends", || {
-        count(
-            &pool,
-            "select count(*) from backups where state in ('succeeded', 'partial', 'failed', 'cancelled')",
-        )
-        .map_fut(|n| n == BACKUPS as i64)
-    })
-    .await;
-    // Whatever the resumed replica still had in flight has had time to reach bk-sim.
-    tokio::time::sleep(Duration::from_millis(LEASE_MS)).await;
-
-    let log: serde_json::Value = admin
-        .get(format!(
-            "{}/_sim/requests?api=fast_execute_script",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut launches: HashMap<String, usize> = HashMap::new();
-    for r in log["requests"].as_array().expect("request list") {
-        let name = r["params"]["task_name"].as_str().unwrap_or_default();
-        let id = jobs_by_id.get(name).cloned().unwrap_or(format!("? {name}"));
-        *launches.entry(id).or_default() += 1;
-    }
-    let twice: Vec<_> = launches.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(twice.is_empty(), "launched more than once: {twice:?}");
-    assert_eq!(
-        launches.len(),
-        BACKUPS,
-        "one launch per backup: {launches:?}"
-    );
-    let succeeded = count(
-        &pool,
-        "select count(*) from backups where state = 'succeeded'",
-    )
-    .await;
-    assert_eq!(succeeded, BACKUPS as i64);
+#[sqlx::test(migrations = false)]
+async fn a_claim_that_finds_an_earlier_decision_to_launch_waits_for_that_job_instead_of_launching(
+    pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    opts: PgConnectOptions,
+) {
+    // JOB takes 2.5 s to create a job: longer than the lease (1.5 s), shorter than the settle
+    // period (4 s) that bounds the launch call.
+    let rig = Rig::start(pool_opts, opts, "fast_execute_script", 2500).await;
+    let first = rig.replica(4000);
+    let ids = rig.start_backups(&first, 5).await;
+    // Frozen with every launch decided, recorded and sent, none yet answered.
+    let decided = "select count(*) from backups where launch_intent_attempt is not null";
+    rig.until_count("every launch is decided", 5, decided).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    first.signal(Signal::STOP);
+    let second = rig.replica(4000);
+    let taken = "select count(*) from backups where attempt >= 2 and job_instance_id is not null";
+    rig.until_count("every backup is taken over with its job", 5, taken)
+        .await;
+    first.signal(Signal::CONT);
+    rig.assert_one_launch_each(&ids).await;
     drop(second);
     drop(first);
 }
