@@ -120,14 +120,14 @@ async fn metrics_count_grpc_calls_by_method_and_code_and_upstream_calls_by_api_t
         Code::InvalidArgument
     );
     let text = gw.metrics_text().await;
-    let method = "/jobgateway.v1.CmdbService/GetBusinessTopology";
+    let labels = "grpc_method=\"GetBusinessTopology\",grpc_service=\"jobgateway.v1.CmdbService\",grpc_type=\"unary\"";
     for (sample, value) in [
         (
-            format!("grpc_server_handled_total{{code=\"OK\",method=\"{method}\"}}"),
+            format!("grpc_server_handled_total{{grpc_code=\"OK\",{labels}}}"),
             1.0,
         ),
         (
-            format!("grpc_server_handled_total{{code=\"INVALID_ARGUMENT\",method=\"{method}\"}}"),
+            format!("grpc_server_handled_total{{grpc_code=\"INVALID_ARGUMENT\",{labels}}}"),
             1.0,
         ),
         (

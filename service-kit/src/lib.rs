@@ -3,7 +3,9 @@
 //! setup, the health and reflection services, and graceful shutdown on SIGTERM/SIGINT.
 
 pub mod auth;
+pub mod edge;
 pub mod grpc;
+pub mod methods;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;

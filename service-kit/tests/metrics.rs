@@ -1,32 +1,42 @@
-//! The metrics layer counts real gRPC calls served over TCP, by method and status code.
+//! The metrics layer counts real gRPC calls served over TCP, with go-grpc-prometheus's names
+//! and labels, and gives every path the server does not serve one `unknown` label.
 
+use http::uri::PathAndQuery;
 use prometheus::Registry;
-use service_kit::metrics::{GrpcMetrics, render};
+use service_kit::grpc::served_methods;
+use service_kit::metrics::{GrpcMetrics, new_registry, render};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-#[tokio::test]
-async fn calls_are_counted_by_method_and_code_with_latency() {
-    let registry = Registry::new();
-    let metrics = GrpcMetrics::register(&registry).unwrap();
+async fn health_server(registry: &Registry) -> Channel {
+    let metrics = GrpcMetrics::register(registry).unwrap();
     let (_reporter, health) = tonic_health::server::health_reporter();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(
+    let methods = served_methods(&[], &[]);
+    tokio::spawn(async move {
+        let _reporter = _reporter;
         Server::builder()
-            .layer(metrics.layer())
+            .layer(metrics.layer(methods))
+            .layer(service_kit::edge::EdgeLayer)
             .add_service(health)
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    let channel = Channel::from_shared(format!("http://{addr}"))
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+    });
+    Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
         .await
-        .unwrap();
-    let mut client = HealthClient::new(channel);
+        .unwrap()
+}
+
+#[tokio::test]
+async fn calls_are_counted_by_service_method_type_and_code_with_latency() {
+    let registry = Registry::new();
+    let mut client = HealthClient::new(health_server(&registry).await);
     for _ in 0..2 {
         client
             .check(HealthCheckRequest {
@@ -44,22 +54,59 @@ async fn calls_are_counted_by_method_and_code_with_latency() {
     assert_eq!(err.code(), tonic::Code::NotFound);
 
     let text = render(&registry);
-    assert!(
-        text.contains(
-            r#"grpc_server_handled_total{code="OK",method="/grpc.health.v1.Health/Check"} 2"#
-        ),
+    let labels = r#"grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary""#;
+    for line in [
+        format!(r#"grpc_server_handled_total{{grpc_code="OK",{labels}}} 2"#),
+        format!(r#"grpc_server_handled_total{{grpc_code="NOT_FOUND",{labels}}} 1"#),
+        format!(r#"grpc_server_handling_seconds_count{{{labels}}} 3"#),
+        format!(r#"grpc_server_started_total{{{labels}}} 3"#),
+    ] {
+        assert!(text.contains(&line), "{line} missing from\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn calls_to_methods_not_served_share_one_unknown_series() {
+    let registry = Registry::new();
+    let channel = health_server(&registry).await;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    for n in 0..3 {
+        grpc.ready().await.unwrap();
+        let path = PathAndQuery::try_from(format!("/evil.Service/Method{n}")).unwrap();
+        let err = grpc
+            .unary::<_, HealthCheckRequest, _>(
+                tonic::Request::new(HealthCheckRequest::default()),
+                path,
+                tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckRequest>::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unimplemented);
+    }
+    let text = render(&registry);
+    let handled: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total{"))
+        .collect();
+    assert_eq!(
+        handled,
+        [
+            r#"grpc_server_handled_total{grpc_code="UNIMPLEMENTED",grpc_method="unknown",grpc_service="unknown",grpc_type="unknown"} 3"#
+        ],
         "{text}"
     );
-    assert!(
-        text.contains(
-            r#"grpc_server_handled_total{code="NOT_FOUND",method="/grpc.health.v1.Health/Check"} 1"#
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            r#"grpc_server_handling_seconds_count{method="/grpc.health.v1.Health/Check"} 3"#
-        ),
-        "{text}"
-    );
+    assert!(!text.contains("evil"), "{text}");
+}
+
+#[test]
+fn a_new_registry_carries_the_process_metrics() {
+    let text = render(&new_registry());
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(text.contains(name), "{name} missing from\n{text}");
+    }
 }
