@@ -372,7 +372,7 @@ async fn metrics_show_backups_by_state_queue_workers_duration_files_bytes_pool_a
     let (_, done) =
         e2e::flow::run_backup(&mut client, start(&[1001, 1009], "/data/logs", "log")).await;
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
-    let counts = done.counts.clone().expect("counts");
+    let counts = done.counts.expect("counts");
     let (copied, bytes) = (counts.files_copied, counts.bytes_copied);
     assert!(copied > 0 && bytes > 0);
     // The duration is recorded once the worker is done with the backup, just after its end.
