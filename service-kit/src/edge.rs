@@ -5,8 +5,8 @@
 //! which answers CANCELLED `Timeout expired`, never fires). The handler runs with the deadline
 //! in a task-local ([`remaining`]), so whatever it calls on the caller's behalf (job-gateway,
 //! BlueKing) can be bounded by what is left; when it passes, the handler is dropped, which
-//! cancels those calls, and the caller gets DEADLINE_EXCEEDED. The deadline bounds the call up
-//! to its response headers; a server stream then runs on its own bounds.
+//! cancels those calls, and the caller gets DEADLINE_EXCEEDED. A server stream still open at its
+//! deadline ends there too, with DEADLINE_EXCEEDED in its trailers.
 //!
 //! Message size: tonic answers OUT_OF_RANGE when a message is over the decoding (or encoding)
 //! limit; gRPC's code for that is RESOURCE_EXHAUSTED, so the answer is rewritten, with the
@@ -83,29 +83,30 @@ where
             .headers_mut()
             .remove("grpc-timeout")
             .and_then(|v| parse_timeout(v.to_str().ok()?));
+        let deadline = timeout.map(|t| (Instant::now() + t, t));
         let fut = self.inner.call(req);
         Box::pin(async move {
-            let mut resp = match timeout {
+            let mut resp = match deadline {
                 None => fut.await?,
-                Some(timeout) => {
-                    let deadline = Instant::now() + timeout;
-                    match tokio::time::timeout_at(deadline, with_deadline(deadline, fut)).await {
+                Some((at, timeout)) => {
+                    match tokio::time::timeout_at(at, with_deadline(at, fut)).await {
                         Ok(resp) => resp?,
                         Err(_) => {
-                            return Ok(Status::deadline_exceeded(format!(
-                                "deadline of {} ms exceeded",
-                                timeout.as_millis()
-                            ))
-                            .into_http::<ResBody>()
-                            .map(EdgeBody::new));
+                            return Ok(expired(timeout)
+                                .into_http::<ResBody>()
+                                .map(|b| EdgeBody::new(b, None)));
                         }
                     }
                 }
             };
             honest_code(resp.headers_mut());
-            Ok(resp.map(EdgeBody::new))
+            Ok(resp.map(|b| EdgeBody::new(b, deadline)))
         })
     }
+}
+
+fn expired(timeout: Duration) -> Status {
+    Status::deadline_exceeded(format!("deadline of {} ms exceeded", timeout.as_millis()))
 }
 
 /// A `grpc-timeout` value (`<digits><H|M|S|m|u|n>`, at most 8 digits), as the gRPC spec defines it.
@@ -161,16 +162,23 @@ fn too_large(message: &str) -> Option<String> {
 }
 
 pin_project_lite::pin_project! {
-    /// A response body whose trailers get [`EdgeLayer`]'s honest codes.
+    /// A response body whose trailers get [`EdgeLayer`]'s honest codes, and which ends with
+    /// DEADLINE_EXCEEDED when its call's deadline passes before it does.
     pub struct EdgeBody<B> {
         #[pin]
         inner: B,
+        deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+        ended: bool,
     }
 }
 
 impl<B> EdgeBody<B> {
-    fn new(inner: B) -> Self {
-        Self { inner }
+    fn new(inner: B, deadline: Option<(Instant, Duration)>) -> Self {
+        Self {
+            inner,
+            deadline: deadline.map(|(at, t)| (Box::pin(tokio::time::sleep_until(at)), t)),
+            ended: false,
+        }
     }
 }
 
@@ -182,8 +190,11 @@ impl<B: Body> Body for EdgeBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = self.project().inner.poll_frame(cx);
-        match polled {
+        let this = self.project();
+        if *this.ended {
+            return Poll::Ready(None);
+        }
+        match this.inner.poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_trailers() {
                 Ok(mut trailers) => {
                     honest_code(&mut trailers);
@@ -191,15 +202,30 @@ impl<B: Body> Body for EdgeBody<B> {
                 }
                 Err(frame) => Poll::Ready(Some(Ok(frame))),
             },
+            Poll::Pending => {
+                let Some((sleep, timeout)) = this.deadline else {
+                    return Poll::Pending;
+                };
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                *this.ended = true;
+                let mut trailers = HeaderMap::new();
+                let _ = expired(*timeout).add_header(&mut trailers);
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
             other => other,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
+        if self.ended {
+            return http_body::SizeHint::with_exact(0);
+        }
         self.inner.size_hint()
     }
 }

@@ -409,3 +409,48 @@ async fn metrics_show_backups_by_state_queue_workers_duration_files_bytes_pool_a
     }
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_watch_stream_still_open_at_its_deadline_ends_deadline_exceeded(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start_with(&db, Door::Esb, |s| s.watch.max_streams_per_caller = 1).await;
+    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
+    let mut client = stack.client("admin").await;
+    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
+    let (wire, origin) = service_kit::testing::untimed(stack.backup.addr);
+    let mut untimed = BackupServiceClient::with_origin(wire, origin);
+    let mut req = authed(pb::WatchBackupRequest {
+        backup_id: id.clone(),
+        after_seq: 0,
+    });
+    req.set_timeout(Duration::from_millis(700));
+    let started = Instant::now();
+    let mut stream = untimed.watch_backup(req).await.unwrap().into_inner();
+    let end = loop {
+        match stream.message().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(end.code(), Code::DeadlineExceeded, "{end:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    // The stream is gone on the server too: its caller's only slot is free again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match open_watch(&mut client, &id).await {
+            Ok(_) => break,
+            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the expired stream kept its slot: {e:?}"),
+        }
+    }
+    stack.stop().await;
+}
