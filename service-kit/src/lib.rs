@@ -7,6 +7,7 @@ pub mod edge;
 pub mod grpc;
 pub mod methods;
 pub mod metrics;
+pub mod scrape;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

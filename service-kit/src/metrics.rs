@@ -1,5 +1,5 @@
 //! Prometheus metrics: a tower layer that counts every gRPC call by method and status code
-//! with a latency histogram, and a tiny HTTP server exposing the registry as text.
+//! with a latency histogram; the HTTP endpoint exposing a registry is in `scrape.rs`.
 //!
 //! Names and labels are go-grpc-prometheus's (`grpc_server_started_total`,
 //! `grpc_server_handled_total`, `grpc_server_handling_seconds`; labels `grpc_type`,
@@ -20,10 +20,11 @@ use std::time::Instant;
 
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tower::{Layer, Service};
 
 pub use crate::methods::Methods;
+pub use crate::scrape::{REFRESH_LIMIT, Refresh, render, serve, serve_with};
 
 /// Latency buckets in seconds: fine at the low end, where a gateway's overhead lives.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -288,57 +289,3 @@ impl<B: Body> Body for MeteredBody<B> {
         self.inner.size_hint()
     }
 }
-
-/// Renders `registry` in the Prometheus text format.
-pub fn render(registry: &Registry) -> String {
-    TextEncoder::new()
-        .encode_to_string(&registry.gather())
-        .unwrap_or_else(|e| format!("# encoding failed: {e}\n"))
-}
-
-/// Work done before each scrape renders, e.g. reading gauges from a database.
-pub type Refresh = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
-/// Serves `GET /metrics` from `registry` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    registry: Registry,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_with(listener, registry, None, shutdown).await
-}
-
-/// Like [`serve`], running `refresh` (bounded by [`REFRESH_LIMIT`]) before each scrape renders.
-pub async fn serve_with(
-    listener: tokio::net::TcpListener,
-    registry: Registry,
-    refresh: Option<Refresh>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let registry = registry.clone();
-            let refresh = refresh.clone();
-            async move {
-                if let Some(refresh) = refresh
-                    && tokio::time::timeout(REFRESH_LIMIT, refresh())
-                        .await
-                        .is_err()
-                {
-                    tracing::warn!("metrics refresh took too long; serving older values");
-                }
-                (
-                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    render(&registry),
-                )
-            }
-        }),
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// How long a scrape waits for its refresh.
-pub const REFRESH_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);

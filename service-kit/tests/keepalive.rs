@@ -29,8 +29,12 @@ async fn a_peer_that_stops_answering_pings_is_disconnected() {
     );
     // A client that says hello in HTTP/2 and then never answers anything.
     let mut conn = TcpStream::connect(addr).await.unwrap();
-    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
-    conn.write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]).await.unwrap();
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    conn.write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut pings = 0;
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
@@ -39,7 +43,8 @@ async fn a_peer_that_stops_answering_pings_is_disconnected() {
             if conn.read_exact(&mut header).await.is_err() {
                 return;
             }
-            let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            let len =
+                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
             if header[3] == PING {
                 pings += 1;
             }
@@ -52,5 +57,9 @@ async fn a_peer_that_stops_answering_pings_is_disconnected() {
     .await;
     assert!(closed.is_ok(), "the silent peer was never disconnected");
     assert!(pings >= 1, "no PING was sent");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -3,14 +3,11 @@
 //! person who asked for the backup, not for this service.
 //!
 //! A call made while serving a caller (SearchFiles, StartBackup's checks) carries a
-//! `grpc-timeout` no longer than what is left of that caller's deadline
-//! (`service_kit::edge::remaining`), so job-gateway and BlueKing stop when the caller has
-//! given up; a worker's calls carry [`CALL_TIMEOUT`]. Messages are gzip-compressed both ways,
-//! and HTTP/2 keepalive PINGs find a dead connection before a call does.
+//! `grpc-timeout` no longer than what is left of that caller's deadline ([`call_timeout`]),
+//! so job-gateway and BlueKing stop when the caller has given up; a worker's calls carry
+//! [`CALL_TIMEOUT`]. Messages are gzip-compressed both ways; the channel itself (keepalive,
+//! honest timeouts) is in `wire.rs`.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use proto::jobgateway::v1 as pb;
@@ -18,8 +15,6 @@ use proto::jobgateway::v1::cmdb_service_client::CmdbServiceClient;
 use proto::jobgateway::v1::job_service_client::JobServiceClient;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::codec::CompressionEncoding;
-use tonic::codegen::http;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use crate::config::JobGatewaySettings;
@@ -27,10 +22,14 @@ use crate::config::JobGatewaySettings;
 mod failure;
 mod finished;
 mod runner;
+mod wire;
 
 pub use failure::Failure;
 pub use finished::Polling;
 pub use runner::{Launched, PlanIds, Runner, Which};
+pub use wire::call_timeout;
+
+use wire::Wire;
 
 /// Logs of a thousand hosts exceed tonic's 4 MiB default.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -65,16 +64,7 @@ impl Gateway {
         settings: &JobGatewaySettings,
         runner: Runner,
     ) -> Result<Self, tonic::transport::Error> {
-        let mut endpoint = Endpoint::from_shared(settings.url.clone())?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true);
-        if settings.keepalive_interval_ms > 0 {
-            endpoint = endpoint
-                .http2_keep_alive_interval(Duration::from_millis(settings.keepalive_interval_ms))
-                .keep_alive_timeout(Duration::from_millis(settings.keepalive_timeout_ms))
-                .keep_alive_while_idle(true);
-        }
-        let channel = Wire(endpoint.connect_lazy());
+        let channel = Wire::connect_lazy(settings)?;
         Ok(Self {
             job: JobServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -269,54 +259,6 @@ impl Gateway {
     }
 }
 
-/// The channel to job-gateway, with its own `grpc-timeout` timer's expiry reported as
-/// DEADLINE_EXCEEDED (tonic says CANCELLED `Timeout expired`).
-#[derive(Debug, Clone)]
-struct Wire(Channel);
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl tower::Service<http::Request<tonic::body::Body>> for Wire {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.0.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        let call = self.0.call(req);
-        Box::pin(async move { call.await.map_err(timed_out) })
-    }
-}
-
-fn timed_out(e: tonic::transport::Error) -> BoxError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = source {
-        if err.is::<tonic::TimeoutExpired>() {
-            return Box::new(Status::deadline_exceeded(
-                "job-gateway did not answer within the call's deadline",
-            ));
-        }
-        source = err.source();
-    }
-    Box::new(e)
-}
-
-/// Taken off the caller's remaining time when forwarding it, so job-gateway gives up (and
-/// says DEADLINE_EXCEEDED) just before we must answer, rather than just after.
-const FORWARD_MARGIN: Duration = Duration::from_millis(20);
-
-/// The `grpc-timeout` of a call: [`CALL_TIMEOUT`], or what is left of the deadline of the
-/// call being served (less [`FORWARD_MARGIN`]) when that is less.
-pub fn call_timeout() -> Duration {
-    match service_kit::edge::remaining() {
-        None => CALL_TIMEOUT,
-        Some(left) => left.saturating_sub(FORWARD_MARGIN).min(CALL_TIMEOUT),
-    }
-}
-
 /// What to launch.
 #[derive(Debug, Clone, Copy)]
 pub struct Launch<'a> {
@@ -334,28 +276,4 @@ pub struct Launch<'a> {
     pub task_name: &'a str,
     /// BlueKing username.
     pub operator: &'a str,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_call_made_for_a_caller_carries_no_more_than_its_remaining_time() {
-        assert_eq!(call_timeout(), CALL_TIMEOUT);
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
-        service_kit::edge::with_deadline(deadline, async {
-            let t = call_timeout();
-            assert!(
-                t <= Duration::from_millis(480) && t > Duration::from_millis(300),
-                "{t:?}"
-            );
-        })
-        .await;
-        let past = tokio::time::Instant::now();
-        service_kit::edge::with_deadline(past, async {
-            assert_eq!(call_timeout(), Duration::ZERO);
-        })
-        .await;
-    }
 }

@@ -1,13 +1,13 @@
-//! Honest answers at the edges of backup-service, end to end: a deadline that passes while
-//! BlueKing is slow, a database that goes away, oversized and compressed requests, error
-//! details in reflection, and the bounds on what one caller or connection can hold.
+//! Honest answers from backup-service, end to end: a deadline that passes while BlueKing is
+//! slow (a call, and a stream still open), a database that goes away, oversized and compressed
+//! requests, and error details in reflection.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use e2e::flow::{Client, start, start_backup};
+use e2e::Authed;
+use e2e::flow::{authed, open_watch, start, start_backup};
 use e2e::stack::{Door, Stack};
-use e2e::{Authed, TOKEN};
 use proto::backup::v1 as pb;
 use proto::backup::v1::backup_service_client::BackupServiceClient;
 use serde_json::json;
@@ -28,14 +28,6 @@ fn search(hosts: &[i64]) -> pb::SearchFilesRequest {
         bk_file_suffix: "log".to_owned(),
         ..Default::default()
     }
-}
-
-fn authed<T>(message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    let md = req.metadata_mut();
-    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    md.insert("x-bk-username", "admin".parse().unwrap());
-    req
 }
 
 #[sqlx::test(migrations = false)]
@@ -77,6 +69,51 @@ async fn a_search_past_its_deadline_is_deadline_exceeded_and_job_gateway_gives_u
     );
     assert_eq!(count, 1.0, "{text}");
     assert!(secs < 0.85, "job-gateway held the call {secs} s");
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_watch_stream_still_open_at_its_deadline_ends_deadline_exceeded(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start_with(&db, Door::Esb, |s| s.watch.max_streams_per_caller = 1).await;
+    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
+    let mut client = stack.client("admin").await;
+    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
+    let (wire, origin) = service_kit::testing::untimed(stack.backup.addr);
+    let mut untimed = BackupServiceClient::with_origin(wire, origin);
+    let mut req = authed(pb::WatchBackupRequest {
+        backup_id: id.clone(),
+        after_seq: 0,
+    });
+    req.set_timeout(Duration::from_millis(700));
+    let started = Instant::now();
+    let mut stream = untimed.watch_backup(req).await.unwrap().into_inner();
+    let end = loop {
+        match stream.message().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(end.code(), Code::DeadlineExceeded, "{end:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    // The stream is gone on the server too: its caller's only slot is free again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match open_watch(&mut client, &id).await {
+            Ok(_) => break,
+            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the expired stream kept its slot: {e:?}"),
+        }
+    }
     stack.stop().await;
 }
 
@@ -252,205 +289,6 @@ async fn oversized_requests_are_resource_exhausted_gzip_is_accepted_and_error_de
             files.iter().any(|f| f.ends_with("error_details.proto")),
             "{symbol}: {files:?}"
         );
-    }
-    stack.stop().await;
-}
-
-/// Opens a WatchBackup stream and reads its snapshot, so the stream is surely open.
-async fn open_watch(
-    client: &mut Client,
-    id: &str,
-) -> Result<tonic::Streaming<pb::WatchBackupResponse>, tonic::Status> {
-    let mut stream = client
-        .watch_backup(pb::WatchBackupRequest {
-            backup_id: id.to_owned(),
-            after_seq: 0,
-        })
-        .await?
-        .into_inner();
-    stream.message().await?.expect("a snapshot");
-    Ok(stream)
-}
-
-#[sqlx::test(migrations = false)]
-async fn watch_streams_per_caller_are_capped_and_a_closed_stream_frees_its_slot(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    const OTHER: &str = "e2e-other-caller-0123456789";
-    let stack = Stack::start_with(&db, Door::Esb, |s| {
-        s.watch.max_streams_per_caller = 2;
-        s.auth
-            .tokens
-            .push(secrecy::SecretString::from(OTHER.to_owned()));
-    })
-    .await;
-    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
-    let mut client = stack.client("admin").await;
-    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
-    let first = open_watch(&mut client, &id).await.unwrap();
-    let _second = open_watch(&mut client, &id).await.unwrap();
-    let err = open_watch(&mut client, &id).await.unwrap_err();
-    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
-    assert!(
-        err.message().contains("the limit is 2"),
-        "{}",
-        err.message()
-    );
-
-    // Another caller (another token) has its own allowance.
-    let channel = stack.backup.channel().await;
-    let mut other =
-        BackupServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-            r.metadata_mut()
-                .insert("authorization", format!("Bearer {OTHER}").parse().unwrap());
-            Ok(r)
-        });
-    let mut other_stream = other
-        .watch_backup(pb::WatchBackupRequest {
-            backup_id: id.clone(),
-            after_seq: 0,
-        })
-        .await
-        .expect("another caller is not refused")
-        .into_inner();
-    other_stream.message().await.unwrap().expect("a snapshot");
-
-    drop(first);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let _third = loop {
-        match open_watch(&mut client, &id).await {
-            Ok(s) => break s,
-            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("the freed slot was never reusable: {e:?}"),
-        }
-    };
-    stack.stop().await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn one_connection_cannot_hold_more_calls_than_max_concurrent_streams(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    let stack = Stack::start_with(&db, Door::Esb, |s| s.server.max_concurrent_streams = 3).await;
-    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
-    let mut client = stack.client("admin").await;
-    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(open_watch(&mut client, &id).await.unwrap());
-    }
-    // The fourth call on the same connection waits for a free stream instead of running.
-    let fourth = tokio::time::timeout(
-        Duration::from_millis(500),
-        client.list_backups(pb::ListBackupsRequest::default()),
-    )
-    .await;
-    assert!(fourth.is_err(), "a fourth stream ran: {fourth:?}");
-    held.pop();
-    client
-        .list_backups(pb::ListBackupsRequest::default())
-        .await
-        .expect("runs once a stream is free");
-    stack.stop().await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn metrics_show_backups_by_state_queue_workers_duration_files_bytes_pool_and_process(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    let stack = Stack::start_with(&db, Door::Esb, |s| {
-        s.metrics_addr = Some(([127, 0, 0, 1], 0).into());
-    })
-    .await;
-    let mut client = stack.client("admin").await;
-    // Host 1009's agent is down: it is skipped, the other one is copied.
-    let (_, done) =
-        e2e::flow::run_backup(&mut client, start(&[1001, 1009], "/data/logs", "log")).await;
-    assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
-    let counts = done.counts.expect("counts");
-    let (copied, bytes) = (counts.files_copied, counts.bytes_copied);
-    assert!(copied > 0 && bytes > 0);
-    // The duration is recorded once the worker is done with the backup, just after its end.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let duration = "backup_duration_seconds_count{state=\"partial\"}";
-    while stack.backup.metric(duration).await != 1.0 {
-        assert!(Instant::now() < deadline, "no duration recorded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let text = stack.backup.metrics_text().await;
-    for (sample, want) in [
-        ("backup_backups{state=\"partial\"}", 1.0),
-        ("backup_hosts_not_succeeded{reason=\"agent_offline\"}", 1.0),
-        ("backup_queue_depth", 0.0),
-        ("backup_workers_busy", 0.0),
-        ("backup_files_copied_total", copied as f64),
-        ("backup_bytes_copied_total", bytes as f64),
-        ("backup_db_pool_max_connections", 10.0),
-    ] {
-        assert_eq!(
-            e2e::metric_value(&text, sample),
-            want,
-            "{sample} in\n{text}"
-        );
-    }
-    for name in [
-        "backup_db_pool_connections{state=\"idle\"}",
-        "backup_db_pool_connections{state=\"in_use\"}",
-        "process_resident_memory_bytes",
-        "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"StartBackup\",grpc_service=\"backup.v1.BackupService\",grpc_type=\"unary\"}",
-        "grpc_server_started_total{grpc_method=\"WatchBackup\",grpc_service=\"backup.v1.BackupService\",grpc_type=\"server_stream\"}",
-    ] {
-        assert!(text.contains(name), "{name} missing from\n{text}");
-    }
-    stack.stop().await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn a_watch_stream_still_open_at_its_deadline_ends_deadline_exceeded(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    let stack = Stack::start_with(&db, Door::Esb, |s| s.watch.max_streams_per_caller = 1).await;
-    stack.fault("hosts/1005", json!({"kind": "hang"})).await;
-    let mut client = stack.client("admin").await;
-    let id = start_backup(&mut client, start(&[1005], "/data/logs", "log")).await;
-    let (wire, origin) = service_kit::testing::untimed(stack.backup.addr);
-    let mut untimed = BackupServiceClient::with_origin(wire, origin);
-    let mut req = authed(pb::WatchBackupRequest {
-        backup_id: id.clone(),
-        after_seq: 0,
-    });
-    req.set_timeout(Duration::from_millis(700));
-    let started = Instant::now();
-    let mut stream = untimed.watch_backup(req).await.unwrap().into_inner();
-    let end = loop {
-        match stream.message().await {
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("the stream ended without a status"),
-            Err(status) => break status,
-        }
-    };
-    assert_eq!(end.code(), Code::DeadlineExceeded, "{end:?}");
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(650) && took < Duration::from_millis(1500),
-        "{took:?}"
-    );
-    // The stream is gone on the server too: its caller's only slot is free again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match open_watch(&mut client, &id).await {
-            Ok(_) => break,
-            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("the expired stream kept its slot: {e:?}"),
-        }
     }
     stack.stop().await;
 }
