@@ -8,7 +8,7 @@
 //! resumes from an `after_seq` behind the latest event or falls out of its feed's buffer. It
 //! tracks its last sequence number, so it sees every event exactly once whichever replica wrote
 //! it. Watchers never call BlueKing: the worker driving the backup is its only poller, however
-//! many watch.
+//! many watch. One caller may hold a bounded number of streams (`limit.rs`).
 
 mod feed;
 mod limit;
