@@ -56,7 +56,7 @@ async fn a_search_past_its_deadline_is_deadline_exceeded_and_job_gateway_gives_u
     assert!(took < Duration::from_millis(1500), "took {took:?}");
     let code = "grpc_server_handled_total{grpc_code=\"DEADLINE_EXCEEDED\",grpc_method=\"SearchFiles\",grpc_service=\"backup.v1.BackupService\",grpc_type=\"unary\"}";
     assert_eq!(stack.backup.metric(code).await, 1.0);
-    // job-gateway's call for it ended within the caller's deadline, not after BlueKing's 3 s.
+    // job-gateway's call for it ended with the caller's deadline, not after BlueKing's 3 s.
     let gw_call = "grpc_method=\"GetAgentStatus\",grpc_service=\"jobgateway.v1.CmdbService\",grpc_type=\"unary\"";
     // It is counted when job-gateway sees the call end, which may be a moment after ours.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -76,7 +76,8 @@ async fn a_search_past_its_deadline_is_deadline_exceeded_and_job_gateway_gives_u
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(count, 1.0, "job-gateway's call never ended");
-    assert!(secs < 0.85, "job-gateway held the call {secs} s");
+    // Within the caller's 0.8 s (plus scheduling slack on a busy machine), not BlueKing's 3 s.
+    assert!(secs < 1.0, "job-gateway held the call {secs} s");
     stack.stop().await;
 }
 
