@@ -18,7 +18,7 @@ use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic_health::ServingStatus;
 
-type Pool = sqlx::pool::PoolOptions<sqlx::Postgres>;
+use super::Pool;
 
 fn search(hosts: &[i64]) -> pb::SearchFilesRequest {
     pb::SearchFilesRequest {

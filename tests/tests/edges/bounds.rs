@@ -12,7 +12,7 @@ use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
 use tonic::Code;
 
-type Pool = sqlx::pool::PoolOptions<sqlx::Postgres>;
+use super::Pool;
 
 #[sqlx::test(migrations = false)]
 async fn watch_streams_per_caller_are_capped_and_a_closed_stream_frees_its_slot(
