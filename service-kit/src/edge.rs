@@ -263,6 +263,17 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_response_is_named_as_such() {
+        assert_eq!(
+            too_large(
+                "Error, encoded message length too large: found 10 bytes, the limit is: 4 bytes"
+            )
+            .as_deref(),
+            Some("response message of 10 bytes is over the limit of 4 bytes")
+        );
+    }
+
+    #[test]
     fn other_out_of_range_answers_are_left_alone() {
         let mut headers = HeaderMap::new();
         Status::out_of_range("page_token past the end")

@@ -274,6 +274,30 @@ mod tests {
     }
 
     #[test]
+    fn limits_that_would_refuse_everything_are_named() {
+        let bad: [(&str, fn(&mut Settings)); 4] = [
+            ("server.max_concurrent_streams", |s| {
+                s.server.max_concurrent_streams = 0
+            }),
+            ("server.max_message_bytes", |s| {
+                s.server.max_message_bytes = 10
+            }),
+            ("watch.max_streams_per_caller", |s| {
+                s.watch.max_streams_per_caller = 0
+            }),
+            ("database.probe_interval_ms", |s| {
+                s.database.probe_interval_ms = 0
+            }),
+        ];
+        for (key, spoil) in bad {
+            let mut s = with_url("postgres://bklb@127.0.0.1:5432/bklb");
+            spoil(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn a_malformed_database_url_is_named_without_echoing_it() {
         let err = with_url("postgres://u:hunter2@host:notaport/db")
             .validate()
@@ -327,6 +351,14 @@ mod tests {
             "worker.poll_max_ms",
             "worker.launch_settle_ms",
             "watch.lifetime_secs",
+            "watch.max_streams_per_caller",
+            "database.probe_interval_ms",
+            "job_gateway.keepalive_interval_ms",
+            "job_gateway.keepalive_timeout_ms",
+            "server.max_message_bytes",
+            "server.max_concurrent_streams",
+            "server.keepalive_interval_ms",
+            "server.keepalive_timeout_ms",
             "plan.enabled",
             "plan.search_plan_id",
             "plan.backup_plan_id",
