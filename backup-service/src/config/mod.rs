@@ -275,7 +275,8 @@ mod tests {
 
     #[test]
     fn limits_that_would_refuse_everything_are_named() {
-        let bad: [(&str, fn(&mut Settings)); 4] = [
+        type Spoil = fn(&mut Settings);
+        let bad: [(&str, Spoil); 4] = [
             ("server.max_concurrent_streams", |s| {
                 s.server.max_concurrent_streams = 0
             }),
