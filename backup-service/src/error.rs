@@ -8,7 +8,8 @@
 //! | `AlreadyExists` | ALREADY_EXISTS | — (a request id reused for another backup) |
 //! | `FailedPrecondition` | FAILED_PRECONDITION | — (e.g. retrying a backup with nothing failed) |
 //! | `Upstream` | job-gateway's code | job-gateway's details, message prefixed |
-//! | `Store` | INTERNAL (`internal error`) | cause logged, never sent |
+//! | `Store`, database unreachable | UNAVAILABLE (`database unavailable`) | cause logged, never sent |
+//! | `Store`, anything else | INTERNAL (`internal error`) | cause logged, never sent |
 //!
 //! Internals (SQL, connection strings) never reach a client; the full cause goes to the log.
 
@@ -79,6 +80,10 @@ impl From<BackupError> for Status {
                 format!("job-gateway: {}", s.message()),
                 s.details().to_vec().into(),
             ),
+            BackupError::Store(cause) if cause.is_unavailable() => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Status::unavailable("database unavailable; retry later")
+            }
             BackupError::Store(cause) => {
                 tracing::error!(error = %cause, "store failure");
                 Status::internal("internal error")
@@ -112,5 +117,17 @@ mod tests {
         let status = Status::from(err);
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_not_internal() {
+        for cause in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            let status = Status::from(BackupError::Store(StoreError::Database(cause)));
+            assert_eq!(status.code(), Code::Unavailable);
+            assert_eq!(status.message(), "database unavailable; retry later");
+        }
     }
 }

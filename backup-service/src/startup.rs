@@ -1,6 +1,9 @@
 //! Builds the service from settings and a bound listener, and runs it until shutdown: the gRPC
-//! server, the backup workers, the progress listener and (optionally) the metrics endpoint.
-//! Migrations are applied before anything serves.
+//! server, the backup workers, the progress listener, the database probe behind health and
+//! (optionally) the metrics endpoint. Migrations are applied before anything serves.
+//!
+//! Every call passes the metrics layer, then the edge layer (deadline, honest codes); the
+//! server's limits (`[server]`) bound what one connection can hold.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,17 +12,21 @@ use std::time::Duration;
 use anyhow::Context as _;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
 use service_kit::auth::BearerAuth;
-use service_kit::grpc::{incoming, router_with_probes, serve_until};
+use service_kit::edge::EdgeLayer;
+use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
 use service_kit::metrics::GrpcMetrics;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
-use tonic::transport::Server;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
 use crate::grpc::{BackupApi, Limits};
+use crate::health::probe_database;
+use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
 use crate::store;
 use crate::worker::{self, Wakeup, WorkerSettings};
@@ -29,6 +36,7 @@ pub struct Application {
     settings: Settings,
     listener: TcpListener,
     local_addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
     pool: PgPool,
     gateway: Gateway,
 }
@@ -53,20 +61,32 @@ impl Application {
         } else {
             Runner::Script
         };
-        let gateway = Gateway::new(
-            &settings.job_gateway.url,
-            settings.job_gateway.token.clone(),
-            runner,
-        )
-        .context("invalid job_gateway.url")?;
+        let gateway =
+            Gateway::new(&settings.job_gateway, runner).context("invalid job_gateway.url")?;
         let local_addr = listener.local_addr()?;
+        let metrics_listener = match settings.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot bind metrics_addr {addr}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             settings,
             listener,
             local_addr,
+            metrics_listener,
             pool,
             gateway,
         })
+    }
+
+    /// The address of `GET /metrics`, when `metrics_addr` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The address the server accepts connections on.
@@ -79,7 +99,7 @@ impl Application {
         &self.pool
     }
 
-    fn worker_settings(&self) -> WorkerSettings {
+    fn worker_settings(&self, metrics: BackupMetrics) -> WorkerSettings {
         let w = &self.settings.worker;
         WorkerSettings {
             concurrency: w.concurrency,
@@ -89,6 +109,7 @@ impl Application {
             poll_max: Duration::from_millis(w.poll_max_ms),
             launch_settle: Duration::from_millis(w.launch_settle_ms),
             owner: format!("{}:{}", hostname(), self.local_addr),
+            metrics,
         }
     }
 
@@ -105,35 +126,50 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then shuts down gracefully: health goes NOT_SERVING,
     /// calls get the grace period, workers stop (their leases let another replica resume).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let services = [<BackupServiceServer<BackupApi> as NamedService>::NAME];
-        let registry = prometheus::Registry::new();
+        let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
-        let mut server = Server::builder().layer(metrics.layer());
+        let backup_metrics = BackupMetrics::register(
+            &registry,
+            self.pool.clone(),
+            self.settings.database.max_connections,
+        )?;
+        let methods = served_methods(&[proto::FILE_DESCRIPTOR_SET], &services);
+        let mut server = self
+            .settings
+            .server
+            .builder()
+            .layer(metrics.layer(methods))
+            .layer(EdgeLayer);
         let (health, router) =
             router_with_probes(&mut server, &[proto::FILE_DESCRIPTOR_SET], &services)?;
         let stop = CancellationToken::new();
-        if let Some(addr) = self.settings.metrics_addr {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot bind metrics_addr {addr}"))?;
-            tracing::info!(%addr, "metrics at /metrics");
-            tokio::spawn(service_kit::metrics::serve(
+        if let Some(listener) = self.metrics_listener.take() {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
+            tokio::spawn(service_kit::metrics::serve_with(
                 listener,
                 registry.clone(),
+                Some(backup_metrics.refresher()),
                 stop.clone().cancelled_owned(),
             ));
         }
+        let db_up = probe_database(
+            self.pool.clone(),
+            Duration::from_millis(self.settings.database.probe_interval_ms),
+            stop.clone(),
+        );
         let wakeup = Wakeup::default();
         let progress = Progress::start(
             self.pool.clone(),
             Duration::from_secs(self.settings.watch.lifetime_secs),
+            self.settings.watch.max_streams_per_caller,
             &registry,
         )?;
         let mut workers = AbortOnDrop(tokio::spawn(worker::run(
             self.pool.clone(),
             self.gateway.clone(),
-            self.worker_settings(),
+            self.worker_settings(backup_metrics),
             wakeup.clone(),
             stop.clone(),
         )));
@@ -144,8 +180,12 @@ impl Application {
             wakeup,
             self.limits(),
         );
-        let router = router.add_service(BackupServiceServer::with_interceptor(
-            api,
+        let backup = BackupServiceServer::new(api)
+            .max_decoding_message_size(self.settings.server.max_message_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
+        let router = router.add_service(InterceptedService::new(
+            backup,
             BearerAuth::new(&self.settings.auth),
         ));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
@@ -158,6 +198,7 @@ impl Application {
             },
             health,
             &services,
+            Some(db_up),
             shutdown,
             self.settings.shutdown_grace(),
         )

@@ -18,7 +18,7 @@
 //! | running-job quotas (`1244032`–`1244034`) | RESOURCE_EXHAUSTED | `ErrorInfo` `BK_QUOTA_EXCEEDED` |
 //! | front-door rate limit (HTTP 429, `1642901`–`1642904`, `1306429`, CMDB `1199997`) | RESOURCE_EXHAUSTED | `ErrorInfo` `BK_RATE_LIMITED` + `RetryInfo` (`Retry-After`, else 1 s) |
 //! | 5xx, ESB `1306201`-class, `1240001`, connection refused / DNS, broken connection | UNAVAILABLE | `ErrorInfo` `BK_UNAVAILABLE` / `BK_UNREACHABLE` |
-//! | no answer within `bk.timeout_ms` | DEADLINE_EXCEEDED | `ErrorInfo` `BK_TIMEOUT` |
+//! | no answer within `bk.timeout_ms`, or within what is left of the caller's deadline | DEADLINE_EXCEEDED | `ErrorInfo` `BK_TIMEOUT` |
 //! | undecodable answer | INTERNAL | `ErrorInfo` `BK_UNDECODABLE`; raw body in the log only |
 //! | upstream internal errors (`1240002`, CMDB `1199999`, `-2`) and gateway `1640401`, ESB `1306404`/`1306405`/`1306407` (misrouted) | INTERNAL | `ErrorInfo` `BK_INTERNAL` |
 //! | any other BlueKing code | UNKNOWN | `ErrorInfo` `BK_ERROR` with the code |

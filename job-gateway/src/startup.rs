@@ -3,7 +3,9 @@
 //! Taking a bound listener (rather than an address) lets tests bind `127.0.0.1:0` and learn
 //! the port before the server starts. The product services sit behind the bearer-token
 //! interceptor; health and reflection stay open. One Prometheus registry collects the gRPC
-//! layer's, the BlueKing client's and the watch hub's metrics.
+//! layer's, the BlueKing client's, the watch hub's and the process's metrics. Every call
+//! passes the metrics layer, then the edge layer (deadline, honest codes); the server's limits
+//! (`[server]`) bound what one connection can hold.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,11 +15,14 @@ use prometheus::Registry;
 use proto::jobgateway::v1::cmdb_service_server::CmdbServiceServer;
 use proto::jobgateway::v1::job_service_server::JobServiceServer;
 use service_kit::auth::BearerAuth;
-use service_kit::grpc::{incoming, router_with_probes, serve_until};
+use service_kit::edge::EdgeLayer;
+use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
 use service_kit::metrics::GrpcMetrics;
 use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::bk::{BkClient, BkMetrics};
 use crate::config::Settings;
@@ -43,7 +48,7 @@ impl Application {
     pub async fn build(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         settings.validate()?;
         let local_addr = listener.local_addr()?;
-        let registry = Registry::new();
+        let registry = service_kit::metrics::new_registry();
         let grpc_metrics = GrpcMetrics::register(&registry)?;
         let bk_metrics = BkMetrics::register(&registry)?;
         let gauges = Gauges::register(&registry)?;
@@ -104,13 +109,16 @@ impl Application {
             <CmdbServiceServer<CmdbApi> as NamedService>::NAME,
             <JobServiceServer<JobApi> as NamedService>::NAME,
         ];
-        let mut builder = Server::builder();
+        let mut builder = self.settings.server.builder();
         if let Some(identity) = self.tls {
             builder = builder
                 .tls_config(ServerTlsConfig::new().identity(identity))
                 .context("invalid tls certificate or key")?;
         }
-        let mut server = builder.layer(self.grpc_metrics.layer());
+        let methods = served_methods(&[proto::FILE_DESCRIPTOR_SET], &services);
+        let mut server = builder
+            .layer(self.grpc_metrics.layer(methods))
+            .layer(EdgeLayer);
         let (health, router) =
             router_with_probes(&mut server, &[proto::FILE_DESCRIPTOR_SET], &services)?;
         let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -125,9 +133,19 @@ impl Application {
             ));
         }
         let auth = BearerAuth::new(&self.settings.auth);
+        let max = self.settings.server.max_message_bytes;
+        let gzip = CompressionEncoding::Gzip;
+        let cmdb = CmdbServiceServer::new(self.cmdb)
+            .max_decoding_message_size(max)
+            .accept_compressed(gzip)
+            .send_compressed(gzip);
+        let job = JobServiceServer::new(self.job)
+            .max_decoding_message_size(max)
+            .accept_compressed(gzip)
+            .send_compressed(gzip);
         let router = router
-            .add_service(CmdbServiceServer::with_interceptor(self.cmdb, auth.clone()))
-            .add_service(JobServiceServer::with_interceptor(self.job, auth));
+            .add_service(InterceptedService::new(cmdb, auth.clone()))
+            .add_service(InterceptedService::new(job, auth));
         tracing::info!(
             addr = %self.local_addr,
             transport = ?self.settings.bk.transport,
@@ -143,6 +161,7 @@ impl Application {
             },
             health,
             &services,
+            None,
             shutdown,
             self.settings.shutdown_grace(),
         )

@@ -76,8 +76,14 @@ impl BearerAuth {
 
     /// Checks the `authorization` metadata.
     pub fn check(&self, metadata: &MetadataMap) -> Result<(), Status> {
+        self.identify(metadata).map(|_| ())
+    }
+
+    /// Checks the `authorization` metadata and says who presented it: the configured token it
+    /// matched (`None` when authentication is off).
+    pub fn identify(&self, metadata: &MetadataMap) -> Result<Option<Caller>, Status> {
         if !self.enabled {
-            return Ok(());
+            return Ok(None);
         }
         let header = metadata
             .get("authorization")
@@ -90,20 +96,29 @@ impl BearerAuth {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
-        let ok = self.tokens.iter().fold(false, |found, t| {
-            found | constant_time_eq(t.expose_secret().as_bytes(), presented.as_bytes())
+        // Every token is compared, whichever matches.
+        let matched = self.tokens.iter().enumerate().fold(None, |found, (i, t)| {
+            let eq = constant_time_eq(t.expose_secret().as_bytes(), presented.as_bytes());
+            if eq { Some(i) } else { found }
         });
-        if ok {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated("invalid bearer token"))
+        match matched {
+            Some(i) => Ok(Some(Caller(format!("token#{}", i + 1)))),
+            None => Err(Status::unauthenticated("invalid bearer token")),
         }
     }
 }
 
+/// Who an authenticated call came from: which configured token it presented (`token#1` is the
+/// first of `auth.tokens`), never the token itself. The interceptor puts it in the request's
+/// extensions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller(pub String);
+
 impl tonic::service::Interceptor for BearerAuth {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        self.check(request.metadata())?;
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(caller) = self.identify(request.metadata())? {
+            request.extensions_mut().insert(caller);
+        }
         Ok(request)
     }
 }
@@ -172,6 +187,15 @@ mod tests {
         let auth = BearerAuth::new(&settings(&["another-long-token-xx", TOKEN]));
         auth.check(&md(&[("authorization", &format!("Bearer {TOKEN}"))]))
             .unwrap();
+    }
+
+    #[test]
+    fn a_caller_is_known_by_which_token_it_presented() {
+        let auth = BearerAuth::new(&settings(&["another-long-token-xx", TOKEN]));
+        let who = auth
+            .identify(&md(&[("authorization", &format!("Bearer {TOKEN}"))]))
+            .unwrap();
+        assert_eq!(who, Some(Caller("token#2".to_owned())));
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! Prometheus metrics: a tower layer that counts every gRPC call by method and status code
-//! with a latency histogram, and a tiny HTTP server exposing the registry as text.
+//! with a latency histogram; the HTTP endpoint exposing a registry is in `scrape.rs`.
+//!
+//! Names and labels are go-grpc-prometheus's (`grpc_server_started_total`,
+//! `grpc_server_handled_total`, `grpc_server_handling_seconds`; labels `grpc_type`,
+//! `grpc_service`, `grpc_method`, `grpc_code`), so existing dashboards work. Only the methods
+//! the server serves get their own labels ([`Methods`]); every other path is `unknown`, so no
+//! caller can grow the series. [`new_registry`] adds the `process_*` metrics.
 //!
 //! gRPC carries its status in trailers (or, for errors before any message, in the headers of
 //! a trailers-only response), so the layer wraps the response body and records when it sees
@@ -14,8 +20,11 @@ use std::time::Instant;
 
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tower::{Layer, Service};
+
+pub use crate::methods::Methods;
+pub use crate::scrape::{REFRESH_LIMIT, Refresh, render, serve, serve_with};
 
 /// Latency buckets in seconds: fine at the low end, where a gateway's overhead lives.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -23,9 +32,26 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     30.0, 60.0,
 ];
 
+/// A registry holding the `process_*` metrics (CPU, memory, open files, start time) of this
+/// process, where the platform reports them (Linux).
+pub fn new_registry() -> Registry {
+    let registry = Registry::new();
+    #[cfg(target_os = "linux")]
+    {
+        let process = prometheus::process_collector::ProcessCollector::for_self();
+        if let Err(e) = registry.register(Box::new(process)) {
+            tracing::warn!(error = %e, "process metrics unavailable");
+        }
+    }
+    registry
+}
+
+const LABELS: &[&str] = &["grpc_type", "grpc_service", "grpc_method"];
+
 /// Counters and histograms of served gRPC calls.
 #[derive(Clone)]
 pub struct GrpcMetrics {
+    started: IntCounterVec,
     handled: IntCounterVec,
     latency: HistogramVec,
 }
@@ -33,12 +59,16 @@ pub struct GrpcMetrics {
 impl GrpcMetrics {
     /// Creates the metrics and registers them in `registry`.
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let started = IntCounterVec::new(
+            Opts::new("grpc_server_started_total", "gRPC calls started"),
+            LABELS,
+        )?;
         let handled = IntCounterVec::new(
             Opts::new(
                 "grpc_server_handled_total",
                 "gRPC calls completed, by method and code",
             ),
-            &["method", "code"],
+            &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
         )?;
         let latency = HistogramVec::new(
             HistogramOpts::new(
@@ -46,26 +76,34 @@ impl GrpcMetrics {
                 "time from request to the end of the response stream, by method",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
-            &["method"],
+            LABELS,
         )?;
+        registry.register(Box::new(started.clone()))?;
         registry.register(Box::new(handled.clone()))?;
         registry.register(Box::new(latency.clone()))?;
-        Ok(Self { handled, latency })
+        Ok(Self {
+            started,
+            handled,
+            latency,
+        })
     }
 
-    /// The tower layer recording into these metrics.
-    pub fn layer(&self) -> GrpcMetricsLayer {
+    /// The tower layer recording into these metrics, labelling the calls of `methods` by name
+    /// and any other path as `unknown`.
+    pub fn layer(&self, methods: Methods) -> GrpcMetricsLayer {
         GrpcMetricsLayer {
             metrics: Arc::new(self.clone()),
+            methods,
         }
     }
 
-    fn record(&self, method: &str, code: tonic::Code, started: Instant) {
+    fn record(&self, labels: &[&str; 3], code: tonic::Code, started: Instant) {
+        let [kind, service, method] = *labels;
         self.handled
-            .with_label_values(&[method, code_name(code)])
+            .with_label_values(&[kind, service, method, code_name(code)])
             .inc();
         self.latency
-            .with_label_values(&[method])
+            .with_label_values(labels)
             .observe(started.elapsed().as_secs_f64());
     }
 }
@@ -98,6 +136,7 @@ pub fn code_name(code: tonic::Code) -> &'static str {
 #[derive(Clone)]
 pub struct GrpcMetricsLayer {
     metrics: Arc<GrpcMetrics>,
+    methods: Methods,
 }
 
 impl<S> Layer<S> for GrpcMetricsLayer {
@@ -107,6 +146,7 @@ impl<S> Layer<S> for GrpcMetricsLayer {
         GrpcMetricsService {
             inner,
             metrics: Arc::clone(&self.metrics),
+            methods: self.methods.clone(),
         }
     }
 }
@@ -116,6 +156,7 @@ impl<S> Layer<S> for GrpcMetricsLayer {
 pub struct GrpcMetricsService<S> {
     inner: S,
     metrics: Arc<GrpcMetrics>,
+    methods: Methods,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcMetricsService<S>
@@ -132,7 +173,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let method = req.uri().path().to_owned();
+        let (service, method, kind) = self.methods.labels(req.uri().path());
+        let labels = [kind.to_owned(), service.to_owned(), method.to_owned()];
+        self.metrics
+            .started
+            .with_label_values(&[kind, service, method])
+            .inc();
         let started = Instant::now();
         let metrics = Arc::clone(&self.metrics);
         let fut = self.inner.call(req);
@@ -142,7 +188,7 @@ where
             let (parts, body) = resp.into_parts();
             let pending = Pending {
                 metrics,
-                method,
+                labels,
                 started,
                 header_code,
             };
@@ -159,9 +205,16 @@ where
 
 struct Pending {
     metrics: Arc<GrpcMetrics>,
-    method: String,
+    labels: [String; 3],
     started: Instant,
     header_code: Option<tonic::Code>,
+}
+
+impl Pending {
+    fn record(self, code: tonic::Code) {
+        let [a, b, c] = &self.labels;
+        self.metrics.record(&[a, b, c], code, self.started);
+    }
 }
 
 fn status_code(headers: &HeaderMap) -> Option<tonic::Code> {
@@ -186,7 +239,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             if let Some(p) = this.project().pending.take() {
                 let code = p.header_code.unwrap_or(tonic::Code::Cancelled);
-                p.metrics.record(&p.method, code, p.started);
+                p.record(code);
             }
         }
     }
@@ -209,20 +262,18 @@ impl<B: Body> Body for MeteredBody<B> {
                     && let Some(p) = this.pending.take()
                 {
                     let code = status_code(trailers).or(p.header_code);
-                    p.metrics
-                        .record(&p.method, code.unwrap_or(tonic::Code::Unknown), p.started);
+                    p.record(code.unwrap_or(tonic::Code::Unknown));
                 }
             }
             Poll::Ready(None) => {
                 if let Some(p) = this.pending.take() {
                     let code = p.header_code.unwrap_or(tonic::Code::Unknown);
-                    p.metrics.record(&p.method, code, p.started);
+                    p.record(code);
                 }
             }
             Poll::Ready(Some(Err(_))) => {
                 if let Some(p) = this.pending.take() {
-                    p.metrics
-                        .record(&p.method, tonic::Code::Internal, p.started);
+                    p.record(tonic::Code::Internal);
                 }
             }
             Poll::Pending => {}
@@ -237,34 +288,4 @@ impl<B: Body> Body for MeteredBody<B> {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
-}
-
-/// Renders `registry` in the Prometheus text format.
-pub fn render(registry: &Registry) -> String {
-    TextEncoder::new()
-        .encode_to_string(&registry.gather())
-        .unwrap_or_else(|e| format!("# encoding failed: {e}\n"))
-}
-
-/// Serves `GET /metrics` from `registry` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    registry: Registry,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let registry = registry.clone();
-            async move {
-                (
-                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    render(&registry),
-                )
-            }
-        }),
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -179,3 +179,54 @@ pub async fn reflected_services(endpoint: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The files `grpc.reflection.v1` returns for `symbol` (e.g. `google.rpc.BadRequest`): the
+/// file defining it first, then what it imports; the error status when the symbol is unknown.
+pub async fn reflected_files_for_symbol(
+    endpoint: &str,
+    symbol: &str,
+) -> Result<Vec<String>, String> {
+    use prost::Message;
+    let mut client = ServerReflectionClient::new(channel(endpoint).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection call")
+        .into_inner();
+    let msg = stream.next().await.expect("one response").expect("ok");
+    match msg.message_response {
+        Some(MessageResponse::FileDescriptorResponse(files)) => Ok(files
+            .file_descriptor_proto
+            .iter()
+            .map(|raw| {
+                prost_types::FileDescriptorProto::decode(raw.as_slice())
+                    .expect("a file descriptor")
+                    .name()
+                    .to_owned()
+            })
+            .collect()),
+        Some(MessageResponse::ErrorResponse(e)) => Err(e.error_message),
+        other => panic!("unexpected reflection response: {other:?}"),
+    }
+}
+
+/// An HTTP/2 transport for generated gRPC clients without tonic's client-side deadline timer:
+/// `grpc-timeout` is still sent, so what a caller sees is the server's own answer when the
+/// deadline passes (tonic's `Channel` would give up first, with its own CANCELLED).
+pub type Untimed = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    tonic::body::Body,
+>;
+
+/// An [`Untimed`] transport and the origin to pass to a generated client's `with_origin`.
+pub fn untimed(addr: SocketAddr) -> (Untimed, http::Uri) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let origin = format!("http://{addr}").parse().expect("an origin");
+    (client, origin)
+}

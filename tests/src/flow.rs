@@ -156,3 +156,32 @@ pub fn assert_counts_add_up(b: &pb::Backup) {
         "{c:?}"
     );
 }
+
+/// A request carrying the harness's token and operator `admin`, for clients without the
+/// [`Authed`] interceptor.
+pub fn authed<T>(message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    let md = req.metadata_mut();
+    md.insert(
+        "authorization",
+        format!("Bearer {}", crate::TOKEN).parse().expect("ascii"),
+    );
+    md.insert("x-bk-username", "admin".parse().expect("ascii"));
+    req
+}
+
+/// Opens a WatchBackup stream and reads its snapshot, so the stream is surely open.
+pub async fn open_watch(
+    client: &mut Client,
+    id: &str,
+) -> Result<tonic::Streaming<pb::WatchBackupResponse>, tonic::Status> {
+    let mut stream = client
+        .watch_backup(pb::WatchBackupRequest {
+            backup_id: id.to_owned(),
+            after_seq: 0,
+        })
+        .await?
+        .into_inner();
+    stream.message().await?.expect("a snapshot");
+    Ok(stream)
+}

@@ -53,11 +53,29 @@ pub async fn backup_client(
 pub struct RunningService {
     /// The gRPC address.
     pub addr: SocketAddr,
+    /// The address of `GET /metrics`, when `metrics_addr` was set.
+    pub metrics: Option<SocketAddr>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl RunningService {
+    /// The Prometheus text of `/metrics` (the service must have `metrics_addr` set).
+    pub async fn metrics_text(&self) -> String {
+        let addr = self.metrics.expect("metrics_addr is set");
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The value of one sample (`name{labels}` exactly as rendered), 0 when absent.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        metric_value(&self.metrics_text().await, sample)
+    }
+
     /// A connected channel to the service.
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.addr))
@@ -95,12 +113,17 @@ pub async fn spawn_job_gateway(settings: job_gateway::config::Settings) -> Runni
     let app = job_gateway::startup::Application::build(settings, listener)
         .await
         .expect("build");
-    let addr = app.local_addr();
+    let (addr, metrics) = (app.local_addr(), app.metrics_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    RunningService { addr, stop, task }
+    RunningService {
+        addr,
+        metrics,
+        stop,
+        task,
+    }
 }
 
 /// backup-service settings for the database `db` (from `#[sqlx::test]`) and job-gateway `gw`.
@@ -126,10 +149,26 @@ pub async fn spawn_backup_service(settings: backup_service::config::Settings) ->
     let app = backup_service::startup::Application::build(settings, listener)
         .await
         .expect("build");
-    let addr = app.local_addr();
+    let (addr, metrics) = (app.local_addr(), app.metrics_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    RunningService { addr, stop, task }
+    RunningService {
+        addr,
+        metrics,
+        stop,
+        task,
+    }
+}
+
+/// The value of one sample line (`name{labels}` exactly as rendered) in `text`, 0 when absent.
+pub fn metric_value(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(sample)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
 }

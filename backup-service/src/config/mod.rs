@@ -9,6 +9,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service_kit::auth::AuthSettings;
+use service_kit::grpc::ServerSettings;
 use service_kit::{LogSettings, SettingsError};
 use sqlx::postgres::PgConnectOptions;
 use url::Url;
@@ -32,8 +33,15 @@ Settings (defaults < --config TOML file < environment):
   database.url                BACKUP_SERVICE__DATABASE__URL               postgres://user@host:port/db (required; DATABASE_URL also works)
   database.max_connections    BACKUP_SERVICE__DATABASE__MAX_CONNECTIONS   pool size [10]
   database.connect_timeout_ms BACKUP_SERVICE__DATABASE__CONNECT_TIMEOUT_MS time to wait for a connection [5000]
+  database.probe_interval_ms  BACKUP_SERVICE__DATABASE__PROBE_INTERVAL_MS health pings the database this often; NOT_SERVING while it fails [1000]
   job_gateway.url             BACKUP_SERVICE__JOB_GATEWAY__URL            job-gateway gRPC endpoint [http://127.0.0.1:50051]
   job_gateway.token           BACKUP_SERVICE__JOB_GATEWAY__TOKEN          bearer token sent to job-gateway (optional)
+  job_gateway.keepalive_interval_ms BACKUP_SERVICE__JOB_GATEWAY__KEEPALIVE_INTERVAL_MS HTTP/2 PING to job-gateway this often; 0 = off [30000]
+  job_gateway.keepalive_timeout_ms BACKUP_SERVICE__JOB_GATEWAY__KEEPALIVE_TIMEOUT_MS reconnect when a PING gets no answer within this [10000]
+  server.max_message_bytes    BACKUP_SERVICE__SERVER__MAX_MESSAGE_BYTES   largest request accepted; larger is RESOURCE_EXHAUSTED [4194304]
+  server.max_concurrent_streams BACKUP_SERVICE__SERVER__MAX_CONCURRENT_STREAMS calls one connection may have open at once [128]
+  server.keepalive_interval_ms BACKUP_SERVICE__SERVER__KEEPALIVE_INTERVAL_MS HTTP/2 PING to idle callers this often; 0 = off [30000]
+  server.keepalive_timeout_ms BACKUP_SERVICE__SERVER__KEEPALIVE_TIMEOUT_MS close a connection whose PING gets no answer within this [10000]
   auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                bearer tokens callers must present (comma-separated; each >= 16 chars)
   auth.allow_unauthenticated  BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
@@ -49,6 +57,7 @@ Settings (defaults < --config TOML file < environment):
   worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
   worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after an uncertain launch (or an earlier claim's), look for the job this long before launching again; bounds the launch call [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
+  watch.max_streams_per_caller BACKUP_SERVICE__WATCH__MAX_STREAMS_PER_CALLER WatchBackup streams one caller (its token; its IP without auth) may hold; more is RESOURCE_EXHAUSTED [100]
   plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
   plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)
   plan.backup_plan_id         BACKUP_SERVICE__PLAN__BACKUP_PLAN_ID        JOB plan holding backup.sh (plan mode)
@@ -73,6 +82,8 @@ pub struct Settings {
     pub job_gateway: JobGatewaySettings,
     /// Caller authentication.
     pub auth: AuthSettings,
+    /// What one caller can hold of the gRPC server.
+    pub server: ServerSettings,
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// Operator when a caller sends no `x-bk-username`.
@@ -96,6 +107,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             job_gateway: JobGatewaySettings::default(),
             auth: AuthSettings::default(),
+            server: ServerSettings::default(),
             metrics_addr: None,
             default_operator: None,
             backup: BackupSettings::default(),
@@ -159,6 +171,21 @@ impl Settings {
         self.connect_options()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.database.probe_interval_ms < 100 {
+            return Err(invalid(
+                "database.probe_interval_ms",
+                "must be at least 100",
+            ));
+        }
+        if let Some((key, problem)) = self.server.problem() {
+            return Err(invalid(key, problem));
+        }
+        if self.watch.max_streams_per_caller == 0 {
+            return Err(invalid(
+                "watch.max_streams_per_caller",
+                "must be at least 1",
+            ));
         }
         if self.backup.max_hosts == 0 {
             return Err(invalid("backup.max_hosts", "must be at least 1"));
@@ -247,6 +274,31 @@ mod tests {
     }
 
     #[test]
+    fn limits_that_would_refuse_everything_are_named() {
+        type Spoil = fn(&mut Settings);
+        let bad: [(&str, Spoil); 4] = [
+            ("server.max_concurrent_streams", |s| {
+                s.server.max_concurrent_streams = 0
+            }),
+            ("server.max_message_bytes", |s| {
+                s.server.max_message_bytes = 10
+            }),
+            ("watch.max_streams_per_caller", |s| {
+                s.watch.max_streams_per_caller = 0
+            }),
+            ("database.probe_interval_ms", |s| {
+                s.database.probe_interval_ms = 0
+            }),
+        ];
+        for (key, spoil) in bad {
+            let mut s = with_url("postgres://bklb@127.0.0.1:5432/bklb");
+            spoil(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn a_malformed_database_url_is_named_without_echoing_it() {
         let err = with_url("postgres://u:hunter2@host:notaport/db")
             .validate()
@@ -300,6 +352,14 @@ mod tests {
             "worker.poll_max_ms",
             "worker.launch_settle_ms",
             "watch.lifetime_secs",
+            "watch.max_streams_per_caller",
+            "database.probe_interval_ms",
+            "job_gateway.keepalive_interval_ms",
+            "job_gateway.keepalive_timeout_ms",
+            "server.max_message_bytes",
+            "server.max_concurrent_streams",
+            "server.keepalive_interval_ms",
+            "server.keepalive_timeout_ms",
             "plan.enabled",
             "plan.search_plan_id",
             "plan.backup_plan_id",

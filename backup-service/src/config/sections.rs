@@ -13,6 +13,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Time to wait for a pooled connection.
     pub connect_timeout_ms: u64,
+    /// Health probes the database (`SELECT 1`) this often, each bounded by the same time.
+    pub probe_interval_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -21,6 +23,7 @@ impl Default for DatabaseSettings {
             url: None,
             max_connections: 10,
             connect_timeout_ms: 5000,
+            probe_interval_ms: 1000,
         }
     }
 }
@@ -33,6 +36,10 @@ pub struct JobGatewaySettings {
     pub url: String,
     /// Bearer token for job-gateway's caller authentication.
     pub token: Option<SecretString>,
+    /// HTTP/2 PING to job-gateway this often, idle or not; 0 disables keepalive.
+    pub keepalive_interval_ms: u64,
+    /// The connection is dropped (and remade) when a PING is not answered within this.
+    pub keepalive_timeout_ms: u64,
 }
 
 impl Default for JobGatewaySettings {
@@ -40,6 +47,8 @@ impl Default for JobGatewaySettings {
         Self {
             url: "http://127.0.0.1:50051".to_owned(),
             token: None,
+            keepalive_interval_ms: 30_000,
+            keepalive_timeout_ms: 10_000,
         }
     }
 }
@@ -137,12 +146,15 @@ impl Default for PlanConfig {
 pub struct WatchConfig {
     /// Stream lifetime bound.
     pub lifetime_secs: u64,
+    /// WatchBackup streams one caller may hold open on this replica at once.
+    pub max_streams_per_caller: usize,
 }
 
 impl Default for WatchConfig {
     fn default() -> Self {
         Self {
             lifetime_secs: 3600,
+            max_streams_per_caller: 100,
         }
     }
 }

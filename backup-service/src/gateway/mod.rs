@@ -1,6 +1,12 @@
 //! backup-service's client of job-gateway: typed calls carrying our bearer token and the
 //! operator's BlueKing username (`x-bk-username`), so BlueKing checks permissions for the
 //! person who asked for the backup, not for this service.
+//!
+//! A call made while serving a caller (SearchFiles, StartBackup's checks) carries a
+//! `grpc-timeout` no longer than what is left of that caller's deadline ([`call_timeout`]),
+//! so job-gateway and BlueKing stop when the caller has given up; a worker's calls carry
+//! [`CALL_TIMEOUT`]. Messages are gzip-compressed both ways; the channel itself (keepalive,
+//! honest timeouts) is in `wire.rs`.
 
 use std::time::Duration;
 
@@ -8,16 +14,22 @@ use proto::jobgateway::v1 as pb;
 use proto::jobgateway::v1::cmdb_service_client::CmdbServiceClient;
 use proto::jobgateway::v1::job_service_client::JobServiceClient;
 use secrecy::{ExposeSecret, SecretString};
-use tonic::transport::{Channel, Endpoint};
+use tonic::codec::CompressionEncoding;
 use tonic::{Request, Status};
+
+use crate::config::JobGatewaySettings;
 
 mod failure;
 mod finished;
 mod runner;
+mod wire;
 
 pub use failure::{Failure, retry_delay, wait_after};
 pub use finished::Polling;
 pub use runner::{Launched, PlanIds, Runner, Which};
+pub use wire::call_timeout;
+
+use wire::Wire;
 
 /// Logs of a thousand hosts exceed tonic's 4 MiB default.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -27,8 +39,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// A cheap-to-clone handle on job-gateway.
 #[derive(Clone)]
 pub struct Gateway {
-    job: JobServiceClient<Channel>,
-    cmdb: CmdbServiceClient<Channel>,
+    job: JobServiceClient<Wire>,
+    cmdb: CmdbServiceClient<Wire>,
     token: Option<SecretString>,
     runner: Runner,
     call_timeout: Duration,
@@ -48,21 +60,21 @@ fn biz(bk_biz_id: i64) -> Option<pb::Scope> {
 }
 
 impl Gateway {
-    /// A client of `url` (connections are made lazily, on the first call).
+    /// A client of `settings.url` (connections are made lazily, on the first call).
     pub fn new(
-        url: &str,
-        token: Option<SecretString>,
+        settings: &JobGatewaySettings,
         runner: Runner,
     ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect_lazy();
+        let channel = Wire::connect_lazy(settings)?;
         Ok(Self {
             job: JobServiceClient::new(channel.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            cmdb: CmdbServiceClient::new(channel),
-            token,
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip),
+            cmdb: CmdbServiceClient::new(channel)
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip),
+            token: settings.token.clone(),
             runner,
             call_timeout: CALL_TIMEOUT,
         })
@@ -79,7 +91,7 @@ impl Gateway {
 
     fn request<T>(&self, message: T, operator: &str) -> Result<Request<T>, Status> {
         let mut req = Request::new(message);
-        req.set_timeout(self.call_timeout);
+        req.set_timeout(call_timeout().min(self.call_timeout));
         let md = req.metadata_mut();
         if let Some(token) = &self.token {
             let value = format!("Bearer {}", token.expose_secret())

@@ -126,13 +126,14 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::WatchBackupRequest>,
     ) -> Result<Response<Self::WatchBackupStream>, Status> {
+        let slot = self.progress.admit(&request)?;
         let pb::WatchBackupRequest {
             backup_id: raw,
             after_seq,
         } = request.into_inner();
         let id = backup_id("backup_id", &raw)?;
         let rx = self.progress.watch(id, after_seq).await?;
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(slot.hold(ReceiverStream::new(rx)))))
     }
 
     async fn cancel_backup(

@@ -8,9 +8,12 @@
 //! resumes from an `after_seq` behind the latest event or falls out of its feed's buffer. It
 //! tracks its last sequence number, so it sees every event exactly once whichever replica wrote
 //! it. Watchers never call BlueKing: the worker driving the backup is its only poller, however
-//! many watch.
+//! many watch. One caller may hold a bounded number of streams (`limit.rs`).
 
 mod feed;
+mod limit;
+
+pub use limit::{Held, WatchLimit, WatchSlot};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,14 +48,16 @@ pub struct Progress {
     feeds: Arc<Feeds>,
     lifetime: Duration,
     reads: Arc<Semaphore>,
+    limit: WatchLimit,
 }
 
 impl Progress {
     /// Starts the replica's listener on `pool` (it reconnects by itself); counts table reads
-    /// and running feeds in `registry`.
+    /// and running feeds in `registry`. One caller may hold `max_per_caller` streams.
     pub fn start(
         pool: PgPool,
         lifetime: Duration,
+        max_per_caller: usize,
         registry: &prometheus::Registry,
     ) -> prometheus::Result<Self> {
         let reads = prometheus::IntCounterVec::new(
@@ -81,7 +86,14 @@ impl Progress {
             pool,
             lifetime,
             reads: Arc::new(Semaphore::new(WATCHER_READS)),
+            limit: WatchLimit::new(max_per_caller),
         })
+    }
+
+    /// A stream slot for the caller of `request` (see `limit.rs`): RESOURCE_EXHAUSTED when it
+    /// holds `watch.max_streams_per_caller` already.
+    pub fn admit<T>(&self, request: &tonic::Request<T>) -> Result<WatchSlot, Status> {
+        self.limit.admit(request)
     }
 
     /// Streams backup `id` after `after_seq` (0: snapshot first).
@@ -211,9 +223,11 @@ impl Progress {
         id: Uuid,
         after_seq: i64,
     ) -> Result<(Option<pb::WatchBackupResponse>, i64, Option<i64>), Status> {
+        // UNAVAILABLE when the database is unreachable, INTERNAL otherwise (the cause is
+        // logged by the mapping).
         let internal = |e: crate::store::StoreError| {
-            tracing::error!(backup_id = %id, error = %e, "cannot read backup");
-            Status::internal("internal error")
+            tracing::warn!(backup_id = %id, "cannot read backup");
+            Status::from(crate::error::BackupError::Store(e))
         };
         let (row, hosts, counts) = backups::snapshot(&self.pool, id)
             .await

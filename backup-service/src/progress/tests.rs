@@ -53,7 +53,7 @@ async fn watchers_of_one_backup_share_one_reader_and_each_sees_every_event_once(
     const WATCHERS: usize = 20;
     const EVENTS: i64 = 40;
     let registry = prometheus::Registry::new();
-    let progress = Progress::start(pool.clone(), Duration::from_secs(60), &registry).unwrap();
+    let progress = Progress::start(pool.clone(), Duration::from_secs(60), 100, &registry).unwrap();
     let id = new_backup(&pool).await;
     let mut streams = vec![];
     for _ in 0..WATCHERS {
@@ -103,7 +103,7 @@ async fn watchers_of_one_backup_share_one_reader_and_each_sees_every_event_once(
 #[sqlx::test(migrations = "../migrations")]
 async fn a_watcher_resuming_far_behind_catches_up_from_the_table_then_follows(pool: PgPool) {
     let registry = prometheus::Registry::new();
-    let progress = Progress::start(pool.clone(), Duration::from_secs(60), &registry).unwrap();
+    let progress = Progress::start(pool.clone(), Duration::from_secs(60), 100, &registry).unwrap();
     let id = new_backup(&pool).await;
     // More events than one read returns and than a feed buffers.
     for n in 0..(BATCH + 300) {

@@ -17,6 +17,7 @@ pub mod details;
 pub mod events;
 pub mod finish;
 pub mod records;
+pub mod stats;
 pub mod work;
 
 /// Errors from the store; the SQL text never leaves this module's log lines.
@@ -28,6 +29,30 @@ pub enum StoreError {
     /// This worker's claim on the backup was taken over; it must stop writing.
     #[error("claim on backup `{0}` lost to another worker")]
     Fenced(uuid::Uuid),
+}
+
+impl StoreError {
+    /// True when the database could not be reached or went away (no connection within the
+    /// pool's timeout, a broken connection, the server shutting down): worth a retry later,
+    /// unlike a failed statement.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown,
+            // cannot connect now).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
+    }
 }
 
 /// The migrations in the repository's `migrations/` folder, embedded at compile time.

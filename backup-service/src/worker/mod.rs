@@ -52,6 +52,8 @@ pub struct WorkerSettings {
     pub launch_settle: Duration,
     /// Name of this replica in leases (for operators reading the table).
     pub owner: String,
+    /// Busy slots and ended backups are counted here.
+    pub metrics: crate::metrics::BackupMetrics,
 }
 
 /// Wakes the claim loop early, e.g. right after StartBackup stored a backup.
@@ -105,8 +107,9 @@ pub async fn run(
                 // The heartbeat runs inside the task (not spawned beside it), so whatever ends
                 // the task — finishing, shutdown, an abort — also stops renewing the lease.
                 running.spawn(async move {
+                    let _busy = settings.metrics.busy();
                     tokio::select! {
-                        () = run::drive(&pool, &gateway, &settings, &lease, row) => {}
+                        () = settings.metrics.drive(fence.id, run::drive(&pool, &gateway, &settings, &lease, row)) => {}
                         () = heartbeat(&pool, fence, &lease) => {
                             tracing::warn!(backup_id = %fence.id, "lease lost: stopping");
                         }

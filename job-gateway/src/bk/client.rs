@@ -2,6 +2,10 @@
 //! adapter. It owns the endpoints and credentials, the per-call timeout, the limiter and the
 //! retry loop; the per-system files (`job.rs`, `cmdb.rs`, `gse.rs`) only describe calls.
 //!
+//! A call made while serving a gRPC caller with a deadline is bounded, retries and backoff
+//! included, by what is left of it (`service_kit::edge::remaining`): past it the call is
+//! dropped (its connection with it) and fails as [`BkError::Timeout`].
+//!
 //! The decision a reader must know: every call names its operator (`bk_username`)
 //! explicitly. The gRPC layer passes the caller's `x-bk-username`, or
 //! [`BkClient::default_operator`] (see [`BkClient::operator`]), so BlueKing's own permission
@@ -150,7 +154,7 @@ impl BkClient {
             bk_request_id = field::Empty,
             bk_code = field::Empty,
         );
-        let result = async {
+        let retried = async {
             with_retries(&self.inner.retry, call.effect, |n| {
                 tracing::Span::current().record("attempts", n);
                 if let (true, Some(m)) = (n > 1, &self.inner.metrics) {
@@ -160,8 +164,18 @@ impl BkClient {
             })
             .await
         }
-        .instrument(span.clone())
-        .await;
+        .instrument(span.clone());
+        let result = match service_kit::edge::remaining() {
+            None => retried.await,
+            Some(left) => {
+                tokio::time::timeout(left, retried)
+                    .await
+                    .unwrap_or(Err(BkError::Timeout {
+                        api: call.api,
+                        after: left,
+                    }))
+            }
+        };
         let request_id = match &result {
             Ok(d) => d.request_id.as_deref(),
             Err(e) => e.request_id(),

@@ -17,6 +17,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service_kit::auth::AuthSettings;
+use service_kit::grpc::ServerSettings;
 use service_kit::{LogSettings, SettingsError};
 use url::Url;
 
@@ -56,6 +57,10 @@ Settings (defaults < --config TOML file < environment):
   auth.tokens           JOB_GATEWAY__AUTH__TOKENS         bearer tokens callers must present (comma-separated; each >= 16 chars)
   auth.allow_unauthenticated JOB_GATEWAY__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics (optional)
+  server.max_message_bytes JOB_GATEWAY__SERVER__MAX_MESSAGE_BYTES largest request accepted; larger is RESOURCE_EXHAUSTED [4194304]
+  server.max_concurrent_streams JOB_GATEWAY__SERVER__MAX_CONCURRENT_STREAMS calls one connection may have open at once [128]
+  server.keepalive_interval_ms JOB_GATEWAY__SERVER__KEEPALIVE_INTERVAL_MS HTTP/2 PING to idle callers this often; 0 = off [30000]
+  server.keepalive_timeout_ms JOB_GATEWAY__SERVER__KEEPALIVE_TIMEOUT_MS close a connection whose PING gets no answer within this [10000]
   tls.cert_file         JOB_GATEWAY__TLS__CERT_FILE       PEM certificate chain; with tls.key_file the gRPC port serves TLS (optional)
   tls.key_file          JOB_GATEWAY__TLS__KEY_FILE        PEM private key of tls.cert_file (optional)
   watch.initial_interval_ms JOB_GATEWAY__WATCH__INITIAL_INTERVAL_MS first poll interval of WatchJobInstance, and after every change [200]
@@ -79,6 +84,8 @@ pub struct Settings {
     pub bk: BkSettings,
     /// Caller authentication (bearer tokens).
     pub auth: AuthSettings,
+    /// What one caller can hold of the gRPC server.
+    pub server: ServerSettings,
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// Optional TLS on the gRPC port.
@@ -95,6 +102,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             bk: BkSettings::default(),
             auth: AuthSettings::default(),
+            server: ServerSettings::default(),
             metrics_addr: None,
             tls: TlsSettings::default(),
             watch: WatchSettings::default(),
@@ -155,6 +163,9 @@ impl Settings {
                     "is required (or set bk.app_secret_file)",
                 ));
             }
+        }
+        if let Some((key, problem)) = self.server.problem() {
+            return Err(invalid(key, problem));
         }
         if self.bk.default_operator.trim().is_empty() {
             return Err(invalid("bk.default_operator", "must not be empty"));

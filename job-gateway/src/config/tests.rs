@@ -99,6 +99,10 @@ fn the_help_text_documents_every_setting() {
         "bk.retry_max_attempts",
         "bk.retry_base_ms",
         "bk.retry_max_ms",
+        "server.max_message_bytes",
+        "server.max_concurrent_streams",
+        "server.keepalive_interval_ms",
+        "server.keepalive_timeout_ms",
     ] {
         let env = service_kit::settings::env_name(ENV_PREFIX, key);
         assert!(
