@@ -7,7 +7,7 @@ mod records;
 
 pub use backups::{
     BackupRequest, backup_message, backup_selection, event_message, file_selection, host_list,
-    host_message, state_from,
+    host_message, job_timeout_secs, state_from,
 };
 
 use chrono::{DateTime, Utc};

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::BackupApi;
 use super::read::view_of;
-use crate::convert::{BackupRequest, backup_id};
+use crate::convert::{BackupRequest, backup_id, job_timeout_secs};
 use crate::domain::HostState;
 use crate::error::{BackupError, Result};
 use crate::hostscript::BackupDirName;
@@ -27,7 +27,6 @@ impl BackupApi {
         let short = &id.simple().to_string()[..8];
         let name = BackupDirName::new(now, short)
             .map_err(|e| BackupError::invalid("bk_file_dir", e.to_string()))?;
-        let slack = Duration::seconds(self.limits.deadline_slack_secs);
         Ok(NewBackup {
             id,
             request_id: req.request_id.clone(),
@@ -36,10 +35,10 @@ impl BackupApi {
             bk_file_dir: req.selection.directory().to_owned(),
             bk_file_suffix: req.suffix.clone(),
             operator: operator.to_owned(),
-            job_timeout_secs: req.timeout_secs,
+            job_timeout_secs: job_timeout_secs(req.timeout_secs, self.limits.deadline_slack_secs),
             backup_name: name.as_str().to_owned(),
             job_name: format!("bk-log-backup {id}"),
-            deadline_at: now + Duration::seconds(i64::from(req.timeout_secs)) + slack,
+            deadline_at: now + Duration::seconds(i64::from(req.timeout_secs)),
             retry_of,
         })
     }
@@ -76,6 +75,10 @@ impl BackupApi {
         operator: &str,
     ) -> Result<pb::StartBackupResponse> {
         let req = BackupRequest::new(req, self.limits.max_hosts, self.limits.default_timeout_secs)?;
+        // Refused now rather than failed later: the business and every host are checked
+        // before anything is stored.
+        self.check_hosts(req.bk_biz_id, &req.bk_host_ids, operator)
+            .await?;
         let new = self.new_backup(&req, operator, None)?;
         let (row, replayed) = self.store_new(&new).await?;
         Ok(pb::StartBackupResponse {
@@ -87,12 +90,13 @@ impl BackupApi {
     pub(super) async fn cancel(
         &self,
         req: pb::CancelBackupRequest,
+        operator: &str,
     ) -> Result<pb::CancelBackupResponse> {
         let id = backup_id("backup_id", &req.backup_id)?;
-        let (outcome, row) = cancel::request(&self.pool, id)
+        let (outcome, row) = cancel::request(&self.pool, id, operator)
             .await?
             .ok_or_else(|| BackupError::NotFound(format!("backup `{id}`")))?;
-        tracing::info!(backup_id = %id, outcome = ?outcome, "cancel requested");
+        tracing::info!(backup_id = %id, operator, outcome = ?outcome, "cancel requested");
         let outcome = match outcome {
             CancelOutcome::Dequeued => pb::CancelOutcome::Dequeued,
             CancelOutcome::Terminating => pb::CancelOutcome::Terminating,
@@ -147,8 +151,11 @@ impl BackupApi {
             bk_host_ids: failed.clone(),
             bk_file_dir: original.bk_file_dir.clone(),
             bk_file_suffix: original.bk_file_suffix.clone(),
+            // The same bound on total time as the original's.
             timeout: Some(prost_types::Duration {
-                seconds: i64::from(original.job_timeout_secs),
+                seconds: (original.deadline_at - original.created_at)
+                    .num_seconds()
+                    .max(1),
                 nanos: 0,
             }),
         };

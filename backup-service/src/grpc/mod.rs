@@ -3,6 +3,7 @@
 
 mod backup;
 mod files;
+mod hosts;
 mod lifecycle;
 mod read;
 mod search;

@@ -82,6 +82,8 @@ pub struct BackupRow {
     pub attempt: i32,
     /// When cancel was asked.
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Who asked for the cancel (BlueKing username).
+    pub cancel_requested_by: Option<String>,
     /// Time bound.
     pub deadline_at: DateTime<Utc>,
     /// Latest event sequence number.
@@ -112,7 +114,7 @@ impl BackupRow {
 pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
     bk_host_ids, operator, state, phase, failure_reason, status_message, job_timeout_secs, \
     retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
-    cancel_requested_at, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
+    cancel_requested_at, cancel_requested_by, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
 pub(super) const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
     exit_code, job_host_status_code, files_found, files_copied, files_failed, files_unknown, bytes_copied";

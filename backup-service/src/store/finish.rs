@@ -12,7 +12,7 @@ use super::work::{Fence, begin};
 use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::{Event, HostSummary};
-use crate::outcome::{HostOutcome, Outcome, cancelled_after_the_job};
+use crate::outcome::{HostOutcome, Outcome, cancelled};
 
 /// Live status of hosts while the job runs; writes and announces only real changes, in one
 /// statement for the hosts and one append for their events whatever the number of hosts.
@@ -147,13 +147,13 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
         .collect();
     announced.push(Event::CountsChanged(counts(&mut tx, fence.id).await?));
     events::append_all(&mut tx, fence.id, &announced).await?;
-    // A cancel that arrived after the worker stopped watching for it (the job had already
-    // finished copying) still ends the backup CANCELLED, as CancelBackup promised; the records
-    // of everything copied stay.
-    let cancelled_late =
-        row.state() == BackupState::Cancelling && outcome.state != BackupState::Cancelled;
-    let (state, failure_reason, message) = if cancelled_late {
-        cancelled_after_the_job(outcome)
+    // A cancelled backup ends CANCELLED, as CancelBackup promised, keeping the records of
+    // everything copied — also when the cancel arrived after the worker stopped watching for
+    // it (the job had already finished copying). Its message says who cancelled and what was
+    // kept where.
+    let (state, failure_reason, message) = if row.state() == BackupState::Cancelling {
+        let dir = format!("{}/backup/{}", row.bk_file_dir, row.backup_name);
+        cancelled(outcome, row.cancel_requested_by.as_deref(), &dir)
     } else {
         (
             outcome.state,

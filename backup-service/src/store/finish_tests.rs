@@ -58,7 +58,10 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
         .await
         .unwrap();
 
-    let (outcome, _) = cancel::request(&pool, row.id).await.unwrap().unwrap();
+    let (outcome, _) = cancel::request(&pool, row.id, "alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome, CancelOutcome::JobAlreadyFinished);
 
     // The worker, not watching for cancels any more, finishes as the job ended.
@@ -91,11 +94,10 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
     assert_eq!(finish(&pool, fence, &outcome).await.unwrap(), 1);
     let done = backups::get(&pool, row.id).await.unwrap().unwrap();
     assert_eq!(done.state(), BackupState::Cancelled);
-    assert!(
-        done.status_message
-            .contains("after the job had finished copying"),
-        "{}",
-        done.status_message
+    assert_eq!(
+        done.status_message,
+        "cancelled by alice after the job had finished copying: 1 file copied and recorded \
+         before the cancel is kept in /data/logs/backup/backup_20261121_120000_abcd1234"
     );
     let recorded: i64 =
         sqlx::query_scalar("select count(*) from backup_records where backup_id = $1")
@@ -176,7 +178,7 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
         bk_cloud_id: 2,
         ip: "10.0.0.10".into(),
     };
-    work::set_agents(&pool, fence, &[address], &[20])
+    work::set_agents(&pool, fence, &[address], &[(20, HostReason::AgentOffline)])
         .await
         .unwrap();
     let before = backups::get(&pool, row.id).await.unwrap().unwrap().last_seq;

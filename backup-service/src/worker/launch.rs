@@ -5,8 +5,8 @@
 use chrono::Utc;
 
 use super::run::{BackupRun, Halt, Unrun};
-use crate::domain::{BackupState, FailureReason, Phase};
-use crate::gateway::{Failure, Launch, Launched, Which};
+use crate::domain::{BackupState, FailureReason, HostReason, Phase};
+use crate::gateway::{self, Failure, Launch, Launched, Which};
 use crate::hostscript::{BACKUP_SH, backup_script_param, encode_script_param};
 use crate::store::backups::BackupRow;
 use crate::store::work::{self, HostAddress};
@@ -46,7 +46,8 @@ impl BackupRun<'_> {
             .map(|h| h.bk_host_id)
             .collect();
         if hosts.is_empty() {
-            let msg = "every host's agent is offline: nothing was sent";
+            let msg =
+                "every host was skipped (agent offline or not in the business): nothing was sent";
             self.fail(FailureReason::AllHostsFailed, msg).await?;
             return Ok(false);
         }
@@ -80,6 +81,13 @@ impl BackupRun<'_> {
                     .await?;
                 return Ok(false);
             }
+            // A permanent refusal (e.g. the business no longer exists) ends the backup with
+            // its cause; only a transient failure is tried again.
+            Err(e) if !Failure::of(&e).retryable() => {
+                let msg = format!("checking agents failed: {}", e.message());
+                self.fail(FailureReason::LaunchRejected, &msg).await?;
+                return Ok(false);
+            }
             Err(e) => return Err(Halt::Gateway(e)),
         };
         let addresses: Vec<HostAddress> = statuses
@@ -90,13 +98,17 @@ impl BackupRun<'_> {
                 ip: a.ip.clone(),
             })
             .collect();
-        let offline: Vec<i64> = row
+        // Not sent: a host CMDB no longer lists in the business, or whose agent is offline.
+        let skipped: Vec<(i64, HostReason)> = row
             .bk_host_ids
             .iter()
-            .copied()
-            .filter(|h| !statuses.iter().any(|a| a.bk_host_id == *h && a.alive))
+            .filter_map(|h| match statuses.iter().find(|a| a.bk_host_id == *h) {
+                Some(a) if a.alive => None,
+                Some(a) if gateway::in_business(a) => Some((*h, HostReason::AgentOffline)),
+                _ => Some((*h, HostReason::NotInBusiness)),
+            })
             .collect();
-        work::set_agents(self.pool, self.fence, &addresses, &offline).await?;
+        work::set_agents(self.pool, self.fence, &addresses, &skipped).await?;
         Ok(true)
     }
 

@@ -1,0 +1,481 @@
+//! The proto is the contract: each constraint written in `proto/backup/v1/*.proto` checked over
+//! real gRPC against the whole stack (bk-sim's sandboxes run the real host scripts). Bad input
+//! is INVALID_ARGUMENT naming the field and nothing runs; BlueKing's refusals come at once;
+//! limits documented as clamped are clamped; defaults are what the comments say.
+
+use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use e2e::flow::{Client, full, get, host, records, run_backup, start, start_backup, watch_for};
+use e2e::stack::{Door, Stack};
+use proto::backup::v1 as pb;
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use tonic::Code;
+
+type Pool = sqlx::pool::PoolOptions<sqlx::Postgres>;
+
+fn duration(seconds: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration { seconds, nanos: 0 })
+}
+
+fn search(req: &pb::StartBackupRequest) -> pb::SearchFilesRequest {
+    pb::SearchFilesRequest {
+        bk_biz_id: req.bk_biz_id,
+        bk_host_ids: req.bk_host_ids.clone(),
+        bk_file_dir: req.bk_file_dir.clone(),
+        bk_file_suffix: req.bk_file_suffix.clone(),
+        ..Default::default()
+    }
+}
+
+/// The field of an INVALID_ARGUMENT's first BadRequest violation, and its description.
+fn violation(err: &tonic::Status) -> (String, String) {
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let details = tonic_types::StatusExt::get_error_details(err);
+    let v = &details
+        .bad_request()
+        .expect("a BadRequest detail")
+        .field_violations[0];
+    (v.field.clone(), v.description.clone())
+}
+
+/// Every regular file under `dir` of a host tree (as the host sees the paths), skipping
+/// `<dir>/backup`.
+fn every_file(root: &Path, dir: &str) -> BTreeSet<String> {
+    fn walk(root: &Path, at: &Path, skip: &Path, out: &mut BTreeSet<String>) {
+        for e in std::fs::read_dir(at).unwrap().flatten() {
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() && p != skip {
+                walk(root, &p, skip, out);
+            } else if ft.is_file() {
+                let rel = p.strip_prefix(root).unwrap().as_os_str().as_bytes();
+                out.insert(format!("/{}", String::from_utf8_lossy(rel)));
+            }
+        }
+    }
+    let base = root.join(dir.trim_start_matches('/'));
+    let mut out = BTreeSet::new();
+    walk(root, &base, &base.join("backup"), &mut out);
+    out
+}
+
+async fn backup_count(client: &mut Client) -> usize {
+    client
+        .list_backups(pb::ListBackupsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .backups
+        .len()
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_documented_input_constraint_is_invalid_argument_naming_the_field_and_nothing_runs(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let with_timeout = |seconds, nanos| {
+        let mut r = start(&[1001], "/data/logs", "log");
+        r.timeout = Some(prost_types::Duration { seconds, nanos });
+        r
+    };
+    let cases = [
+        // "no duplicates"
+        (
+            start(&[1001, 1002, 1001], "/data/logs", "log"),
+            "bk_host_ids[2]",
+            "repeats bk_host_ids[0]",
+        ),
+        // "1 to 32 characters"
+        (
+            start(&[1001], "/data/logs", &"x".repeat(33)),
+            "bk_file_suffix",
+            "1 to 32",
+        ),
+        (
+            start(&[1001], "/data/logs", &format!(".{}", "x".repeat(33))),
+            "bk_file_suffix",
+            "1 to 32",
+        ),
+        (
+            start(&[1001], "/data/logs", "."),
+            "bk_file_suffix",
+            "`.` alone",
+        ),
+        (
+            start(&[1001], "/data/logs", "..log"),
+            "bk_file_suffix",
+            "`..`",
+        ),
+        // "at most 1,024 bytes", "not under /proc, /sys or /dev"
+        (
+            start(&[1001], &format!("/{}", "d".repeat(1024)), "log"),
+            "bk_file_dir",
+            "1024 bytes",
+        ),
+        (start(&[1001], "/proc/1", "log"), "bk_file_dir", "/proc"),
+        // hosts not in the business: unknown to CMDB, or in business 5
+        (
+            start(&[1001, 2001, 999_999], "/data/logs", "log"),
+            "bk_host_ids",
+            "2001, 999999",
+        ),
+        // a timeout of zero or less
+        (with_timeout(0, 0), "timeout", "positive"),
+        (with_timeout(-60, 0), "timeout", "positive"),
+    ];
+    for (req, field, words) in cases {
+        let err = client.start_backup(req.clone()).await.unwrap_err();
+        let (got, description) = violation(&err);
+        assert_eq!(got, field, "{req:?}: {err:?}");
+        assert!(description.contains(words), "{req:?}: {description}");
+        if field != "timeout" {
+            let err = client.search_files(search(&req)).await.unwrap_err();
+            assert_eq!(violation(&err).0, field, "search {req:?}");
+        }
+    }
+    let mut negative = search(&start(&[1001], "/data/logs", "log"));
+    negative.max_files_per_host = -1;
+    let err = client.search_files(negative).await.unwrap_err();
+    assert_eq!(violation(&err).0, "max_files_per_host");
+    // ListBackupRecords: "at most 500 ids".
+    let err = client
+        .list_backup_records(pb::ListBackupRecordsRequest {
+            bk_host_ids: (1..=501).collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violation(&err).0, "bk_host_ids");
+    client
+        .list_backup_records(pb::ListBackupRecordsRequest {
+            bk_host_ids: (1..=500).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("500 ids are accepted");
+
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
+    assert_eq!(backup_count(&mut client).await, 0);
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_business_the_caller_may_not_see_or_that_does_not_exist_is_refused_at_once(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Apigw).await;
+    // alice may use business 3 only (demo world); 2001 is a host of business 5.
+    let mut alice = stack.client("alice").await;
+    let mut req = start(&[2001], "/data/logs", "log");
+    req.bk_biz_id = 5;
+    let err = alice.start_backup(req.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let err = alice.search_files(search(&req)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+
+    let mut admin = stack.client("admin").await;
+    req.bk_biz_id = 999;
+    let err = admin.start_backup(req.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert!(err.message().contains("999"), "{err:?}");
+    let err = admin.search_files(search(&req)).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
+    assert_eq!(backup_count(&mut admin).await, 0);
+    stack.stop().await;
+}
+
+/// The `timeout` JOB was asked for by the one `fast_execute_script` bk-sim received.
+async fn launched_step_timeout(stack: &Stack) -> i64 {
+    let log: Value = reqwest::get(format!(
+        "{}/_sim/requests?api=fast_execute_script",
+        stack.sim.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let requests = log["requests"].as_array().expect("request list");
+    assert_eq!(requests.len(), 1, "{log}");
+    requests[0]["params"]["timeout"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a timeout in {}", requests[0]))
+}
+
+/// Whole seconds from `create_time` to `deadline`: the deadline is taken when StartBackup is
+/// called, a few milliseconds before the row's `create_time`.
+fn seconds_between(b: &pb::Backup) -> i64 {
+    let (start, end) = (b.create_time.unwrap(), b.deadline.unwrap());
+    let nanos = (end.seconds - start.seconds) * 1_000_000_000 + i64::from(end.nanos - start.nanos);
+    let secs = (nanos as f64 / 1e9).round() as i64;
+    assert!((nanos - secs * 1_000_000_000).abs() < 500_000_000, "{b:?}");
+    secs
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_timeout_is_the_bound_on_total_time_and_the_job_step_fits_inside_it(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let mut req = start(&[1001], "/data/logs", "log");
+    req.timeout = duration(60);
+    let (_, done) = run_backup(&mut client, req).await;
+    assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
+    assert_eq!(
+        seconds_between(&done),
+        60,
+        "deadline = create_time + timeout"
+    );
+    // The reserve for launching and reading results (300 s by default) is at most half the
+    // bound, so the step's own timeout ends within it.
+    assert_eq!(launched_step_timeout(&stack).await, 30);
+
+    // Unset: the server default, 15 minutes; above the maximum: clamped to 24 hours.
+    let b = client
+        .start_backup(start(&[1001], "/data/logs", "log"))
+        .await
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap();
+    assert_eq!(seconds_between(&b), 900);
+    let mut long = start(&[1001], "/data/logs", "log");
+    long.timeout = duration(30 * 86_400);
+    let b = client
+        .start_backup(long)
+        .await
+        .expect("a timeout above the maximum is clamped, not refused")
+        .into_inner()
+        .backup
+        .unwrap();
+    assert_eq!(seconds_between(&b), 86_400);
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn limits_documented_as_clamped_are_clamped_and_views_default_as_documented(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let mut req = search(&start(&[1001], "/data/logs", "log"));
+    req.max_files_per_host = 1_000_000;
+    let found = client
+        .search_files(req)
+        .await
+        .expect("max_files_per_host above the maximum is clamped, not refused")
+        .into_inner();
+    assert_eq!(found.host_results[0].file_count, 12, "{found:?}");
+    assert!(!found.host_results[0].truncated);
+
+    let (id, _) = run_backup(&mut client, start(&[1001], "/data/logs", "log")).await;
+    // GetBackup: "unspecified means FULL" (per-file results); ListBackups: HOSTS.
+    let unspecified = get(&mut client, &id, pb::BackupView::Unspecified).await;
+    assert_eq!(unspecified, full(&mut client, &id).await);
+    assert_eq!(unspecified.host_results[0].files.len(), 12);
+    let listed = client
+        .list_backups(pb::ListBackupsRequest {
+            page_size: 100_000,
+            ..Default::default()
+        })
+        .await
+        .expect("page_size above 500 is clamped")
+        .into_inner();
+    let b = &listed.backups[0];
+    assert_eq!(b.host_results.len(), 1);
+    assert!(b.host_results[0].files.is_empty());
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_empty_suffix_searches_and_backs_up_every_regular_file(_p: Pool, db: PgConnectOptions) {
+    let stack = Stack::start(&db, Door::Apigw).await;
+    let root = stack.host_root(1001).await;
+    // Files no suffix filter would pick together: no dot, another suffix, a hidden file.
+    std::fs::write(root.join("data/logs/README"), b"read me\n").unwrap();
+    std::fs::create_dir_all(root.join("data/logs/conf")).unwrap();
+    std::fs::write(root.join("data/logs/conf/app.toml"), b"a = 1\n").unwrap();
+    std::fs::write(root.join("data/logs/.hidden"), b"h\n").unwrap();
+    let expected = every_file(&root, "/data/logs");
+    assert!(expected.len() >= 12 + 4 + 3, "{expected:?}");
+    let mut client = stack.client("admin").await;
+
+    let mut req = search(&start(&[1001], "/data/logs", ""));
+    req.max_files_per_host = 1000;
+    let found = client.search_files(req).await.unwrap().into_inner();
+    let listed: BTreeSet<String> = found.host_results[0]
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    assert_eq!(listed, expected);
+
+    let (id, done) = run_backup(&mut client, start(&[1001], "/data/logs", "")).await;
+    assert_eq!(done.state, pb::BackupState::Succeeded as i32, "{done:?}");
+    assert_eq!(done.bk_file_suffix, "");
+    let recs = records(&mut client, &id).await;
+    let copied: BTreeSet<String> = recs.iter().map(|r| r.source_path.clone()).collect();
+    assert_eq!(copied, expected);
+    assert!(recs.iter().all(|r| r.bk_file_suffix.is_empty()));
+    stack.stop().await;
+}
+
+/// Stores a backup as StartBackup would have when its hosts were all in business `biz`: how a
+/// test gets a backup whose hosts (or business) changed between acceptance and launch.
+async fn accepted_earlier(db: &PgConnectOptions, biz: i64, hosts: &[i64]) -> String {
+    use backup_service::store::backups::{Created, NewBackup, create};
+    let pool = sqlx::PgPool::connect_with(db.clone()).await.unwrap();
+    let id = sqlx::types::Uuid::new_v4();
+    let new = NewBackup {
+        id,
+        request_id: None,
+        bk_biz_id: biz,
+        bk_host_ids: hosts.to_vec(),
+        bk_file_dir: "/data/logs".to_owned(),
+        bk_file_suffix: "log".to_owned(),
+        operator: "admin".to_owned(),
+        job_timeout_secs: 300,
+        backup_name: format!("backup_20261205_000000_{}", &id.simple().to_string()[..8]),
+        job_name: format!("bk-log-backup {id}"),
+        deadline_at: chrono::Utc::now() + chrono::Duration::seconds(900),
+        retry_of: None,
+    };
+    let Created::New(row) = create(&pool, &new).await.unwrap() else {
+        panic!("a new backup")
+    };
+    row.id.to_string()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_host_no_longer_in_the_business_at_launch_is_skipped_as_not_in_business(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    // 2001 is in business 5, 999999 unknown, 1009 in business 3 with its agent down.
+    let id = accepted_earlier(&db, 3, &[1001, 2001, 999_999, 1009]).await;
+    watch_for(&mut client, &id, 0, Duration::from_secs(90)).await;
+    let done = full(&mut client, &id).await;
+    assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
+    let status = |h| (host(&done, h).status, host(&done, h).reason);
+    use pb::HostBackupStatus as S;
+    use pb::HostFailureReason as R;
+    assert_eq!(status(1001), (S::Succeeded as i32, R::Unspecified as i32));
+    assert_eq!(status(2001), (S::Skipped as i32, R::NotInBusiness as i32));
+    assert_eq!(
+        status(999_999),
+        (S::Skipped as i32, R::NotInBusiness as i32)
+    );
+    assert_eq!(status(1009), (S::Skipped as i32, R::AgentOffline as i32));
+    assert_eq!(done.counts.unwrap().hosts_skipped, 3);
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_backup_whose_business_no_longer_exists_fails_at_once_with_the_cause(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let id = accepted_earlier(&db, 999, &[1001]).await;
+    // A permanent refusal is not retried as transient: the backup ends within seconds.
+    watch_for(&mut client, &id, 0, Duration::from_secs(20)).await;
+    let done = full(&mut client, &id).await;
+    assert_eq!(done.state, pb::BackupState::Failed as i32, "{done:?}");
+    assert_eq!(
+        done.failure_reason,
+        pb::BackupFailureReason::LaunchRejected as i32
+    );
+    assert!(
+        done.status_message.contains("999"),
+        "the cause is kept: {}",
+        done.status_message
+    );
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_cancelled_backup_says_who_cancelled_what_was_kept_where_and_which_host_it_stopped(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Apigw).await;
+    stack.fault("hosts/1006", json!({"kind": "hang"})).await;
+    let mut admin = stack.client("admin").await;
+    let id = start_backup(&mut admin, start(&[1001, 1006], "/data/logs", "log")).await;
+    // Cancel once host 1001 has finished on the JOB side, so its copies exist.
+    let sim = stack.sim.base_url();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let b = full(&mut admin, &id).await;
+        if b.job_instance_id > 0 {
+            let j: Value = reqwest::get(format!("{sim}/_sim/jobs/{}", b.job_instance_id))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let done = j["steps"][0]["hosts"].as_array().is_some_and(|hs| {
+                hs.iter()
+                    .any(|h| h["bk_host_id"] == 1001 && h["status"] == 9)
+            });
+            if done {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "1001 never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut alice = stack.client("alice").await;
+    let cancel = alice
+        .cancel_backup(pb::CancelBackupRequest {
+            backup_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancel.outcome, pb::CancelOutcome::Terminating as i32);
+    assert_eq!(
+        cancel.backup.unwrap().status_message,
+        "cancel requested by alice: terminating the job"
+    );
+    watch_for(&mut admin, &id, 0, Duration::from_secs(90)).await;
+    let done = full(&mut admin, &id).await;
+    assert_eq!(done.state, pb::BackupState::Cancelled as i32, "{done:?}");
+    let copied = records(&mut admin, &id).await.len();
+    assert_eq!(copied, 12);
+    assert_eq!(
+        done.status_message,
+        format!(
+            "cancelled by alice: 12 files copied and recorded before the cancel are kept in \
+             /data/logs/backup/{}; 1 host stopped before finishing",
+            done.bk_backup_name
+        )
+    );
+    let stopped = host(&done, 1006);
+    assert_eq!(stopped.status, pb::HostBackupStatus::Cancelled as i32);
+    assert!(
+        stopped
+            .log_excerpt
+            .starts_with("stopped by the cancel before it finished"),
+        "{stopped:?}"
+    );
+    assert!(!stopped.log_excerpt.contains("no header"), "{stopped:?}");
+    stack.stop().await;
+}
