@@ -479,3 +479,153 @@ async fn a_cancelled_backup_says_who_cancelled_what_was_kept_where_and_which_hos
     assert!(!stopped.log_excerpt.contains("no header"), "{stopped:?}");
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn results_come_in_request_order_and_each_host_says_when_its_result_last_changed(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let req = start(&[1003, 1001, 1002], "/data/logs", "log");
+    let found = client
+        .search_files(search(&req))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        found
+            .host_results
+            .iter()
+            .map(|h| h.bk_host_id)
+            .collect::<Vec<_>>(),
+        [1003, 1001, 1002]
+    );
+    let (id, done) = run_backup(&mut client, req).await;
+    assert_eq!(
+        done.host_results
+            .iter()
+            .map(|h| h.bk_host_id)
+            .collect::<Vec<_>>(),
+        [1003, 1001, 1002]
+    );
+    let (created, ended) = (done.create_time.unwrap(), done.end_time.unwrap());
+    for h in &done.host_results {
+        let t = h
+            .update_time
+            .unwrap_or_else(|| panic!("update_time of {h:?}"));
+        assert!(
+            (created.seconds, created.nanos) <= (t.seconds, t.nanos)
+                && (t.seconds, t.nanos) <= (ended.seconds, ended.nanos),
+            "{h:?} in {done:?}"
+        );
+    }
+    // The HOSTS view and the HostFinished events carry it too.
+    let hosts = get(&mut client, &id, pb::BackupView::Hosts).await;
+    assert!(hosts.host_results.iter().all(|h| h.update_time.is_some()));
+    let events = watch_for(&mut client, &id, 0, Duration::from_secs(10)).await;
+    let Some(pb::watch_backup_response::Event::Snapshot(snapshot)) = &events[0].event else {
+        panic!("a snapshot first")
+    };
+    assert!(
+        snapshot
+            .host_results
+            .iter()
+            .all(|h| h.update_time.is_some())
+    );
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_read_calls_refuse_what_their_comments_refuse_naming_the_field(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    let cases = [
+        (
+            pb::ListBackupRecordsRequest {
+                path_contains: "ab".into(),
+                ..Default::default()
+            },
+            "path_contains",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                path_contains: "p".repeat(257),
+                ..Default::default()
+            },
+            "path_contains",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                bk_file_operator: "o".repeat(65),
+                ..Default::default()
+            },
+            "bk_file_operator",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                bk_file_suffix: "s".repeat(65),
+                ..Default::default()
+            },
+            "bk_file_suffix",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                bk_biz_id: -1,
+                ..Default::default()
+            },
+            "bk_biz_id",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                create_time_start: at(100),
+                create_time_end: at(100),
+                ..Default::default()
+            },
+            "create_time_end",
+        ),
+    ];
+    for (req, field) in cases {
+        let err = client.list_backup_records(req.clone()).await.unwrap_err();
+        assert_eq!(violation(&err).0, field, "{req:?}");
+    }
+    let backups = [
+        (
+            pb::ListBackupsRequest {
+                operator: "o".repeat(65),
+                ..Default::default()
+            },
+            "operator",
+        ),
+        (
+            pb::ListBackupsRequest {
+                bk_host_id: -1,
+                ..Default::default()
+            },
+            "bk_host_id",
+        ),
+    ];
+    for (req, field) in backups {
+        let err = client.list_backups(req.clone()).await.unwrap_err();
+        assert_eq!(violation(&err).0, field, "{req:?}");
+    }
+    let mut long_key = start(&[1001], "/data/logs", "log");
+    long_key.request_id = "k".repeat(129);
+    let err = client.start_backup(long_key).await.unwrap_err();
+    assert_eq!(violation(&err).0, "request_id");
+
+    let id = start_backup(&mut client, start(&[1001], "/data/logs", "log")).await;
+    let watch = |after_seq| pb::WatchBackupRequest {
+        backup_id: id.clone(),
+        after_seq,
+    };
+    let err = client.watch_backup(watch(-1)).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let err = client.watch_backup(watch(1_000_000)).await.unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    stack.stop().await;
+}

@@ -273,7 +273,7 @@ pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
         files_unknown: i64::from(h.files_unknown),
         bytes_copied: h.bytes_copied,
         files: vec![],
-        update_time: None,
+        update_time: h.updated_at.map(timestamp),
     }
 }
 

@@ -116,8 +116,9 @@ pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_fil
     retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
     cancel_requested_at, cancel_requested_by, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
-pub(super) const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
-    exit_code, job_host_status_code, files_found, files_copied, files_failed, files_unknown, bytes_copied";
+pub(super) const HOST_COLUMNS: &str = "h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
+    h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
+    h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at";
 
 /// Whether [`create`] stored a new backup or found the one an earlier call with the same
 /// request id stored.
@@ -225,8 +226,8 @@ pub async fn snapshot(
         return Ok(None);
     };
     let hosts: Vec<HostSummary> = sqlx::query_as(&format!(
-        "select {HOST_COLUMNS} from backup_hosts where backup_id = $1 \
-         order by array_position($2::int8[], bk_host_id)"
+        "select {HOST_COLUMNS} from backup_hosts h where h.backup_id = $1 \
+         order by array_position($2::int8[], h.bk_host_id)"
     ))
     .bind(id)
     .bind(&row.bk_host_ids)

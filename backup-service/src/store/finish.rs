@@ -122,7 +122,7 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
          where h.backup_id = $1 and h.bk_host_id = u.host and h.status in ('pending', 'running') \
          returning u.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
            h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
-           h.files_failed, h.files_unknown, h.bytes_copied",
+           h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at",
     )
     .bind(fence.id)
     .bind(column(&outcome.hosts, |h| h.bk_host_id))
