@@ -72,7 +72,7 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
                 };
                 out.log_excerpt = if ctx.ending == Ending::Cancelled {
                     // Not a broken log: the cancel stopped the script before it finished.
-                    let note = "stopped by the cancel before it finished";
+                    let note = super::cancelled_host_note(true);
                     let log = tail(host.log).trim();
                     if log.is_empty() {
                         note.to_owned()

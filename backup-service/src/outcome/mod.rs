@@ -179,16 +179,33 @@ pub fn decide(
     }
 }
 
+/// The note of a host the cancel ended without a word of its own: never sent when the job
+/// was not `launched`, else stopped.
+pub fn cancelled_host_note(launched: bool) -> &'static str {
+    if launched {
+        "stopped by the cancel before it finished"
+    } else {
+        "not run: the backup was cancelled before launch"
+    }
+}
+
 /// The end of a backup a caller cancelled: CANCELLED, keeping the records of everything
-/// copied — whether the cancel stopped the job (`outcome` decided with [`Ending::Cancelled`])
-/// or arrived after it had finished copying. The message says who cancelled (`by`, when
-/// known), how many copied files were recorded and kept in `backup_dir` on their hosts, and
-/// how many hosts the cancel stopped before they finished; only what was verified.
+/// copied — whether the cancel came before the job was `launched`, stopped the job (`outcome`
+/// decided with [`Ending::Cancelled`]) or arrived after it had finished copying. The message
+/// says who cancelled (`by`, when known), how many copied files were recorded and kept in
+/// `backup_dir` on their hosts, and how many hosts the cancel stopped before they finished;
+/// only what was verified.
 pub fn cancelled(
     outcome: &Outcome,
     by: Option<&str>,
     backup_dir: &str,
+    launched: bool,
 ) -> (BackupState, Option<FailureReason>, String) {
+    let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    if !launched {
+        let message = format!("cancelled{who} before launch: nothing ran");
+        return (BackupState::Cancelled, None, message);
+    }
     let copied = outcome.records.len();
     let sum =
         |f: fn(&HostOutcome) -> i32| outcome.hosts.iter().map(|h| i64::from(f(h))).sum::<i64>();
@@ -198,7 +215,6 @@ pub fn cancelled(
         .iter()
         .filter(|h| h.status == HostState::Cancelled)
         .count();
-    let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
     let late = outcome.state != BackupState::Cancelled;
     let mut message = if late {
         format!("cancelled{who} after the job had finished copying: ")

@@ -243,6 +243,7 @@ fn a_cancelled_backup_says_who_cancelled_what_was_kept_where_and_how_many_hosts_
         &o,
         Some("alice"),
         "/data/logs/backup/backup_20261121_120000_abcd1234",
+        true,
     );
     assert_eq!((state, reason), (BackupState::Cancelled, None));
     assert_eq!(
@@ -257,11 +258,14 @@ fn a_cancelled_backup_says_who_cancelled_what_was_kept_where_and_how_many_hosts_
         vec![],
         Ending::Finished,
     );
-    let (_, _, message) = cancelled(&done, None, "/d/backup/b");
+    let (_, _, message) = cancelled(&done, None, "/d/backup/b", true);
     assert_eq!(
         message,
         "cancelled after the job had finished copying: no file had been copied, nothing was kept"
     );
+    // Before launch nothing ran, whatever the hosts' bare outcomes say.
+    let (_, _, message) = cancelled(&o, Some("bob"), "/d/backup/b", false);
+    assert_eq!(message, "cancelled by bob before launch: nothing ran");
 }
 
 #[test]

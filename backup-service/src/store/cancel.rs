@@ -8,6 +8,7 @@ use super::backups::{BackupRow, get_on};
 use super::{StoreError, events};
 use crate::domain::{BackupState, HostState, Phase};
 use crate::events::Event;
+use crate::outcome::cancelled_host_note;
 
 /// What a cancel request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +99,7 @@ pub async fn request(
         )
         .bind(id)
         .bind(HostState::Cancelled.as_str())
-        .bind(format!(
-            "not run: the backup was cancelled by {by} before launch"
-        ))
+        .bind(cancelled_host_note(false))
         .execute(&mut *tx)
         .await?;
     }

@@ -12,7 +12,7 @@ use super::work::{Fence, begin};
 use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::{Event, HostSummary};
-use crate::outcome::{HostOutcome, Outcome, cancelled};
+use crate::outcome::{HostOutcome, Outcome, cancelled, cancelled_host_note};
 
 /// Live status of hosts while the job runs; writes and announces only real changes, in one
 /// statement for the hosts and one append for their events whatever the number of hosts.
@@ -107,6 +107,15 @@ fn column<'a, T>(hosts: &'a [HostOutcome], field: impl Fn(&'a HostOutcome) -> T)
 /// final state and its event; releases the lease. Returns the number of new records.
 pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u64, StoreError> {
     let (mut tx, row) = begin(pool, fence).await?;
+    let launched = row.job_instance_id.is_some();
+    // A host the cancel ended without a word of its own says so.
+    let excerpt = |h: &HostOutcome| -> String {
+        if h.status == HostState::Cancelled && h.log_excerpt.is_empty() {
+            cancelled_host_note(launched).to_owned()
+        } else {
+            h.log_excerpt.clone()
+        }
+    };
     let inserted = records::insert(&mut tx, &outcome.records).await?;
     let mut finished: Vec<Numbered> = sqlx::query_as(
         "update backup_hosts h set status = u.status, reason = u.reason, \
@@ -128,7 +137,7 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
     .bind(column(&outcome.hosts, |h| h.bk_host_id))
     .bind(column(&outcome.hosts, |h| h.status.as_str()))
     .bind(column(&outcome.hosts, |h| h.reason.map(HostReason::as_str)))
-    .bind(column(&outcome.hosts, |h| h.log_excerpt.as_str()))
+    .bind(column(&outcome.hosts, excerpt))
     .bind(column(&outcome.hosts, |h| h.exit_code))
     .bind(column(&outcome.hosts, |h| h.job_host_status_code))
     .bind(column(&outcome.hosts, |h| h.files_found))
@@ -153,7 +162,7 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
     // kept where.
     let (state, failure_reason, message) = if row.state() == BackupState::Cancelling {
         let dir = format!("{}/backup/{}", row.bk_file_dir, row.backup_name);
-        cancelled(outcome, row.cancel_requested_by.as_deref(), &dir)
+        cancelled(outcome, row.cancel_requested_by.as_deref(), &dir, launched)
     } else {
         (
             outcome.state,

@@ -108,6 +108,43 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
     assert_eq!(recorded, 1);
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn a_cancel_while_launching_with_no_job_ends_saying_who_cancelled_and_that_nothing_ran(
+    pool: PgPool,
+) {
+    let (row, fence) = claimed(&pool, vec![1001, 1002]).await;
+    work::set_phase(&pool, fence, Phase::Launching, "launching the backup job")
+        .await
+        .unwrap();
+    let (outcome, _) = cancel::request(&pool, row.id, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::Terminating);
+    // The worker found no job launched: it ends every host cancelled, without a note.
+    let bare = |h| HostOutcome::bare(h, HostState::Cancelled, Some(HostReason::Cancelled), "");
+    let outcome = Outcome {
+        hosts: vec![bare(1001), bare(1002)],
+        records: vec![],
+        state: BackupState::Cancelled,
+        failure_reason: None,
+        message: "cancelled before launch: nothing ran".into(),
+    };
+    finish(&pool, fence, &outcome).await.unwrap();
+    let done = backups::get(&pool, row.id).await.unwrap().unwrap();
+    assert_eq!(done.state(), BackupState::Cancelled);
+    assert_eq!(
+        done.status_message,
+        "cancelled by bob before launch: nothing ran"
+    );
+    for h in backups::hosts(&pool, row.id).await.unwrap() {
+        assert_eq!(
+            h.log_excerpt, "not run: the backup was cancelled before launch",
+            "{h:?}"
+        );
+    }
+}
+
 /// A new backup of `hosts`, claimed by a worker.
 async fn claimed(pool: &PgPool, hosts: Vec<i64>) -> (backups::BackupRow, Fence) {
     let Created::New(row) = backups::create(pool, &backup_of(hosts)).await.unwrap() else {
