@@ -382,6 +382,24 @@ async fn a_host_no_longer_in_the_business_at_launch_is_skipped_as_not_in_busines
     );
     assert_eq!(status(1009), (S::Skipped as i32, R::AgentOffline as i32));
     assert_eq!(done.counts.unwrap().hosts_skipped, 3);
+
+    // A retry leaves out the hosts no longer in the business; a caller who may not see the
+    // business is refused at once.
+    let retry = |backup_id: &str| pb::RetryBackupRequest {
+        backup_id: backup_id.to_owned(),
+        request_id: String::new(),
+    };
+    let mut bob = stack.client("bob").await;
+    let err = bob.retry_backup(retry(&id)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let retried = client.retry_backup(retry(&id)).await.unwrap().into_inner();
+    assert_eq!(retried.retried_bk_host_ids, [1009]);
+    let gone = accepted_earlier(&db, 3, &[1001, 2001]).await;
+    watch_for(&mut client, &gone, 0, Duration::from_secs(90)).await;
+    let err = client.retry_backup(retry(&gone)).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("2001"), "{err:?}");
+    assert_eq!(backup_count(&mut client).await, 3);
     stack.stop().await;
 }
 
@@ -627,5 +645,26 @@ async fn the_read_calls_refuse_what_their_comments_refuse_naming_the_field(
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     let err = client.watch_backup(watch(1_000_000)).await.unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_replayed_request_id_returns_the_first_backup_without_asking_cmdb_again(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
+    let mut req = start(&[1001], "/data/logs", "log");
+    req.request_id = "contract-replay".to_owned();
+    let first = client.start_backup(req.clone()).await.unwrap().into_inner();
+    let id = first.backup.unwrap().backup_id;
+    watch_for(&mut client, &id, 0, Duration::from_secs(90)).await;
+    let lookups = stack.upstream_calls("list_biz_hosts").await;
+    assert!(lookups > 0);
+    let again = client.start_backup(req).await.unwrap().into_inner();
+    assert!(again.replayed);
+    assert_eq!(again.backup.unwrap().backup_id, id);
+    assert_eq!(stack.upstream_calls("list_biz_hosts").await, lookups);
     stack.stop().await;
 }

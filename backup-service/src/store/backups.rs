@@ -183,6 +183,16 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     Ok(Created::New(row))
 }
 
+/// The backup an earlier StartBackup or RetryBackup stored under client request id `key`.
+pub async fn by_request_id(pool: &PgPool, key: &str) -> Result<Option<BackupRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "select {BACKUP_COLUMNS} from backups where request_id = $1"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The backup `id`, if it exists.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<BackupRow>, StoreError> {
     let mut conn = pool.acquire().await?;
