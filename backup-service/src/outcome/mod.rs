@@ -1,7 +1,9 @@
 //! How a backup run ends, decided in one place: the per-host results and records the run
 //! produced ([`host`]), and the one function that turns them into the backup's final state,
 //! failure reason and message ([`decide`]). Pure types and logic, below both `store` (which
-//! writes an [`Outcome`] as given) and `worker` (which gathers the evidence).
+//! writes an [`Outcome`] as given, a cancelled backup's end phrased by [`cancelled`] with what
+//! only the stored row knows: who cancelled, whether a job was launched) and `worker` (which
+//! gathers the evidence).
 //!
 //! Decision: a state or a count never says more than what was verified. A host with a file
 //! whose outcome is unknown is never SUCCEEDED, and then neither is the backup; every host's
