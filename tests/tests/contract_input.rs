@@ -107,12 +107,10 @@ async fn every_documented_input_constraint_is_invalid_argument_naming_the_field_
     stack.stop().await;
 }
 
-#[sqlx::test(migrations = false)]
-async fn a_business_the_caller_may_not_see_or_that_does_not_exist_is_refused_at_once(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    let stack = Stack::start(&db, Door::Apigw).await;
+/// A business the caller may not see, one that does not exist, and hosts not in the business
+/// are refused at once, through `door`; nothing runs or is stored.
+async fn business_and_hosts_are_checked_at_once(db: &PgConnectOptions, door: Door) {
+    let stack = Stack::start(db, door).await;
     // alice may use business 3 only (demo world); 2001 is a host of business 5.
     let mut alice = stack.client("alice").await;
     let mut req = start(&[2001], "/data/logs", "log");
@@ -130,9 +128,35 @@ async fn a_business_the_caller_may_not_see_or_that_does_not_exist_is_refused_at_
     let err = admin.search_files(search(&req)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
 
+    let req = start(&[1001, 2001, 999_999], "/data/logs", "log");
+    for err in [
+        admin.start_backup(req.clone()).await.unwrap_err(),
+        admin.search_files(search(&req)).await.unwrap_err(),
+    ] {
+        let (field, description) = violation(&err);
+        assert_eq!(field, "bk_host_ids");
+        assert!(description.ends_with(": 2001, 999999"), "{description}");
+    }
+
     assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
     assert_eq!(backup_count(&mut admin).await, 0);
     stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn over_esb_the_business_and_hosts_are_checked_before_anything_runs(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    business_and_hosts_are_checked_at_once(&db, Door::Esb).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn over_the_api_gateway_the_business_and_hosts_are_checked_before_anything_runs(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    business_and_hosts_are_checked_at_once(&db, Door::Apigw).await;
 }
 
 #[sqlx::test(migrations = false)]

@@ -141,15 +141,13 @@ async fn an_empty_suffix_searches_and_backs_up_every_regular_file(_p: Pool, db: 
     stack.stop().await;
 }
 
-#[sqlx::test(migrations = false)]
-async fn a_host_no_longer_in_the_business_at_launch_is_skipped_as_not_in_business(
-    _p: Pool,
-    db: PgConnectOptions,
-) {
-    let stack = Stack::start(&db, Door::Esb).await;
+/// A backup accepted when its hosts were in business 3, launched after 2001 (business 5) and
+/// 999999 (unknown) are not: both are skipped as not in the business, 1009 as agent offline.
+async fn hosts_gone_at_launch(db: &PgConnectOptions, door: Door) -> (Stack, String) {
+    let stack = Stack::start(db, door).await;
     let mut client = stack.client("admin").await;
     // 2001 is in business 5, 999999 unknown, 1009 in business 3 with its agent down.
-    let id = accepted_earlier(&db, 3, &[1001, 2001, 999_999, 1009]).await;
+    let id = accepted_earlier(db, 3, &[1001, 2001, 999_999, 1009]).await;
     watch_for(&mut client, &id, 0, Duration::from_secs(90)).await;
     let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
@@ -164,6 +162,25 @@ async fn a_host_no_longer_in_the_business_at_launch_is_skipped_as_not_in_busines
     );
     assert_eq!(status(1009), (S::Skipped as i32, R::AgentOffline as i32));
     assert_eq!(done.counts.unwrap().hosts_skipped, 3);
+    (stack, id)
+}
+
+#[sqlx::test(migrations = false)]
+async fn over_the_api_gateway_a_host_no_longer_in_the_business_at_launch_is_skipped_as_such(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let (stack, _) = hosts_gone_at_launch(&db, Door::Apigw).await;
+    stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_host_no_longer_in_the_business_at_launch_is_skipped_as_such_and_not_retried(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let (stack, id) = hosts_gone_at_launch(&db, Door::Esb).await;
+    let mut client = stack.client("admin").await;
 
     // A retry leaves out the hosts no longer in the business; a caller who may not see the
     // business is refused at once.
@@ -190,9 +207,22 @@ async fn a_backup_whose_business_no_longer_exists_fails_at_once_with_the_cause(
     _p: Pool,
     db: PgConnectOptions,
 ) {
-    let stack = Stack::start(&db, Door::Esb).await;
+    business_gone_at_launch(&db, Door::Esb).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn over_the_api_gateway_a_backup_whose_business_no_longer_exists_fails_at_once(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    business_gone_at_launch(&db, Door::Apigw).await;
+}
+
+/// A backup accepted for business 999, which does not exist at launch, through `door`.
+async fn business_gone_at_launch(db: &PgConnectOptions, door: Door) {
+    let stack = Stack::start(db, door).await;
     let mut client = stack.client("admin").await;
-    let id = accepted_earlier(&db, 999, &[1001]).await;
+    let id = accepted_earlier(db, 999, &[1001]).await;
     // A permanent refusal is not retried as transient: the backup ends within seconds.
     watch_for(&mut client, &id, 0, Duration::from_secs(20)).await;
     let done = full(&mut client, &id).await;
