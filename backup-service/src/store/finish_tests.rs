@@ -109,6 +109,38 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_queued_backup_cancelled_says_who_cancelled_it_and_that_its_hosts_never_ran(
+    pool: PgPool,
+) {
+    let Created::New(row) = backups::create(&pool, &backup_of(vec![1001, 1002]))
+        .await
+        .unwrap()
+    else {
+        panic!("new backup");
+    };
+    let (outcome, done) = cancel::request(&pool, row.id, "carol")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::Dequeued);
+    assert_eq!(done.state(), BackupState::Cancelled);
+    assert_eq!(
+        done.status_message,
+        "cancelled by carol before launch: nothing ran"
+    );
+    assert_eq!(done.cancel_requested_by.as_deref(), Some("carol"));
+    for h in backups::hosts(&pool, row.id).await.unwrap() {
+        assert_eq!(
+            (h.status, h.log_excerpt.as_str()),
+            (
+                HostState::Cancelled,
+                "not run: the backup was cancelled before launch"
+            )
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_cancel_while_launching_with_no_job_ends_saying_who_cancelled_and_that_nothing_ran(
     pool: PgPool,
 ) {
