@@ -212,6 +212,22 @@ async fn the_read_calls_refuse_what_their_comments_refuse_naming_the_field(
             "create_time_end",
         ),
     ];
+    let cases = cases.into_iter().chain([
+        (
+            pb::ListBackupRecordsRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            pb::ListBackupRecordsRequest {
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+    ]);
     for (req, field) in cases {
         let err = client.list_backup_records(req.clone()).await.unwrap_err();
         assert_eq!(violation(&err).0, field, "{req:?}");
@@ -232,6 +248,22 @@ async fn the_read_calls_refuse_what_their_comments_refuse_naming_the_field(
             "bk_host_id",
         ),
     ];
+    let backups = backups.into_iter().chain([
+        (
+            pb::ListBackupsRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            pb::ListBackupsRequest {
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+    ]);
     for (req, field) in backups {
         let err = client.list_backups(req.clone()).await.unwrap_err();
         assert_eq!(violation(&err).0, field, "{req:?}");
