@@ -186,6 +186,9 @@ db_enum! {
         /// Some matched files have no known outcome (the run or the reading of its results
         /// was cut short).
         ResultsIncomplete => "results_incomplete",
+        /// CMDB no longer lists the host in the backup's business (it was checked when the
+        /// backup was accepted): not sent.
+        NotInBusiness => "not_in_business",
     }
 }
 

@@ -90,6 +90,9 @@ pub struct HostSummary {
     pub files_unknown: i32,
     /// Bytes copied.
     pub bytes_copied: i64,
+    /// When the host's result last changed (absent from events stored before it was kept).
+    #[serde(default)]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Totals of a backup, computed from its hosts.

@@ -85,7 +85,7 @@ async fn a_backup_survives_a_sigkill_and_completes_after_restart_with_one_launch
     let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
     sim_settings.dispatch_delay_ms = 20;
     let sim = bk_sim::spawn(sim_settings).await.unwrap();
-    // Host 1007 hangs until JOB's timeout (3 s), so the backup is mid-job when we kill.
+    // Host 1007 hangs until JOB's timeout (4 s), so the backup is mid-job when we kill.
     reqwest::Client::new()
         .put(format!("{}/_sim/faults/hosts/1007", sim.base_url()))
         .json(&json!({"kind": "hang"}))
@@ -115,8 +115,10 @@ async fn a_backup_survives_a_sigkill_and_completes_after_restart_with_one_launch
             bk_host_ids: vec![1001, 1007],
             bk_file_dir: "/data/logs".to_owned(),
             bk_file_suffix: "log".to_owned(),
+            // 8 s in all: JOB's step timeout is half of it (4 s), so the restarted process
+            // (lease 1.5 s) still finds the backup within its deadline.
             timeout: Some(prost_types::Duration {
-                seconds: 3,
+                seconds: 8,
                 nanos: 0,
             }),
             ..Default::default()

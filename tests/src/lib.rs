@@ -3,6 +3,7 @@
 //! real HTTP and gRPC against a real Postgres, and stops them cleanly.
 
 pub mod bench;
+pub mod contract;
 pub mod flow;
 pub mod stack;
 

@@ -215,12 +215,13 @@ async fn a_backup_cut_by_its_timeout_leaves_no_unrecorded_copy_and_counts_what_i
 ) {
     let stack = Stack::start(&db, Door::Apigw).await;
     let root = stack.host_root(1001).await;
-    // Enough work that a 2 s JOB timeout always cuts the copy short.
+    // Enough work that a 3 s JOB timeout always cuts the copy short (a 6 s bound on the
+    // backup's total time gives its JOB step half).
     make_tree(&root, "/data/slow", 60_000, |i| vec![b'y'; 2048 + i % 7]);
     let mut client = stack.client("admin").await;
     let mut req = start(&[1001], "/data/slow", "log");
     req.timeout = Some(prost_types::Duration {
-        seconds: 2,
+        seconds: 6,
         nanos: 0,
     });
     let id = start_backup(&mut client, req).await;

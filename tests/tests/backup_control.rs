@@ -39,8 +39,9 @@ async fn a_hung_host_times_out_and_the_others_are_still_recorded(_p: Pool, db: P
     stack.fault("hosts/1005", json!({"kind": "hang"})).await;
     let mut client = stack.client("admin").await;
     let mut req = start(&[1001, 1005], "/data/logs", "log");
+    // 6 s in all: the JOB step gets half (3 s), the rest is left to read the results.
     req.timeout = Some(prost_types::Duration {
-        seconds: 2,
+        seconds: 6,
         nanos: 0,
     });
     let id = start_backup(&mut client, req).await;

@@ -47,8 +47,8 @@ Settings (defaults < --config TOML file < environment):
   metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
   default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username (unset: the header is required)
   backup.max_hosts            BACKUP_SERVICE__BACKUP__MAX_HOSTS           hosts per search or backup [1000]
-  backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS JOB timeout when a request gives none [600]
-  backup.deadline_slack_secs  BACKUP_SERVICE__BACKUP__DEADLINE_SLACK_SECS a backup ends FAILED this long after its JOB timeout [300]
+  backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS bound on a backup's total time when a request gives none [900]
+  backup.deadline_slack_secs  BACKUP_SERVICE__BACKUP__DEADLINE_SLACK_SECS of a backup's total time, kept for launching and reading results (at most half); its JOB step gets the rest [300]
   backup.max_files_per_host   BACKUP_SERVICE__BACKUP__MAX_FILES_PER_HOST  SearchFiles default per-host limit [1000]
   worker.concurrency          BACKUP_SERVICE__WORKER__CONCURRENCY         backups this replica drives at once [4]
   worker.lease_ms             BACKUP_SERVICE__WORKER__LEASE_MS            claim lease, renewed every third [15000]
@@ -192,6 +192,12 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.backup.default_timeout_secs) {
             return Err(invalid("backup.default_timeout_secs", "must be 1..=86400"));
+        }
+        if self.backup.deadline_slack_secs < 0 {
+            return Err(invalid(
+                "backup.deadline_slack_secs",
+                "must not be negative",
+            ));
         }
         if self.worker.concurrency == 0 {
             return Err(invalid("worker.concurrency", "must be at least 1"));

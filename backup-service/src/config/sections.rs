@@ -59,9 +59,11 @@ impl Default for JobGatewaySettings {
 pub struct BackupSettings {
     /// Hosts per search or backup.
     pub max_hosts: usize,
-    /// JOB timeout when a request gives none.
+    /// Bound on a backup's total time (its deadline, from creation) when a request gives none.
     pub default_timeout_secs: i32,
-    /// How long after its JOB timeout a backup is ended FAILED.
+    /// Of a backup's total time, what is kept for launching and reading results back (at most
+    /// half of it); the JOB step timeout is the rest, so a step that runs its whole timeout
+    /// still ends before the deadline.
     pub deadline_slack_secs: i64,
     /// SearchFiles default per-host file limit.
     pub max_files_per_host: u32,
@@ -71,7 +73,7 @@ impl Default for BackupSettings {
     fn default() -> Self {
         Self {
             max_hosts: 1000,
-            default_timeout_secs: 600,
+            default_timeout_secs: 900,
             deadline_slack_secs: 300,
             max_files_per_host: 1000,
         }

@@ -1,148 +1,12 @@
-//! Conversions of backups: the validated StartBackup request, and backups, hosts and progress
-//! events as messages.
-
-use std::collections::HashSet;
+//! Conversions of backups: backups, hosts and progress events as messages.
 
 use proto::backup::v1 as pb;
 
 use super::timestamp;
 use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
-use crate::error::{BackupError, Result};
 use crate::events::{Counts, Event, HostSummary};
-use crate::hostscript::{FileSelection, HostScriptError, MAX_FILES_LIMIT};
 use crate::store::backups::BackupRow;
 use crate::store::events::StoredEvent;
-
-/// Longest client request id.
-pub const MAX_REQUEST_ID: usize = 128;
-/// Longest JOB timeout we ask for (JOB's documented maximum).
-pub const MAX_TIMEOUT_SECS: i64 = 86_400;
-
-/// A validated StartBackup request.
-#[derive(Debug, Clone)]
-pub struct BackupRequest {
-    /// Client idempotency key.
-    pub request_id: Option<String>,
-    /// Business.
-    pub bk_biz_id: i64,
-    /// Hosts, in request order, without duplicates.
-    pub bk_host_ids: Vec<i64>,
-    /// Directory + suffix, validated for the host scripts.
-    pub selection: FileSelection,
-    /// The suffix as given (without a leading dot).
-    pub suffix: String,
-    /// JOB timeout.
-    pub timeout_secs: i32,
-}
-
-fn host_error(e: HostScriptError, field: &str) -> BackupError {
-    match e {
-        HostScriptError::InvalidArgument { reason, .. } => BackupError::invalid(field, reason),
-        other => BackupError::invalid(field, other.to_string()),
-    }
-}
-
-impl BackupRequest {
-    /// Validates `req`; `max_hosts` bounds the host list, `default_timeout_secs` applies when
-    /// the caller gives no timeout.
-    pub fn new(
-        req: pb::StartBackupRequest,
-        max_hosts: usize,
-        default_timeout_secs: i32,
-    ) -> Result<Self> {
-        let pb::StartBackupRequest {
-            request_id,
-            bk_biz_id,
-            bk_host_ids,
-            bk_file_dir,
-            bk_file_suffix,
-            timeout,
-        } = req;
-        if request_id.chars().count() > MAX_REQUEST_ID || request_id.chars().any(char::is_control) {
-            return Err(BackupError::invalid(
-                "request_id",
-                format!("at most {MAX_REQUEST_ID} printable characters"),
-            ));
-        }
-        if bk_biz_id <= 0 {
-            return Err(BackupError::invalid("bk_biz_id", "must be positive"));
-        }
-        let bk_host_ids = host_list(bk_host_ids, max_hosts)?;
-        let (selection, suffix) = file_selection(&bk_file_dir, &bk_file_suffix, MAX_FILES_LIMIT)?;
-        let timeout_secs = match timeout {
-            None => default_timeout_secs,
-            Some(d) if d.nanos == 0 && (1..=MAX_TIMEOUT_SECS).contains(&d.seconds) => {
-                d.seconds as i32
-            }
-            Some(_) => {
-                return Err(BackupError::invalid(
-                    "timeout",
-                    format!("whole seconds from 1 to {MAX_TIMEOUT_SECS}"),
-                ));
-            }
-        };
-        Ok(Self {
-            request_id: (!request_id.is_empty()).then_some(request_id),
-            bk_biz_id,
-            bk_host_ids,
-            selection,
-            suffix,
-            timeout_secs,
-        })
-    }
-}
-
-/// The file selection of a backup of `suffix` (without its leading dot) under `dir`: the one
-/// validation of StartBackup's arguments, also run by the worker on the stored row.
-pub fn backup_selection(
-    dir: &str,
-    suffix: &str,
-) -> std::result::Result<FileSelection, HostScriptError> {
-    FileSelection::new(dir, &[suffix], MAX_FILES_LIMIT)
-}
-
-/// Validates a request's directory and suffix (with or without its leading dot) for the
-/// host scripts, naming `bk_file_dir` or `bk_file_suffix` in the error; returns the selection
-/// and the suffix without its dot (as stored and recorded). Shared by SearchFiles and
-/// StartBackup.
-pub fn file_selection(dir: &str, suffix: &str, max_files: u32) -> Result<(FileSelection, String)> {
-    let suffix = suffix.strip_prefix('.').unwrap_or(suffix).to_owned();
-    if suffix.is_empty() {
-        return Err(BackupError::invalid("bk_file_suffix", "is required"));
-    }
-    let selection = FileSelection::new(dir, &[&suffix], max_files).map_err(|e| {
-        let field = match e.field() {
-            Some(f) if f.starts_with("suffix") => "bk_file_suffix",
-            _ => "bk_file_dir",
-        };
-        host_error(e, field)
-    })?;
-    Ok((selection, suffix))
-}
-
-/// Checks a host list: non-empty, positive ids, at most `max`; duplicates are dropped.
-pub fn host_list(ids: Vec<i64>, max: usize) -> Result<Vec<i64>> {
-    if ids.is_empty() {
-        return Err(BackupError::invalid(
-            "bk_host_ids",
-            "at least one host is required",
-        ));
-    }
-    if ids.len() > max {
-        return Err(BackupError::invalid(
-            "bk_host_ids",
-            format!("at most {max} hosts"),
-        ));
-    }
-    if let Some(i) = ids.iter().position(|id| *id <= 0) {
-        return Err(BackupError::invalid(
-            format!("bk_host_ids[{i}]"),
-            "must be positive",
-        ));
-    }
-    let mut seen = HashSet::new();
-    Ok(ids.into_iter().filter(|id| seen.insert(*id)).collect())
-}
 
 fn state(s: BackupState) -> pb::BackupState {
     match s {
@@ -222,6 +86,7 @@ fn host_reason(r: Option<HostReason>) -> pb::HostFailureReason {
         Some(HostReason::DeadlineExceeded) => P::DeadlineExceeded,
         Some(HostReason::JobError) => P::JobError,
         Some(HostReason::ResultsIncomplete) => P::ResultsIncomplete,
+        Some(HostReason::NotInBusiness) => P::NotInBusiness,
     }
 }
 
@@ -242,7 +107,7 @@ pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
         files_unknown: i64::from(h.files_unknown),
         bytes_copied: h.bytes_copied,
         files: vec![],
-        update_time: None,
+        update_time: h.updated_at.map(timestamp),
     }
 }
 

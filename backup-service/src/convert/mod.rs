@@ -4,11 +4,10 @@
 
 mod backups;
 mod records;
+mod start;
 
-pub use backups::{
-    BackupRequest, backup_message, backup_selection, event_message, file_selection, host_list,
-    host_message, state_from,
-};
+pub use backups::{backup_message, event_message, host_message, state_from};
+pub use start::{BackupRequest, backup_selection, file_selection, host_list, job_timeout_secs};
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;

@@ -10,7 +10,7 @@ use crate::records::{
 };
 
 /// Most host ids one filter may name.
-pub const MAX_FILTER_HOSTS: usize = 1000;
+pub const MAX_FILTER_HOSTS: usize = 500;
 
 impl TryFrom<pb::ListBackupRecordsRequest> for RecordQuery {
     type Error = BackupError;
@@ -35,7 +35,7 @@ impl TryFrom<pb::ListBackupRecordsRequest> for RecordQuery {
         if bk_host_ids.len() > MAX_FILTER_HOSTS {
             return Err(BackupError::invalid(
                 "bk_host_ids",
-                format!("at most {MAX_FILTER_HOSTS} hosts"),
+                format!("at most {MAX_FILTER_HOSTS} ids"),
             ));
         }
         if let Some(i) = bk_host_ids.iter().position(|id| *id <= 0) {
@@ -72,7 +72,15 @@ impl TryFrom<pb::ListBackupRecordsRequest> for RecordQuery {
             bk_biz_id: (bk_biz_id > 0).then_some(bk_biz_id),
             bk_host_ids,
             bk_file_dir: optional_text("bk_file_dir", bk_file_dir, 4096)?,
-            bk_file_suffix: optional_text("bk_file_suffix", bk_file_suffix, 64)?,
+            // Stored without its leading dot, as StartBackup stores it.
+            bk_file_suffix: optional_text(
+                "bk_file_suffix",
+                bk_file_suffix
+                    .strip_prefix('.')
+                    .map(str::to_owned)
+                    .unwrap_or(bk_file_suffix),
+                64,
+            )?,
             operator: optional_text("bk_file_operator", bk_file_operator, 64)?,
             created_from,
             created_before,
@@ -217,6 +225,39 @@ mod tests {
             }),
             "create_time_end"
         );
+    }
+
+    #[test]
+    fn at_most_500_host_ids_are_accepted() {
+        let ids = |n: i64| pb::ListBackupRecordsRequest {
+            bk_host_ids: (1..=n).collect(),
+            ..req()
+        };
+        assert_eq!(
+            RecordQuery::try_from(ids(500))
+                .unwrap()
+                .filter
+                .bk_host_ids
+                .len(),
+            500
+        );
+        assert_eq!(field_of(ids(501)), "bk_host_ids");
+    }
+
+    #[test]
+    fn a_suffix_filter_matches_with_or_without_its_leading_dot() {
+        let q = |s: &str| {
+            RecordQuery::try_from(pb::ListBackupRecordsRequest {
+                bk_file_suffix: s.into(),
+                ..req()
+            })
+            .unwrap()
+            .filter
+            .bk_file_suffix
+        };
+        assert_eq!(q(".log"), Some("log".to_owned()));
+        assert_eq!(q("log"), Some("log".to_owned()));
+        assert_eq!(q(""), None);
     }
 
     #[test]

@@ -22,9 +22,10 @@ use crate::worker::Wakeup;
 pub struct Limits {
     /// Hosts per search or backup.
     pub max_hosts: usize,
-    /// JOB timeout when none is given.
+    /// Bound on a backup's total time when none is given.
     pub default_timeout_secs: i32,
-    /// A backup's deadline is its JOB timeout plus this.
+    /// Of a backup's total time, what is kept for launching and reading results (at most
+    /// half); the JOB step timeout is the rest.
     pub deadline_slack_secs: i64,
     /// SearchFiles default per-host limit.
     pub max_files_per_host: u32,
@@ -140,7 +141,10 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::CancelBackupRequest>,
     ) -> Result<Response<pb::CancelBackupResponse>, Status> {
-        Ok(Response::new(self.cancel(request.into_inner()).await?))
+        let operator = self.operator(&request)?;
+        Ok(Response::new(
+            self.cancel(request.into_inner(), &operator).await?,
+        ))
     }
 
     async fn retry_backup(

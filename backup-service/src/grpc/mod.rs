@@ -1,8 +1,10 @@
 //! gRPC adapters of `backup.v1.BackupService`: one file per group of RPCs. Requests are
-//! validated (in `convert`) before anything is stored or run.
+//! validated (in `convert`), and the business and hosts of a search or backup checked in CMDB
+//! (`hosts.rs`), before anything is stored or run.
 
 mod backup;
 mod files;
+mod hosts;
 mod lifecycle;
 mod read;
 mod search;

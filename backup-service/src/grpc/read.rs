@@ -49,9 +49,11 @@ pub(super) async fn views_of(
     Ok(out)
 }
 
-fn view(value: i32) -> Result<pb::BackupView> {
+/// The view a request asks for; unspecified means the RPC's `default` (FULL for GetBackup,
+/// HOSTS for ListBackups).
+fn view(value: i32, default: pb::BackupView) -> Result<pb::BackupView> {
     match pb::BackupView::try_from(value) {
-        Ok(pb::BackupView::Unspecified) => Ok(pb::BackupView::Hosts),
+        Ok(pb::BackupView::Unspecified) => Ok(default),
         Ok(v) => Ok(v),
         Err(_) => Err(BackupError::invalid("view", "unknown view")),
     }
@@ -60,7 +62,7 @@ fn view(value: i32) -> Result<pb::BackupView> {
 impl BackupApi {
     pub(super) async fn get(&self, req: pb::GetBackupRequest) -> Result<pb::GetBackupResponse> {
         let id = backup_id("backup_id", &req.backup_id)?;
-        let view = view(req.view)?;
+        let view = view(req.view, pb::BackupView::Full)?;
         let row = backups::get(&self.pool, id)
             .await?
             .ok_or_else(|| BackupError::NotFound(format!("backup `{id}`")))?;
@@ -112,7 +114,7 @@ impl BackupApi {
                 .transpose()?,
             bk_host_id: (bk_host_id > 0).then_some(bk_host_id),
         };
-        let view = view(raw_view)?;
+        let view = view(raw_view, pb::BackupView::Hosts)?;
         let after = (!page_token.is_empty())
             .then(|| decode_token(&page_token, &filter))
             .transpose()?;

@@ -41,15 +41,17 @@ impl BackupApi {
         let hosts = host_list(bk_host_ids, self.limits.max_hosts)?;
         let limit = match u32::try_from(max_files_per_host) {
             Ok(0) => self.limits.max_files_per_host,
-            Ok(n) if n <= MAX_FILES_LIMIT => n,
-            _ => {
+            // Above the maximum: clamped to it, as the proto promises.
+            Ok(n) => n.min(MAX_FILES_LIMIT),
+            Err(_) => {
                 return Err(BackupError::invalid(
                     "max_files_per_host",
-                    format!("must be 0..={MAX_FILES_LIMIT}"),
+                    "must not be negative",
                 ));
             }
         };
         let (selection, _) = file_selection(&bk_file_dir, &bk_file_suffix, limit)?;
+        self.check_hosts(bk_biz_id, &hosts, operator).await?;
         let run_uuid = Uuid::new_v4();
         let run = RunId::new(&run_uuid.simple().to_string()).expect("a uuid is a valid run id");
 

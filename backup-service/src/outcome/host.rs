@@ -70,7 +70,18 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
                 } else {
                     HostState::Failed
                 };
-                out.log_excerpt = excerpt(&format!("{parse_error}; log tail: {}", tail(host.log)));
+                out.log_excerpt = if ctx.ending == Ending::Cancelled {
+                    // Not a broken log: the cancel stopped the script before it finished.
+                    let note = super::cancelled_host_note(true);
+                    let log = tail(host.log).trim();
+                    if log.is_empty() {
+                        note.to_owned()
+                    } else {
+                        excerpt(&format!("{note}; log tail: {log}"))
+                    }
+                } else {
+                    excerpt(&format!("{parse_error}; log tail: {}", tail(host.log)))
+                };
                 if !manifest.is_some_and(|m| m.page0_read) {
                     files.extend(&ev.proven);
                 }
@@ -139,7 +150,12 @@ pub fn host_outcome(ctx: &Context<'_>, host: HostRun<'_>) -> (HostOutcome, Vec<N
                 out.files_copied, out.files_failed
             ),
         };
-        out.log_excerpt = excerpt(&join_notes(&counted, &out.log_excerpt));
+        // A host the cancel stopped says so first; the numbers follow.
+        out.log_excerpt = excerpt(&if out.status == HostState::Cancelled {
+            join_notes(&out.log_excerpt, &counted)
+        } else {
+            join_notes(&counted, &out.log_excerpt)
+        });
     }
     if let Some(settled) = ev.manifest.map(|m| m.settled).filter(|n| *n > 0) {
         let note = format!("{settled} unverified copies left by the interrupted run were removed");

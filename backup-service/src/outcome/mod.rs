@@ -1,7 +1,9 @@
 //! How a backup run ends, decided in one place: the per-host results and records the run
 //! produced ([`host`]), and the one function that turns them into the backup's final state,
 //! failure reason and message ([`decide`]). Pure types and logic, below both `store` (which
-//! writes an [`Outcome`] as given) and `worker` (which gathers the evidence).
+//! writes an [`Outcome`] as given, a cancelled backup's end phrased by [`cancelled`] with what
+//! only the stored row knows: who cancelled, whether a job was launched) and `worker` (which
+//! gathers the evidence).
 //!
 //! Decision: a state or a count never says more than what was verified. A host with a file
 //! whose outcome is unknown is never SUCCEEDED, and then neither is the backup; every host's
@@ -179,17 +181,65 @@ pub fn decide(
     }
 }
 
-/// The state of a backup whose job had ended when a cancel arrived: CANCELLED, as
-/// CancelBackup promised, keeping the records of everything copied.
-pub fn cancelled_after_the_job(outcome: &Outcome) -> (BackupState, Option<FailureReason>, String) {
+/// The note of a host the cancel ended without a word of its own: never sent when the job
+/// was not `launched`, else stopped.
+pub fn cancelled_host_note(launched: bool) -> &'static str {
+    if launched {
+        "stopped by the cancel before it finished"
+    } else {
+        "not run: the backup was cancelled before launch"
+    }
+}
+
+/// The end of a backup a caller cancelled: CANCELLED, keeping the records of everything
+/// copied — whether the cancel came before the job was `launched`, stopped the job (`outcome`
+/// decided with [`Ending::Cancelled`]) or arrived after it had finished copying. The message
+/// says who cancelled (`by`, when known), how many copied files were recorded and kept in
+/// `backup_dir` on their hosts, and how many hosts the cancel stopped before they finished;
+/// only what was verified.
+pub fn cancelled(
+    outcome: &Outcome,
+    by: Option<&str>,
+    backup_dir: &str,
+    launched: bool,
+) -> (BackupState, Option<FailureReason>, String) {
+    let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    if !launched {
+        let message = format!("cancelled{who} before launch: nothing ran");
+        return (BackupState::Cancelled, None, message);
+    }
     let copied = outcome.records.len();
-    (
-        BackupState::Cancelled,
-        None,
-        format!(
-            "cancelled after the job had finished copying; the {copied} copied files are recorded and kept"
-        ),
-    )
+    let sum =
+        |f: fn(&HostOutcome) -> i32| outcome.hosts.iter().map(|h| i64::from(f(h))).sum::<i64>();
+    let (failed, unknown) = (sum(|h| h.files_failed), sum(|h| h.files_unknown));
+    let stopped = outcome
+        .hosts
+        .iter()
+        .filter(|h| h.status == HostState::Cancelled)
+        .count();
+    let late = outcome.state != BackupState::Cancelled;
+    let mut message = if late {
+        format!("cancelled{who} after the job had finished copying: ")
+    } else {
+        format!("cancelled{who}: ")
+    };
+    message += &match copied {
+        0 => "no file had been copied, nothing was kept".to_owned(),
+        1 => format!("1 file copied and recorded before the cancel is kept in {backup_dir}"),
+        n => format!("{n} files copied and recorded before the cancel are kept in {backup_dir}"),
+    };
+    if failed > 0 {
+        message += &format!("; {failed} files failed");
+    }
+    if unknown > 0 {
+        message += &format!("; {unknown} files have an unknown outcome (results incomplete)");
+    }
+    match stopped {
+        0 => {}
+        1 => message += "; 1 host stopped before finishing",
+        n => message += &format!("; {n} hosts stopped before finishing"),
+    }
+    (BackupState::Cancelled, None, message)
 }
 
 /// All hosts succeeded → SUCCEEDED; none copied anything → FAILED (all hosts failed);

@@ -217,6 +217,55 @@ fn an_empty_log_on_a_cancelled_backup_is_a_cancelled_host_without_records() {
         (HostState::Cancelled, Some(HostReason::Cancelled))
     );
     assert!(records.is_empty());
+    // The host was stopped, its log is not broken: the excerpt says so, not "no header".
+    assert!(
+        out.log_excerpt
+            .starts_with("stopped by the cancel before it finished"),
+        "{}",
+        out.log_excerpt
+    );
+    assert!(!out.log_excerpt.contains("header"), "{}", out.log_excerpt);
+}
+
+#[test]
+fn a_cancelled_backup_says_who_cancelled_what_was_kept_where_and_how_many_hosts_stopped() {
+    let f = fixture();
+    let ev = Evidence::from_log(Ok(report(12, copied(0..12), 1)), vec![]);
+    let (done, records) = outcome_of(&f, &ev, None, true);
+    let stopped = || HostOutcome::bare(8, HostState::Cancelled, Some(HostReason::Cancelled), "");
+    let o = decide(
+        &[],
+        vec![done, stopped(), stopped(), stopped()],
+        records,
+        Ending::Cancelled,
+    );
+    let (state, reason, message) = cancelled(
+        &o,
+        Some("alice"),
+        "/data/logs/backup/backup_20261121_120000_abcd1234",
+        true,
+    );
+    assert_eq!((state, reason), (BackupState::Cancelled, None));
+    assert_eq!(
+        message,
+        "cancelled by alice: 12 files copied and recorded before the cancel are kept in \
+         /data/logs/backup/backup_20261121_120000_abcd1234; 3 hosts stopped before finishing"
+    );
+    // A backup whose job had already ended when the cancel came says so.
+    let done = decide(
+        &[],
+        vec![host(HostState::Succeeded)],
+        vec![],
+        Ending::Finished,
+    );
+    let (_, _, message) = cancelled(&done, None, "/d/backup/b", true);
+    assert_eq!(
+        message,
+        "cancelled after the job had finished copying: no file had been copied, nothing was kept"
+    );
+    // Before launch nothing ran, whatever the hosts' bare outcomes say.
+    let (_, _, message) = cancelled(&o, Some("bob"), "/d/backup/b", false);
+    assert_eq!(message, "cancelled by bob before launch: nothing ran");
 }
 
 #[test]

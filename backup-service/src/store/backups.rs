@@ -82,6 +82,8 @@ pub struct BackupRow {
     pub attempt: i32,
     /// When cancel was asked.
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Who asked for the cancel (BlueKing username).
+    pub cancel_requested_by: Option<String>,
     /// Time bound.
     pub deadline_at: DateTime<Utc>,
     /// Latest event sequence number.
@@ -112,10 +114,11 @@ impl BackupRow {
 pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
     bk_host_ids, operator, state, phase, failure_reason, status_message, job_timeout_secs, \
     retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
-    cancel_requested_at, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
+    cancel_requested_at, cancel_requested_by, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
-pub(super) const HOST_COLUMNS: &str = "bk_host_id, bk_cloud_id, host_ip, status, reason, log_excerpt, \
-    exit_code, job_host_status_code, files_found, files_copied, files_failed, files_unknown, bytes_copied";
+pub(super) const HOST_COLUMNS: &str = "h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
+    h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
+    h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at";
 
 /// Whether [`create`] stored a new backup or found the one an earlier call with the same
 /// request id stored.
@@ -180,6 +183,16 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     Ok(Created::New(row))
 }
 
+/// The backup an earlier StartBackup or RetryBackup stored under client request id `key`.
+pub async fn by_request_id(pool: &PgPool, key: &str) -> Result<Option<BackupRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "select {BACKUP_COLUMNS} from backups where request_id = $1"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The backup `id`, if it exists.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<BackupRow>, StoreError> {
     let mut conn = pool.acquire().await?;
@@ -223,8 +236,8 @@ pub async fn snapshot(
         return Ok(None);
     };
     let hosts: Vec<HostSummary> = sqlx::query_as(&format!(
-        "select {HOST_COLUMNS} from backup_hosts where backup_id = $1 \
-         order by array_position($2::int8[], bk_host_id)"
+        "select {HOST_COLUMNS} from backup_hosts h where h.backup_id = $1 \
+         order by array_position($2::int8[], h.bk_host_id)"
     ))
     .bind(id)
     .bind(&row.bk_host_ids)

@@ -8,6 +8,7 @@ use super::backups::{BackupRow, get_on};
 use super::{StoreError, events};
 use crate::domain::{BackupState, HostState, Phase};
 use crate::events::Event;
+use crate::outcome::cancelled_host_note;
 
 /// What a cancel request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +25,12 @@ pub enum CancelOutcome {
     AlreadyFinished,
 }
 
-/// Requests cancellation of backup `id`; `None` when it does not exist.
+/// Requests cancellation of backup `id` for caller `by` (a BlueKing username, kept for the
+/// final message); `None` when it does not exist.
 pub async fn request(
     pool: &PgPool,
     id: Uuid,
+    by: &str,
 ) -> Result<Option<(CancelOutcome, BackupRow)>, StoreError> {
     let mut tx = pool.begin().await?;
     let row: Option<BackupRow> = sqlx::query_as(&format!(
@@ -59,15 +62,17 @@ pub async fn request(
     let (new_state, message) = match outcome {
         CancelOutcome::Dequeued => (
             BackupState::Cancelled,
-            "cancelled before launch: nothing ran",
+            format!("cancelled by {by} before launch: nothing ran"),
         ),
         CancelOutcome::Terminating => (
             BackupState::Cancelling,
-            "cancel requested: terminating the job",
+            format!("cancel requested by {by}: terminating the job"),
         ),
         CancelOutcome::JobAlreadyFinished => (
             BackupState::Cancelling,
-            "cancel requested after the job had finished copying: every copied file is recorded",
+            format!(
+                "cancel requested by {by} after the job had finished copying: every copied file will be recorded and kept"
+            ),
         ),
         CancelOutcome::AlreadyCancelled | CancelOutcome::AlreadyFinished => {
             tx.rollback().await?;
@@ -76,22 +81,25 @@ pub async fn request(
     };
     sqlx::query(
         "update backups set state = $2, status_message = $3, cancel_requested_at = now(), \
-           finished_at = case when $2 = 'cancelled' then now() end, \
+           cancel_requested_by = $4, finished_at = case when $2 = 'cancelled' then now() end, \
            phase = case when $2 = 'cancelled' then null else phase end \
          where id = $1",
     )
     .bind(id)
     .bind(new_state.as_str())
-    .bind(message)
+    .bind(&message)
+    .bind(by)
     .execute(&mut *tx)
     .await?;
     if new_state == BackupState::Cancelled {
         sqlx::query(
-            "update backup_hosts set status = $2, reason = 'cancelled', updated_at = now() \
+            "update backup_hosts set status = $2, reason = 'cancelled', log_excerpt = $3, \
+               updated_at = now() \
              where backup_id = $1 and status in ('pending', 'running')",
         )
         .bind(id)
         .bind(HostState::Cancelled.as_str())
+        .bind(cancelled_host_note(false))
         .execute(&mut *tx)
         .await?;
     }
@@ -103,7 +111,7 @@ pub async fn request(
             row.phase()
         },
         failure_reason: None,
-        message: message.to_owned(),
+        message,
         job_instance_id: row.job_instance_id,
         job_url: row.job_url.clone(),
     };

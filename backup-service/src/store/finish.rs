@@ -12,7 +12,7 @@ use super::work::{Fence, begin};
 use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, HostReason, HostState};
 use crate::events::{Event, HostSummary};
-use crate::outcome::{HostOutcome, Outcome, cancelled_after_the_job};
+use crate::outcome::{HostOutcome, Outcome, cancelled, cancelled_host_note};
 
 /// Live status of hosts while the job runs; writes and announces only real changes, in one
 /// statement for the hosts and one append for their events whatever the number of hosts.
@@ -107,6 +107,15 @@ fn column<'a, T>(hosts: &'a [HostOutcome], field: impl Fn(&'a HostOutcome) -> T)
 /// final state and its event; releases the lease. Returns the number of new records.
 pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u64, StoreError> {
     let (mut tx, row) = begin(pool, fence).await?;
+    let launched = row.job_instance_id.is_some();
+    // A host the cancel ended without a word of its own says so.
+    let excerpt = |h: &HostOutcome| -> String {
+        if h.status == HostState::Cancelled && h.log_excerpt.is_empty() {
+            cancelled_host_note(launched).to_owned()
+        } else {
+            h.log_excerpt.clone()
+        }
+    };
     let inserted = records::insert(&mut tx, &outcome.records).await?;
     let mut finished: Vec<Numbered> = sqlx::query_as(
         "update backup_hosts h set status = u.status, reason = u.reason, \
@@ -122,13 +131,13 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
          where h.backup_id = $1 and h.bk_host_id = u.host and h.status in ('pending', 'running') \
          returning u.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
            h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
-           h.files_failed, h.files_unknown, h.bytes_copied",
+           h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at",
     )
     .bind(fence.id)
     .bind(column(&outcome.hosts, |h| h.bk_host_id))
     .bind(column(&outcome.hosts, |h| h.status.as_str()))
     .bind(column(&outcome.hosts, |h| h.reason.map(HostReason::as_str)))
-    .bind(column(&outcome.hosts, |h| h.log_excerpt.as_str()))
+    .bind(column(&outcome.hosts, excerpt))
     .bind(column(&outcome.hosts, |h| h.exit_code))
     .bind(column(&outcome.hosts, |h| h.job_host_status_code))
     .bind(column(&outcome.hosts, |h| h.files_found))
@@ -147,13 +156,13 @@ pub async fn finish(pool: &PgPool, fence: Fence, outcome: &Outcome) -> Result<u6
         .collect();
     announced.push(Event::CountsChanged(counts(&mut tx, fence.id).await?));
     events::append_all(&mut tx, fence.id, &announced).await?;
-    // A cancel that arrived after the worker stopped watching for it (the job had already
-    // finished copying) still ends the backup CANCELLED, as CancelBackup promised; the records
-    // of everything copied stay.
-    let cancelled_late =
-        row.state() == BackupState::Cancelling && outcome.state != BackupState::Cancelled;
-    let (state, failure_reason, message) = if cancelled_late {
-        cancelled_after_the_job(outcome)
+    // A cancelled backup ends CANCELLED, as CancelBackup promised, keeping the records of
+    // everything copied — also when the cancel arrived after the worker stopped watching for
+    // it (the job had already finished copying). Its message says who cancelled and what was
+    // kept where.
+    let (state, failure_reason, message) = if row.state() == BackupState::Cancelling {
+        let dir = format!("{}/backup/{}", row.bk_file_dir, row.backup_name);
+        cancelled(outcome, row.cancel_requested_by.as_deref(), &dir, launched)
     } else {
         (
             outcome.state,

@@ -58,7 +58,10 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
         .await
         .unwrap();
 
-    let (outcome, _) = cancel::request(&pool, row.id).await.unwrap().unwrap();
+    let (outcome, _) = cancel::request(&pool, row.id, "alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome, CancelOutcome::JobAlreadyFinished);
 
     // The worker, not watching for cancels any more, finishes as the job ended.
@@ -91,11 +94,10 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
     assert_eq!(finish(&pool, fence, &outcome).await.unwrap(), 1);
     let done = backups::get(&pool, row.id).await.unwrap().unwrap();
     assert_eq!(done.state(), BackupState::Cancelled);
-    assert!(
-        done.status_message
-            .contains("after the job had finished copying"),
-        "{}",
-        done.status_message
+    assert_eq!(
+        done.status_message,
+        "cancelled by alice after the job had finished copying: 1 file copied and recorded \
+         before the cancel is kept in /data/logs/backup/backup_20261121_120000_abcd1234"
     );
     let recorded: i64 =
         sqlx::query_scalar("select count(*) from backup_records where backup_id = $1")
@@ -104,6 +106,75 @@ async fn a_cancel_after_the_job_finished_copying_still_ends_cancelled_with_its_r
             .await
             .unwrap();
     assert_eq!(recorded, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_queued_backup_cancelled_says_who_cancelled_it_and_that_its_hosts_never_ran(
+    pool: PgPool,
+) {
+    let Created::New(row) = backups::create(&pool, &backup_of(vec![1001, 1002]))
+        .await
+        .unwrap()
+    else {
+        panic!("new backup");
+    };
+    let (outcome, done) = cancel::request(&pool, row.id, "carol")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::Dequeued);
+    assert_eq!(done.state(), BackupState::Cancelled);
+    assert_eq!(
+        done.status_message,
+        "cancelled by carol before launch: nothing ran"
+    );
+    assert_eq!(done.cancel_requested_by.as_deref(), Some("carol"));
+    for h in backups::hosts(&pool, row.id).await.unwrap() {
+        assert_eq!(
+            (h.status, h.log_excerpt.as_str()),
+            (
+                HostState::Cancelled,
+                "not run: the backup was cancelled before launch"
+            )
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_cancel_while_launching_with_no_job_ends_saying_who_cancelled_and_that_nothing_ran(
+    pool: PgPool,
+) {
+    let (row, fence) = claimed(&pool, vec![1001, 1002]).await;
+    work::set_phase(&pool, fence, Phase::Launching, "launching the backup job")
+        .await
+        .unwrap();
+    let (outcome, _) = cancel::request(&pool, row.id, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::Terminating);
+    // The worker found no job launched: it ends every host cancelled, without a note.
+    let bare = |h| HostOutcome::bare(h, HostState::Cancelled, Some(HostReason::Cancelled), "");
+    let outcome = Outcome {
+        hosts: vec![bare(1001), bare(1002)],
+        records: vec![],
+        state: BackupState::Cancelled,
+        failure_reason: None,
+        message: "cancelled before launch: nothing ran".into(),
+    };
+    finish(&pool, fence, &outcome).await.unwrap();
+    let done = backups::get(&pool, row.id).await.unwrap().unwrap();
+    assert_eq!(done.state(), BackupState::Cancelled);
+    assert_eq!(
+        done.status_message,
+        "cancelled by bob before launch: nothing ran"
+    );
+    for h in backups::hosts(&pool, row.id).await.unwrap() {
+        assert_eq!(
+            h.log_excerpt, "not run: the backup was cancelled before launch",
+            "{h:?}"
+        );
+    }
 }
 
 /// A new backup of `hosts`, claimed by a worker.
@@ -176,7 +247,7 @@ async fn finish_writes_every_host_result_and_announces_them_in_host_order_then_t
         bk_cloud_id: 2,
         ip: "10.0.0.10".into(),
     };
-    work::set_agents(&pool, fence, &[address], &[20])
+    work::set_agents(&pool, fence, &[address], &[(20, HostReason::AgentOffline)])
         .await
         .unwrap();
     let before = backups::get(&pool, row.id).await.unwrap().unwrap().last_seq;

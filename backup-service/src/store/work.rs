@@ -136,12 +136,13 @@ pub struct HostAddress {
     pub ip: String,
 }
 
-/// Stores the hosts' addresses and marks `offline` ones SKIPPED (agent offline).
+/// Stores the hosts' addresses and marks the `skipped` ones SKIPPED, each with its reason
+/// (agent offline, not in the business).
 pub async fn set_agents(
     pool: &PgPool,
     fence: Fence,
     addresses: &[HostAddress],
-    offline: &[i64],
+    skipped: &[(i64, HostReason)],
 ) -> Result<(), StoreError> {
     let (mut tx, _) = begin(pool, fence).await?;
     sqlx::query(
@@ -155,21 +156,21 @@ pub async fn set_agents(
     .bind(addresses.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    if !offline.is_empty() {
+    if !skipped.is_empty() {
         let mut skipped: Vec<super::finish::Numbered> = sqlx::query_as(
-            "update backup_hosts h set status = 'skipped', reason = $3, updated_at = now() \
-             from unnest($2::int8[]) with ordinality as o(host, n) \
+            "update backup_hosts h set status = 'skipped', reason = o.reason, updated_at = now() \
+             from unnest($2::int8[], $3::text[]) with ordinality as o(host, reason, n) \
              where h.backup_id = $1 and h.bk_host_id = o.host and h.status = 'pending' \
              returning o.n, h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
                h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, \
-               h.files_copied, h.files_failed, h.files_unknown, h.bytes_copied",
+               h.files_copied, h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at",
         )
         .bind(fence.id)
-        .bind(offline)
-        .bind(HostReason::AgentOffline.as_str())
+        .bind(skipped.iter().map(|s| s.0).collect::<Vec<_>>())
+        .bind(skipped.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
-        // In the order the offline hosts were given.
+        // In the order the skipped hosts were given.
         skipped.sort_unstable_by_key(|s| s.n);
         let mut announced: Vec<Event> = skipped
             .into_iter()

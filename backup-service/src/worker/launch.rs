@@ -12,8 +12,8 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::run::{BackupRun, Halt, Unrun};
-use crate::domain::{BackupState, FailureReason, Phase};
-use crate::gateway::{Failure, Launch, Launched, Which, wait_after};
+use crate::domain::{BackupState, FailureReason, HostReason, Phase};
+use crate::gateway::{self, Failure, Launch, Launched, Which, wait_after};
 use crate::hostscript::{BACKUP_SH, backup_script_param, encode_script_param};
 use crate::store::backups::BackupRow;
 use crate::store::work::{self, HostAddress, Intent};
@@ -58,7 +58,8 @@ impl BackupRun<'_> {
             .map(|h| h.bk_host_id)
             .collect();
         if hosts.is_empty() {
-            let msg = "every host's agent is offline: nothing was sent";
+            let msg =
+                "every host was skipped (agent offline or not in the business): nothing was sent";
             self.fail(FailureReason::AllHostsFailed, msg).await?;
             return Ok(false);
         }
@@ -104,13 +105,17 @@ impl BackupRun<'_> {
                 ip: a.ip.clone(),
             })
             .collect();
-        let offline: Vec<i64> = row
+        // Not sent: a host CMDB no longer lists in the business, or whose agent is offline.
+        let skipped: Vec<(i64, HostReason)> = row
             .bk_host_ids
             .iter()
-            .copied()
-            .filter(|h| !statuses.iter().any(|a| a.bk_host_id == *h && a.alive))
+            .filter_map(|h| match statuses.iter().find(|a| a.bk_host_id == *h) {
+                Some(a) if a.alive => None,
+                Some(a) if gateway::in_business(a) => Some((*h, HostReason::AgentOffline)),
+                _ => Some((*h, HostReason::NotInBusiness)),
+            })
             .collect();
-        work::set_agents(self.pool, self.fence, &addresses, &offline).await?;
+        work::set_agents(self.pool, self.fence, &addresses, &skipped).await?;
         Ok(true)
     }
 
