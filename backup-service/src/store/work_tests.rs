@@ -78,7 +78,10 @@ async fn a_backup_cancelled_while_launching_records_no_intent(pool: PgPool) {
     set_phase(&pool, fence, Phase::Launching, "launching")
         .await
         .unwrap();
-    cancel::request(&pool, fence.id, "alice").await.unwrap().unwrap();
+    cancel::request(&pool, fence.id, "alice")
+        .await
+        .unwrap()
+        .unwrap();
     let intent = intend_launch(&pool, fence, Duration::from_secs(30)).await;
     assert_eq!(intent.unwrap(), Intent::Cancelling);
     assert_eq!(launch_intent(&pool, fence.id).await.unwrap(), None);

@@ -57,7 +57,8 @@ async fn a_search_past_its_deadline_is_deadline_exceeded_and_job_gateway_gives_u
     let code = "grpc_server_handled_total{grpc_code=\"DEADLINE_EXCEEDED\",grpc_method=\"SearchFiles\",grpc_service=\"backup.v1.BackupService\",grpc_type=\"unary\"}";
     assert_eq!(stack.backup.metric(code).await, 1.0);
     // job-gateway's call for it ended with the caller's deadline, not after BlueKing's 3 s.
-    let gw_call = "grpc_method=\"GetAgentStatus\",grpc_service=\"jobgateway.v1.CmdbService\",grpc_type=\"unary\"";
+    let gw_call =
+        "grpc_method=\"ListHosts\",grpc_service=\"jobgateway.v1.CmdbService\",grpc_type=\"unary\"";
     // It is counted when job-gateway sees the call end, which may be a moment after ours.
     let deadline = Instant::now() + Duration::from_secs(10);
     let (count, secs) = loop {
