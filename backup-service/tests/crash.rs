@@ -6,21 +6,16 @@ use std::time::{Duration, Instant};
 
 use proto::backup::v1 as pb;
 use proto::backup::v1::backup_service_client::BackupServiceClient;
-use secrecy::SecretString;
 use serde_json::json;
 use service_kit::testing::{ServiceProcess, spawn_service};
 use sqlx::postgres::PgConnectOptions;
 use tonic::Request;
 use tonic::transport::Channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
-const TOKEN: &str = "crash-test-token-0123456789";
+mod common;
+use common::{TOKEN, Upstream, url_of};
 
-async fn url_of(opts: &PgConnectOptions) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (run scripts/test.sh)");
-    let (server, _) = base.rsplit_once('/').expect("url with a database");
-    format!("{server}/{}", opts.get_database().expect("database name"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
 
 fn start_service(db_url: &str, gateway: &str) -> ServiceProcess {
     spawn_service(
@@ -44,12 +39,7 @@ fn start_service(db_url: &str, gateway: &str) -> ServiceProcess {
 }
 
 fn request<T>(msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut()
-        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    req.metadata_mut()
-        .insert("x-bk-username", "admin".parse().unwrap());
-    req
+    common::request(msg, "admin")
 }
 
 async fn client(svc: &ServiceProcess) -> BackupServiceClient<Channel> {
@@ -81,32 +71,11 @@ async fn a_backup_survives_a_sigkill_and_completes_after_restart_with_one_launch
     pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
     opts: PgConnectOptions,
 ) {
-    let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
-    let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
-    sim_settings.dispatch_delay_ms = 20;
-    let sim = bk_sim::spawn(sim_settings).await.unwrap();
+    let upstream = Upstream::start(|_| {}).await;
     // Host 1007 hangs until JOB's timeout (4 s), so the backup is mid-job when we kill.
-    reqwest::Client::new()
-        .put(format!("{}/_sim/faults/hosts/1007", sim.base_url()))
-        .json(&json!({"kind": "hang"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    let mut gw_settings = job_gateway::config::Settings::default();
-    gw_settings.bk.esb_url = sim.base_url();
-    gw_settings.bk.job_web_url = sim.base_url();
-    gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
-    gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gw = job_gateway::startup::Application::build(gw_settings, listener)
-        .await
-        .unwrap();
-    let gw_url = format!("http://{}", gw.local_addr());
-    tokio::spawn(gw.run_until(std::future::pending()));
-
-    let db_url = url_of(&opts).await;
+    upstream.fault("hosts/1007", json!({"kind": "hang"})).await;
+    let gw_url = upstream.gw_url.clone();
+    let db_url = url_of(&opts);
     let mut first = start_service(&db_url, &gw_url);
     let started = client(&first)
         .await
@@ -160,7 +129,7 @@ async fn a_backup_survives_a_sigkill_and_completes_after_restart_with_one_launch
     };
     assert_eq!(done.state, pb::BackupState::Partial as i32, "{done:?}");
     let counts: serde_json::Value =
-        reqwest::get(format!("{}/_sim/requests/counts", sim.base_url()))
+        reqwest::get(format!("{}/_sim/requests/counts", upstream.sim.base_url()))
             .await
             .unwrap()
             .json()

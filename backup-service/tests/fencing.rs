@@ -17,15 +17,16 @@ use std::time::{Duration, Instant};
 use proto::backup::v1 as pb;
 use proto::backup::v1::backup_service_client::BackupServiceClient;
 use rustix::process::{Pid, Signal, kill_process};
-use secrecy::SecretString;
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tonic::Request;
 use tonic::transport::Channel;
 
+mod common;
+use common::{TOKEN, Upstream, url_of};
+
 const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
-const TOKEN: &str = "fencing-test-token-0123456789";
 const BACKUPS: usize = 20;
 const LEASE_MS: u64 = 1500;
 
@@ -106,17 +107,7 @@ impl Drop for Replica {
 }
 
 fn request<T>(msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    let md = req.metadata_mut();
-    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    md.insert("x-bk-username", "admin".parse().unwrap());
-    req
-}
-
-async fn url_of(opts: &PgConnectOptions) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (server, _) = base.rsplit_once('/').expect("url with a database");
-    format!("{server}/{}", opts.get_database().expect("database name"))
+    common::request(msg, "admin")
 }
 
 /// Polls `check` every 50 ms until it holds; panics after `limit`.
@@ -151,33 +142,16 @@ impl Rig {
         api: &str,
         latency_ms: u64,
     ) -> Self {
-        let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
-        let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
-        sim_settings.dispatch_delay_ms = 20;
-        let sim = bk_sim::spawn(sim_settings).await.unwrap();
-        reqwest::Client::new()
-            .put(format!("{}/_sim/faults/apis/{api}", sim.base_url()))
-            .json(&json!({ "latency_ms": latency_ms }))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
-        let mut gw_settings = job_gateway::config::Settings::default();
-        gw_settings.bk.esb_url = sim.base_url();
-        gw_settings.bk.job_web_url = sim.base_url();
-        gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
-        gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
-        // No rate limits of job-gateway's own: a launch it held back would blur the race.
-        gw_settings.bk.rate_per_second = 0.0;
-        gw_settings.bk.biz_rate_per_second = 0.0;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let gw = job_gateway::startup::Application::build(gw_settings, listener)
-            .await
-            .unwrap();
-        let gw_url = format!("http://{}", gw.local_addr());
-        tokio::spawn(gw.run_until(std::future::pending()));
-        let db_url = url_of(&opts).await;
+        let upstream = Upstream::start(|gw| {
+            // No rate limits of job-gateway's own: a launch it held back would blur the race.
+            gw.bk.rate_per_second = 0.0;
+            gw.bk.biz_rate_per_second = 0.0;
+        })
+        .await;
+        upstream
+            .fault(&format!("apis/{api}"), json!({ "latency_ms": latency_ms }))
+            .await;
+        let (sim, gw_url, db_url) = (upstream.sim, upstream.gw_url, url_of(&opts));
         let pool = pool_opts.connect_with(opts).await.unwrap();
         Self {
             sim,

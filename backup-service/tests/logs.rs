@@ -5,21 +5,18 @@ use std::time::{Duration, Instant};
 
 use proto::backup::v1 as pb;
 use proto::backup::v1::backup_service_client::BackupServiceClient;
-use secrecy::SecretString;
 use service_kit::testing::spawn_service;
 use sqlx::postgres::PgConnectOptions;
 use tonic::Request;
 use tonic::transport::Channel;
 
+mod common;
+use common::{TOKEN, Upstream, url_of};
+
 const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
-const TOKEN: &str = "logs-test-token-0123456789";
 
 fn request<T>(msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    let md = req.metadata_mut();
-    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    md.insert("x-bk-username", "alice".parse().unwrap());
-    req
+    common::request(msg, "alice")
 }
 
 #[sqlx::test(migrations = false)]
@@ -27,25 +24,8 @@ async fn a_failed_backup_logs_its_transitions_and_its_end_with_operator_and_reas
     _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
     opts: PgConnectOptions,
 ) {
-    let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../bk-sim/worlds/demo.toml");
-    let mut sim_settings = bk_sim::Settings::new(bk_sim::World::load(world.as_ref()).unwrap());
-    sim_settings.dispatch_delay_ms = 20;
-    let sim = bk_sim::spawn(sim_settings).await.unwrap();
-    let mut gw_settings = job_gateway::config::Settings::default();
-    gw_settings.bk.esb_url = sim.base_url();
-    gw_settings.bk.job_web_url = sim.base_url();
-    gw_settings.bk.app_secret = Some(SecretString::from("demo-secret".to_owned()));
-    gw_settings.auth.tokens = vec![SecretString::from(TOKEN.to_owned())];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gw = job_gateway::startup::Application::build(gw_settings, listener)
-        .await
-        .unwrap();
-    let gw_url = format!("http://{}", gw.local_addr());
-    tokio::spawn(gw.run_until(std::future::pending()));
-
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (server, _) = base.rsplit_once('/').expect("url with a database");
-    let db_url = format!("{server}/{}", opts.get_database().expect("database name"));
+    let upstream = Upstream::start(|_| {}).await;
+    let (gw_url, db_url) = (upstream.gw_url.clone(), url_of(&opts));
     let svc = spawn_service(
         BIN,
         &[],

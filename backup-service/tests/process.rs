@@ -8,14 +8,10 @@ use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tonic_health::ServingStatus;
 
-const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
+mod common;
+use common::url_of;
 
-/// A URL for the throw-away database `#[sqlx::test]` made for this test.
-async fn url_of(opts: &PgConnectOptions) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (run scripts/test.sh)");
-    let (server, _) = base.rsplit_once('/').expect("url with a database");
-    format!("{server}/{}", opts.get_database().expect("database name"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_backup-service");
 
 async fn migration_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
@@ -29,7 +25,7 @@ async fn the_service_migrates_serves_probes_and_stops_on_sigterm_with_exit_zero(
     pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
     opts: PgConnectOptions,
 ) {
-    let url = url_of(&opts).await;
+    let url = url_of(&opts);
     let mut svc = spawn_service(
         BIN,
         &[],
@@ -84,7 +80,7 @@ async fn the_migrate_subcommand_applies_migrations_and_exits(
     pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
     opts: PgConnectOptions,
 ) {
-    let url = url_of(&opts).await;
+    let url = url_of(&opts);
     let (status, stderr) =
         run_to_exit(BIN, &["migrate"], &[("BACKUP_SERVICE__DATABASE__URL", url)]);
     assert!(status.success(), "{stderr}");

@@ -88,7 +88,7 @@ async fn a_hung_host_times_out_and_the_others_are_still_recorded(_p: Pool, db: P
 }
 
 #[sqlx::test(migrations = false)]
-async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
+async fn cancelling_mid_job_terminates_it_records_what_was_copied_and_says_who_cancelled(
     _p: Pool,
     db: PgConnectOptions,
 ) {
@@ -119,7 +119,9 @@ async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
         assert!(Instant::now() < deadline, "host 1001 never finished: {j}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let cancelled = client
+    // Cancelled by another user than the one who started it: the messages name the canceller.
+    let mut alice = stack.client("alice").await;
+    let cancelled = alice
         .cancel_backup(pb::CancelBackupRequest {
             backup_id: id.clone(),
         })
@@ -127,6 +129,10 @@ async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
         .unwrap()
         .into_inner();
     assert_eq!(cancelled.outcome, pb::CancelOutcome::Terminating as i32);
+    assert_eq!(
+        cancelled.backup.unwrap().status_message,
+        "cancel requested by alice: terminating the job"
+    );
     let again = client
         .cancel_backup(pb::CancelBackupRequest {
             backup_id: id.clone(),
@@ -139,14 +145,27 @@ async fn cancelling_mid_job_terminates_it_and_records_what_was_copied(
     let done = full(&mut client, &id).await;
     assert_eq!(done.state, pb::BackupState::Cancelled as i32, "{done:?}");
     assert_counts_add_up(&done);
-    assert_eq!(
-        host(&done, 1006).status,
-        pb::HostBackupStatus::Cancelled as i32
+    let stopped = host(&done, 1006);
+    assert_eq!(stopped.status, pb::HostBackupStatus::Cancelled as i32);
+    assert!(
+        stopped
+            .log_excerpt
+            .starts_with("stopped by the cancel before it finished"),
+        "{stopped:?}"
     );
     let recs = records(&mut client, &id).await;
     assert!(
         !recs.is_empty() && recs.iter().all(|r| r.bk_host_id == 1001),
         "{recs:?}"
+    );
+    assert_eq!(
+        done.status_message,
+        format!(
+            "cancelled by alice: {} files copied and recorded before the cancel are kept in \
+             /data/logs/backup/{}; 1 host stopped before finishing",
+            recs.len(),
+            done.bk_backup_name
+        )
     );
     assert_eq!(stack.upstream_calls("operate_job_instance").await, 1);
     stack.stop().await;
