@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod progress;
 pub mod records;
+pub mod selector;
 pub mod startup;
 pub mod store;
 pub mod worker;

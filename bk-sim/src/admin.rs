@@ -1,5 +1,5 @@
-//! The admin API under `/_sim`: request log and counts, faults, agent switches, host trees, jobs,
-//! callbacks, reset. Not a BlueKing path, never logged as a BlueKing call.
+//! The admin API under `/_sim`: request log and counts, faults, agent switches, host moves
+//! between modules, host trees, jobs, callbacks, reset. Not a BlueKing path, never logged as a BlueKing call.
 
 use std::sync::Arc;
 
@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/_sim/hosts/{host_id}", get(host))
         .route("/_sim/hosts/{host_id}/agent", put(set_agent))
+        .route("/_sim/hosts/{host_id}/modules", put(move_host))
         .route("/_sim/jobs", get(jobs))
         .route("/_sim/jobs/{id}", get(job))
         .route("/_sim/callbacks", get(callbacks))
@@ -72,6 +73,7 @@ async fn reset(State(st): St) -> StatusCode {
     lock(&st.callbacks).clear();
     st.faults.replace(st.settings.faults.clone());
     st.reset_agents();
+    st.reset_moves();
     StatusCode::NO_CONTENT
 }
 
@@ -129,6 +131,30 @@ async fn set_host_fault(
 
 async fn clear_host_fault(State(st): St, Path(host_id): Path<i64>) -> StatusCode {
     st.faults.clear_host(host_id);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModulesBody {
+    bk_module_ids: Vec<i64>,
+}
+
+/// Moves a host to modules of its own business: 404 for an unknown host, 400 for no module or
+/// a module of another business.
+async fn move_host(
+    State(st): St,
+    Path(host_id): Path<i64>,
+    Json(b): Json<ModulesBody>,
+) -> StatusCode {
+    let Some(host) = st.world.host(host_id) else {
+        return StatusCode::NOT_FOUND;
+    };
+    let in_biz = |m: &i64| st.world.modules.get(m).is_some_and(|m| m.biz == host.biz);
+    if b.bk_module_ids.is_empty() || !b.bk_module_ids.iter().all(in_biz) {
+        return StatusCode::BAD_REQUEST;
+    }
+    st.move_host(host_id, b.bk_module_ids);
     StatusCode::NO_CONTENT
 }
 

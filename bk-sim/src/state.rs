@@ -55,6 +55,8 @@ pub struct AppState {
     pub runner: Semaphore,
     pub http: reqwest::Client,
     agents: Mutex<HashMap<i64, bool>>,
+    /// Hosts moved to other modules at run time (`PUT /_sim/hosts/{id}/modules`).
+    moved: Mutex<HashMap<i64, Vec<i64>>>,
     host_roots: Mutex<HashMap<i64, Arc<OnceCell<PathBuf>>>>,
     _temp: Option<TempDir>,
 }
@@ -90,6 +92,7 @@ impl AppState {
             sandbox,
             state_dir,
             agents: Mutex::default(),
+            moved: Mutex::default(),
             host_roots: Mutex::default(),
             _temp: temp,
         })
@@ -111,6 +114,25 @@ impl AppState {
     /// Drops every agent override.
     pub fn reset_agents(&self) {
         lock(&self.agents).clear();
+    }
+
+    /// The modules `host` is in now: the world's, unless it was moved at run time.
+    pub fn host_modules(&self, host: &crate::world::Host) -> Vec<i64> {
+        lock(&self.moved)
+            .get(&host.id)
+            .cloned()
+            .unwrap_or_else(|| host.modules.clone())
+    }
+
+    /// Moves a host to `modules` of its business (CMDB `transfer_host_module`, replacing its
+    /// modules), as if an operator did it while the simulator runs.
+    pub fn move_host(&self, host_id: i64, modules: Vec<i64>) {
+        lock(&self.moved).insert(host_id, modules);
+    }
+
+    /// Puts every moved host back in its world modules.
+    pub fn reset_moves(&self) {
+        lock(&self.moved).clear();
     }
 
     /// The host's tree on disk, materialised on first use.

@@ -91,6 +91,7 @@ pub async fn accepted_earlier(db: &PgConnectOptions, biz: i64, hosts: &[i64]) ->
         job_name: format!("bk-log-backup {id}"),
         deadline_at: chrono::Utc::now() + chrono::Duration::seconds(900),
         retry_of: None,
+        host_selector: None,
     };
     let Created::New(row) = create(&pool, &new).await.unwrap() else {
         panic!("a new backup")

@@ -100,6 +100,7 @@ async fn a_business_blueking_does_not_know_fails_at_once(
         job_name: format!("bk-log-backup {id}"),
         deadline_at: chrono::Utc::now() + chrono::Duration::minutes(15),
         retry_of: None,
+        host_selector: None,
     };
     backup_service::store::backups::create(&pool, &new)
         .await

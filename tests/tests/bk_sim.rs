@@ -259,3 +259,61 @@ async fn an_offline_host_fails_as_agent_abnormal_without_running_anything() {
         "the offline host ran the script"
     );
 }
+
+/// `bk_host_id`s CMDB `list_biz_hosts` lists in module `module` of business 3 (ESB).
+async fn module_hosts(base: &str, module: i64) -> Vec<i64> {
+    let body = json!({"bk_app_code": APP, "bk_app_secret": SECRET, "bk_username": "admin",
+        "bk_biz_id": BIZ, "bk_module_ids": [module], "page": {"start": 0, "limit": 500},
+        "fields": ["bk_host_id"]});
+    let v: Value = reqwest::Client::new()
+        .post(format!("{base}/api/c/compapi/v2/cc/list_biz_hosts/"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["info"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| h["bk_host_id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_host_moved_between_modules_at_run_time_is_listed_in_its_new_module_until_reset() {
+    let sim = demo_sim().await;
+    let base = sim.base_url();
+    let http = reqwest::Client::new();
+    let move_to = |host: i64, body: Value| {
+        http.put(format!("{base}/_sim/hosts/{host}/modules"))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(module_hosts(&base, 3001).await, [1001, 1002, 1009]);
+    let status = move_to(1003, json!({"bk_module_ids": [3001]}))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 204);
+    assert_eq!(module_hosts(&base, 3001).await, [1001, 1002, 1003, 1009]);
+    assert_eq!(module_hosts(&base, 3002).await, [1010]);
+    // Module 5001 is business 5's; no module at all; an unknown host.
+    for (host, body, code) in [
+        (1003, json!({"bk_module_ids": [5001]}), 400),
+        (1003, json!({"bk_module_ids": []}), 400),
+        (999_999, json!({"bk_module_ids": [3001]}), 404),
+    ] {
+        let got = move_to(host, body.clone()).await.unwrap().status().as_u16();
+        assert_eq!(got, code, "{host} {body}");
+    }
+    http.post(format!("{base}/_sim/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(module_hosts(&base, 3001).await, [1001, 1002, 1009]);
+    assert_eq!(module_hosts(&base, 3002).await, [1003, 1010]);
+    sim.stop();
+}

@@ -7,7 +7,9 @@ mod records;
 mod start;
 
 pub use backups::{backup_message, event_message, host_message, state_from};
-pub use start::{BackupRequest, backup_selection, file_selection, host_list, job_timeout_secs};
+pub use start::{
+    BackupRequest, backup_selection, file_selection, host_list, hosts, job_timeout_secs,
+};
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;

@@ -1,6 +1,6 @@
-//! The validated StartBackup request: hosts each once, the directory and suffix the host
-//! scripts accept (an empty suffix selects every regular file), and the bound on total time
-//! with the JOB step timeout that fits inside it.
+//! The validated StartBackup request: hosts each once (or a host selector, resolved later in
+//! CMDB), the directory and suffix the host scripts accept (an empty suffix selects every
+//! regular file), and the bound on total time with the JOB step timeout that fits inside it.
 
 use std::collections::HashMap;
 
@@ -8,6 +8,7 @@ use proto::backup::v1 as pb;
 
 use crate::error::{BackupError, Result};
 use crate::hostscript::{FileSelection, HostScriptError, MAX_FILES_LIMIT};
+use crate::selector::HostSelector;
 
 /// Longest client request id.
 pub const MAX_REQUEST_ID: usize = 128;
@@ -22,8 +23,10 @@ pub struct BackupRequest {
     pub request_id: Option<String>,
     /// Business.
     pub bk_biz_id: i64,
-    /// Hosts, in request order, each once.
+    /// Hosts, in request order, each once; empty when `selector` names them.
     pub bk_host_ids: Vec<i64>,
+    /// The hosts as a selector, to resolve in CMDB, instead of `bk_host_ids`.
+    pub selector: Option<HostSelector>,
     /// Directory + suffix, validated for the host scripts.
     pub selection: FileSelection,
     /// The suffix as given (without a leading dot); empty selects every regular file.
@@ -54,6 +57,7 @@ impl BackupRequest {
             bk_file_dir,
             bk_file_suffix,
             timeout,
+            selector,
         } = req;
         if request_id.chars().count() > MAX_REQUEST_ID || request_id.chars().any(char::is_control) {
             return Err(BackupError::invalid(
@@ -64,7 +68,7 @@ impl BackupRequest {
         if bk_biz_id <= 0 {
             return Err(BackupError::invalid("bk_biz_id", "must be positive"));
         }
-        let bk_host_ids = host_list(bk_host_ids, max_hosts)?;
+        let (bk_host_ids, selector) = hosts(bk_host_ids, selector, max_hosts)?;
         let (selection, suffix) = file_selection(&bk_file_dir, &bk_file_suffix, MAX_FILES_LIMIT)?;
         let timeout_secs = match timeout {
             None => default_timeout_secs,
@@ -74,6 +78,7 @@ impl BackupRequest {
             request_id: (!request_id.is_empty()).then_some(request_id),
             bk_biz_id,
             bk_host_ids,
+            selector,
             selection,
             suffix,
             timeout_secs,
@@ -137,12 +142,29 @@ pub fn file_selection(dir: &str, suffix: &str, max_files: u32) -> Result<(FileSe
     Ok((selection, bare.to_owned()))
 }
 
+/// The hosts of a SearchFiles or StartBackup: exactly one of a host list (checked by
+/// [`host_list`]) and a selector; returns the list (empty with a selector) and the selector.
+pub fn hosts(
+    ids: Vec<i64>,
+    selector: Option<pb::HostSelector>,
+    max_hosts: usize,
+) -> Result<(Vec<i64>, Option<HostSelector>)> {
+    match selector {
+        None => Ok((host_list(ids, max_hosts)?, None)),
+        Some(_) if !ids.is_empty() => Err(BackupError::invalid(
+            "selector",
+            "give either bk_host_ids or a selector, not both",
+        )),
+        Some(sel) => Ok((Vec::new(), Some(HostSelector::new(sel, max_hosts)?))),
+    }
+}
+
 /// Checks a host list: non-empty, positive ids, each once, at most `max`.
 pub fn host_list(ids: Vec<i64>, max: usize) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Err(BackupError::invalid(
             "bk_host_ids",
-            "at least one host is required",
+            "at least one host is required (or a selector)",
         ));
     }
     if ids.len() > max {
@@ -192,6 +214,22 @@ mod tests {
             )
         );
         assert_eq!(host_list(vec![1002, 1001], 10).unwrap(), [1002, 1001]);
+    }
+
+    #[test]
+    fn hosts_come_from_exactly_one_of_the_id_list_and_the_selector() {
+        let sel = || {
+            Some(pb::HostSelector {
+                bk_module_ids: vec![3001],
+                ..Default::default()
+            })
+        };
+        assert_eq!(field_of(hosts(vec![1001], sel(), 10)).0, "selector");
+        assert_eq!(field_of(hosts(vec![], None, 10)).0, "bk_host_ids");
+        let (ids, selector) = hosts(vec![], sel(), 10).unwrap();
+        assert!(ids.is_empty());
+        assert_eq!(selector.unwrap().bk_module_ids, [3001]);
+        assert_eq!(hosts(vec![1002, 1001], None, 10).unwrap().0, [1002, 1001]);
     }
 
     #[test]

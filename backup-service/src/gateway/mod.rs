@@ -19,11 +19,13 @@ use tonic::{Request, Status};
 
 use crate::config::JobGatewaySettings;
 
+mod cmdb;
 mod failure;
 mod finished;
 mod runner;
 mod wire;
 
+pub use cmdb::TopologyIds;
 pub use failure::{Failure, retry_delay, wait_after};
 pub use finished::Polling;
 pub use runner::{Launched, PlanIds, Runner, Which};

@@ -38,7 +38,7 @@ impl BackupApi {
 }
 
 /// The refusal's text: the first ids not in the business, and how many more.
-fn not_in_business(bk_biz_id: i64, missing: &[i64]) -> String {
+pub(super) fn not_in_business(bk_biz_id: i64, missing: &[i64]) -> String {
     let listed: Vec<String> = missing
         .iter()
         .take(LISTED_IDS)

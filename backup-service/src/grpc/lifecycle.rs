@@ -40,6 +40,7 @@ impl BackupApi {
             job_name: format!("bk-log-backup {id}"),
             deadline_at: now + Duration::seconds(i64::from(req.timeout_secs)),
             retry_of,
+            host_selector: req.selector.clone(),
         })
     }
 
@@ -77,14 +78,22 @@ impl BackupApi {
         operator: &str,
     ) -> Result<pb::StartBackupResponse> {
         let req = BackupRequest::new(req, self.limits.max_hosts, self.limits.default_timeout_secs)?;
-        let new = self.new_backup(&req, operator, None)?;
+        let mut new = self.new_backup(&req, operator, None)?;
         let (row, replayed) = match self.replayed(&new).await? {
             Some(row) => (row, true),
             None => {
                 // Refused now rather than failed later: the business and every host are
-                // checked before anything is stored.
-                self.check_hosts(req.bk_biz_id, &req.bk_host_ids, operator)
-                    .await?;
+                // checked (or the selector resolved, which proves the same) before anything
+                // is stored.
+                match &req.selector {
+                    Some(sel) => {
+                        new.bk_host_ids = self.resolve(req.bk_biz_id, sel, operator).await?
+                    }
+                    None => {
+                        self.check_hosts(req.bk_biz_id, &req.bk_host_ids, operator)
+                            .await?
+                    }
+                }
                 self.store_new(&new).await?
             }
         };
@@ -165,6 +174,8 @@ impl BackupApi {
                     .max(1),
                 nanos: 0,
             }),
+            // The failed hosts by id, not the original's selector: a retry is of those hosts.
+            selector: None,
         };
         let req = BackupRequest::new(start, usize::MAX, self.limits.default_timeout_secs)?;
         let mut new = self.new_backup(&req, operator, Some(id))?;
@@ -207,11 +218,15 @@ impl BackupApi {
 }
 
 /// Refuses a replayed request id whose first call asked for another backup. A retry's hosts
-/// follow from the original backup (and CMDB when it was first asked), so they are not
-/// compared.
+/// follow from the original backup (and CMDB when it was first asked), and a selector's from
+/// CMDB when it was resolved, so they are not compared; the selector itself is.
 fn same_request(row: &BackupRow, new: &NewBackup) -> Result<()> {
+    let stored_selector = row.host_selector.as_ref().map(|s| &s.0);
     let same = row.bk_biz_id == new.bk_biz_id
-        && (new.retry_of.is_some() || row.bk_host_ids == new.bk_host_ids)
+        && stored_selector == new.host_selector.as_ref()
+        && (new.retry_of.is_some()
+            || new.host_selector.is_some()
+            || row.bk_host_ids == new.bk_host_ids)
         && row.bk_file_dir == new.bk_file_dir
         && row.bk_file_suffix == new.bk_file_suffix
         && row.retry_of == new.retry_of

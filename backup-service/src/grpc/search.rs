@@ -9,7 +9,7 @@ use proto::jobgateway::v1::HostLog;
 use uuid::Uuid;
 
 use super::BackupApi;
-use crate::convert::{file_selection, host_list, raw_if_not_utf8, timestamp};
+use crate::convert::{file_selection, hosts, raw_if_not_utf8, timestamp};
 use crate::error::{BackupError, Result};
 use crate::gateway::{Launch, Polling, Which};
 use crate::hostscript::{
@@ -34,11 +34,12 @@ impl BackupApi {
             bk_file_suffix,
             include_previous_backups,
             max_files_per_host,
+            selector,
         } = req;
         if bk_biz_id <= 0 {
             return Err(BackupError::invalid("bk_biz_id", "must be positive"));
         }
-        let hosts = host_list(bk_host_ids, self.limits.max_hosts)?;
+        let (listed, selector) = hosts(bk_host_ids, selector, self.limits.max_hosts)?;
         let limit = match u32::try_from(max_files_per_host) {
             Ok(0) => self.limits.max_files_per_host,
             // Above the maximum: clamped to it, as the proto promises.
@@ -51,7 +52,14 @@ impl BackupApi {
             }
         };
         let (selection, _) = file_selection(&bk_file_dir, &bk_file_suffix, limit)?;
-        self.check_hosts(bk_biz_id, &hosts, operator).await?;
+        // A resolved selector proves its hosts are in the business; a list is checked.
+        let hosts = match selector {
+            Some(sel) => self.resolve(bk_biz_id, &sel, operator).await?,
+            None => {
+                self.check_hosts(bk_biz_id, &listed, operator).await?;
+                listed
+            }
+        };
         let run_uuid = Uuid::new_v4();
         let run = RunId::new(&run_uuid.simple().to_string()).expect("a uuid is a valid run id");
 

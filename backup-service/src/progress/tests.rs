@@ -24,6 +24,7 @@ async fn new_backup(pool: &PgPool) -> Uuid {
         job_name: format!("bk-log-backup {id}"),
         deadline_at: Utc::now() + chrono::Duration::hours(1),
         retry_of: None,
+        host_selector: None,
     };
     let Created::New(row) = backups::create(pool, &new).await.unwrap() else {
         panic!("new backup");

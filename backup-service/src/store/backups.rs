@@ -2,6 +2,7 @@
 //! with hosts, list newest first, totals, and cancel requests.
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -9,6 +10,7 @@ pub use super::backup_list::{BackupFilter, list};
 use super::{StoreError, events};
 use crate::domain::{BackupState, FailureReason, Phase};
 use crate::events::{Counts, Event, HostSummary};
+use crate::selector::HostSelector;
 
 /// A backup to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub struct NewBackup {
     pub deadline_at: DateTime<Utc>,
     /// The backup whose failed hosts this one retries.
     pub retry_of: Option<Uuid>,
+    /// The selector `bk_host_ids` was resolved from; `None` when the caller named the hosts.
+    pub host_selector: Option<HostSelector>,
 }
 
 /// A stored backup.
@@ -52,8 +56,10 @@ pub struct BackupRow {
     pub bk_file_dir: String,
     /// Suffix.
     pub bk_file_suffix: String,
-    /// Hosts asked for.
+    /// Hosts asked for (or resolved from `host_selector`).
     pub bk_host_ids: Vec<i64>,
+    /// The selector the hosts were resolved from, if any.
+    pub host_selector: Option<Json<HostSelector>>,
     /// Operator.
     pub operator: String,
     /// State.
@@ -112,8 +118,8 @@ impl BackupRow {
 
 /// The columns of [`BackupRow`].
 pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
-    bk_host_ids, operator, state, phase, failure_reason, status_message, job_timeout_secs, \
-    retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
+    bk_host_ids, host_selector, operator, state, phase, failure_reason, status_message, \
+    job_timeout_secs, retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
     cancel_requested_at, cancel_requested_by, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
 pub(super) const HOST_COLUMNS: &str = "h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
@@ -135,8 +141,9 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     let mut tx = pool.begin().await?;
     let inserted: Option<BackupRow> = sqlx::query_as(&format!(
         "insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
-           bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+           bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of, \
+           host_selector) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          on conflict (request_id) where request_id is not null do nothing \
          returning {BACKUP_COLUMNS}"
     ))
@@ -152,6 +159,7 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     .bind(&new.job_name)
     .bind(new.deadline_at)
     .bind(new.retry_of)
+    .bind(new.host_selector.as_ref().map(Json))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = inserted else {

@@ -130,6 +130,7 @@ mod tests {
             job_name: format!("bk-log-backup {id}"),
             deadline_at: Utc::now() + chrono::Duration::hours(1),
             retry_of,
+            host_selector: None,
         };
         let Created::New(row) = backups::create(pool, &new).await.unwrap() else {
             panic!("new backup");

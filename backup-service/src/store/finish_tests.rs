@@ -32,6 +32,7 @@ fn backup_of(bk_host_ids: Vec<i64>) -> NewBackup {
         job_name: "bk-log-backup test".into(),
         deadline_at: Utc::now() + chrono::Duration::hours(1),
         retry_of: None,
+        host_selector: None,
     }
 }
 

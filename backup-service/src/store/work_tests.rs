@@ -24,6 +24,7 @@ fn new_backup() -> NewBackup {
         job_name: "bk-log-backup intent".into(),
         deadline_at: Utc::now() + chrono::Duration::hours(1),
         retry_of: None,
+        host_selector: None,
     }
 }
 

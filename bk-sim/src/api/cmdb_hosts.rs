@@ -107,7 +107,8 @@ pub fn list_biz_hosts(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let mut hosts: Vec<&Host> = w
         .biz_hosts(biz.id)
         .filter(|h| {
-            h.modules
+            ctx.state
+                .host_modules(h)
                 .iter()
                 .filter_map(|m| w.modules.get(m))
                 .any(module_ok)
@@ -168,7 +169,12 @@ pub fn list_biz_hosts_topo(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
             continue;
         }
         let mut topo: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for m in h.modules.iter().filter_map(|m| w.modules.get(m)) {
+        for m in ctx
+            .state
+            .host_modules(h)
+            .iter()
+            .filter_map(|m| w.modules.get(m))
+        {
             let Some(set) = w.sets.get(&m.set) else {
                 continue;
             };
@@ -232,9 +238,10 @@ pub fn find_host_by_topo(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let hosts: Vec<&Host> = w
         .biz_hosts(biz.id)
         .filter(|h| match obj.as_str() {
-            "module" => h.modules.contains(&inst),
-            "set" => h
-                .modules
+            "module" => ctx.state.host_modules(h).contains(&inst),
+            "set" => ctx
+                .state
+                .host_modules(h)
                 .iter()
                 .filter_map(|m| w.modules.get(m))
                 .any(|m| m.set == inst),

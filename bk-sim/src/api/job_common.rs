@@ -144,9 +144,10 @@ pub(crate) fn resolve_server<'w>(
             .unwrap_or_default();
         out.extend(world.biz_hosts(biz.id).filter(|h| {
             match kind {
-                "module" => h.modules.contains(&id),
-                "set" => h
-                    .modules
+                "module" => ctx.state.host_modules(h).contains(&id),
+                "set" => ctx
+                    .state
+                    .host_modules(h)
                     .iter()
                     .any(|m| world.modules.get(m).is_some_and(|m| m.set == id)),
                 "biz" => id == biz.id,

@@ -1,0 +1,240 @@
+//! Resolves a [`HostSelector`] against CMDB (job-gateway's ListHosts, as the caller) into the
+//! hosts a search or backup runs on: ascending ids, each once, every one in the business.
+//!
+//! The decision a reader must know: a selector's hosts are the union of one ListHosts query
+//! per kind (ListHosts ANDs its filters, so they cannot share a query). CMDB's answer is the
+//! proof that each host is in the business, so no second membership check follows. Unknown
+//! host ids, `cloud:ip`s matching nothing and set or module ids outside the business's
+//! topology are INVALID_ARGUMENT naming them; a union past the host limit is refused as soon
+//! as it is seen, without reading the rest; an empty union is FAILED_PRECONDITION.
+
+use std::collections::BTreeSet;
+
+use proto::jobgateway::v1 as gw;
+
+use super::BackupApi;
+use super::hosts::not_in_business;
+use crate::error::{BackupError, Result};
+use crate::selector::{CloudIp, HostSelector};
+
+/// Ids or addresses per ListHosts filter (its documented maximum; 200 for sets).
+const PER_QUERY: usize = 500;
+const SETS_PER_QUERY: usize = 200;
+
+/// The hosts found so far, refused once they exceed the host limit.
+struct Union {
+    hosts: BTreeSet<i64>,
+    max: usize,
+}
+
+impl Union {
+    fn add(&mut self, ids: impl IntoIterator<Item = i64>) -> Result<()> {
+        self.hosts.extend(ids);
+        if self.hosts.len() > self.max {
+            return Err(BackupError::invalid(
+                "selector",
+                format!(
+                    "selects more than {} hosts (the server's host limit)",
+                    self.max
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl BackupApi {
+    /// The hosts `sel` selects in business `bk_biz_id` now, ascending.
+    pub(super) async fn resolve(
+        &self,
+        bk_biz_id: i64,
+        sel: &HostSelector,
+        operator: &str,
+    ) -> Result<Vec<i64>> {
+        let mut union = Union {
+            hosts: BTreeSet::new(),
+            max: self.limits.max_hosts,
+        };
+        let base = gw::ListHostsRequest {
+            bk_biz_id,
+            ..Default::default()
+        };
+        if sel.all_hosts {
+            let all = self
+                .gateway
+                .list_hosts(base.clone(), union.max, operator)
+                .await?;
+            union.add(all.iter().map(|h| h.bk_host_id))?;
+        }
+        if !sel.bk_set_ids.is_empty() || !sel.bk_module_ids.is_empty() {
+            let topo = self.gateway.topology_ids(bk_biz_id, operator).await?;
+            outside(
+                bk_biz_id,
+                "selector.bk_set_ids",
+                &sel.bk_set_ids,
+                &topo.sets,
+                "set",
+            )?;
+            outside(
+                bk_biz_id,
+                "selector.bk_module_ids",
+                &sel.bk_module_ids,
+                &topo.modules,
+                "module",
+            )?;
+        }
+        for chunk in sel.bk_host_ids.chunks(PER_QUERY) {
+            let q = gw::ListHostsRequest {
+                bk_host_ids: chunk.to_vec(),
+                ..base.clone()
+            };
+            let found: BTreeSet<i64> = self
+                .gateway
+                .list_hosts(q, usize::MAX, operator)
+                .await?
+                .iter()
+                .map(|h| h.bk_host_id)
+                .collect();
+            let missing: Vec<i64> = chunk
+                .iter()
+                .copied()
+                .filter(|h| !found.contains(h))
+                .collect();
+            if !missing.is_empty() {
+                return Err(BackupError::invalid(
+                    "selector.bk_host_ids",
+                    not_in_business(bk_biz_id, &missing),
+                ));
+            }
+            union.add(found)?;
+        }
+        let mut unmatched: Vec<CloudIp> = Vec::new();
+        for chunk in sel.cloud_ips.chunks(PER_QUERY) {
+            let addresses: BTreeSet<String> = chunk.iter().map(|c| c.ip.to_string()).collect();
+            let q = gw::ListHostsRequest {
+                inner_ips: addresses.into_iter().collect(),
+                ..base.clone()
+            };
+            // Every page: hosts of other control areas are filtered out here, after the query.
+            let hosts = self.gateway.list_hosts(q, usize::MAX, operator).await?;
+            for c in chunk {
+                let matching: Vec<i64> = hosts
+                    .iter()
+                    .filter(|h| has_address(h, c))
+                    .map(|h| h.bk_host_id)
+                    .collect();
+                if matching.is_empty() {
+                    unmatched.push(*c);
+                }
+                union.add(matching)?;
+            }
+        }
+        if !unmatched.is_empty() {
+            let listed: Vec<String> = unmatched.iter().map(ToString::to_string).collect();
+            return Err(BackupError::invalid(
+                "selector.cloud_ips",
+                format!(
+                    "match no host of business {bk_biz_id}: {}",
+                    listed.join(", ")
+                ),
+            ));
+        }
+        for chunk in sel.bk_set_ids.chunks(SETS_PER_QUERY) {
+            let q = gw::ListHostsRequest {
+                bk_set_ids: chunk.to_vec(),
+                ..base.clone()
+            };
+            let hosts = self.gateway.list_hosts(q, union.max, operator).await?;
+            union.add(hosts.iter().map(|h| h.bk_host_id))?;
+        }
+        for chunk in sel.bk_module_ids.chunks(PER_QUERY) {
+            let q = gw::ListHostsRequest {
+                bk_module_ids: chunk.to_vec(),
+                ..base.clone()
+            };
+            let hosts = self.gateway.list_hosts(q, union.max, operator).await?;
+            union.add(hosts.iter().map(|h| h.bk_host_id))?;
+        }
+        if union.hosts.is_empty() {
+            return Err(BackupError::FailedPrecondition(format!(
+                "the selector selects no host of business {bk_biz_id} now"
+            )));
+        }
+        Ok(union.hosts.into_iter().collect())
+    }
+}
+
+/// Whether `host` is in `c`'s control area with `c`'s address among its inner ones.
+fn has_address(host: &gw::Host, c: &CloudIp) -> bool {
+    host.bk_cloud_id == c.bk_cloud_id
+        && host
+            .inner_ips
+            .iter()
+            .chain(&host.inner_ipv6s)
+            .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == c.ip))
+}
+
+/// Refuses the `wanted` ids that are not in `known`, naming them.
+fn outside(
+    bk_biz_id: i64,
+    field: &str,
+    wanted: &[i64],
+    known: &BTreeSet<i64>,
+    what: &str,
+) -> Result<()> {
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|id| !known.contains(id))
+        .map(ToString::to_string)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(BackupError::invalid(
+        field,
+        format!(
+            "not a {what} of business {bk_biz_id}: {}",
+            unknown.join(", ")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_matches_only_in_its_own_control_area_and_in_either_family() {
+        let host = gw::Host {
+            bk_host_id: 7,
+            bk_cloud_id: 2,
+            inner_ips: vec!["10.0.0.7".into(), "10.0.1.7".into()],
+            inner_ipv6s: vec!["fd00:0::7".into()],
+            ..Default::default()
+        };
+        let c = |s: &str| s.parse::<CloudIp>().unwrap();
+        assert!(has_address(&host, &c("2:10.0.1.7")));
+        assert!(has_address(&host, &c("2:fd00::7")));
+        assert!(!has_address(&host, &c("0:10.0.1.7")));
+        assert!(!has_address(&host, &c("2:10.0.2.7")));
+    }
+
+    #[test]
+    fn ids_outside_the_topology_are_named() {
+        let known: BTreeSet<i64> = [3001, 3002].into();
+        assert!(outside(3, "f", &[3001], &known, "module").is_ok());
+        match outside(
+            3,
+            "selector.bk_module_ids",
+            &[3001, 4001, 9],
+            &known,
+            "module",
+        ) {
+            Err(BackupError::InvalidArgument { field, reason }) => {
+                assert_eq!(field, "selector.bk_module_ids");
+                assert_eq!(reason, "not a module of business 3: 4001, 9");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
