@@ -5,7 +5,7 @@
 //! stack (bk-sim, job-gateway, backup-service, Postgres).
 
 use e2e::contract::{backup_count, violation};
-use e2e::flow::{Client, get, start};
+use e2e::flow::{Client, get, start, watch_to_end};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
 use sqlx::postgres::PgConnectOptions;
@@ -45,6 +45,33 @@ fn cloud_ips(list: &[&str]) -> pb::HostSelector {
         cloud_ips: list.iter().map(|s| (*s).to_owned()).collect(),
         ..Default::default()
     }
+}
+
+/// How many BlueKing requests bk-sim received, of every API.
+async fn upstream_total(stack: &Stack) -> u64 {
+    let counts: serde_json::Value =
+        reqwest::get(format!("{}/_sim/requests/counts", stack.sim.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    counts["total"].as_u64().expect("a total")
+}
+
+/// Moves `host` to `modules` in bk-sim, as an operator would in CMDB.
+async fn move_host(stack: &Stack, host: i64, modules: &[i64]) {
+    reqwest::Client::new()
+        .put(format!(
+            "{}/_sim/hosts/{host}/modules",
+            stack.sim.base_url()
+        ))
+        .json(&serde_json::json!({ "bk_module_ids": modules }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .expect("host moved");
 }
 
 /// The hosts the stored backup of `req` names, and what GetBackup says of them.
@@ -164,14 +191,7 @@ async fn a_host_moved_into_a_module_between_two_backups_is_in_the_second_only(
         .backup
         .unwrap();
     assert_eq!(first.bk_host_ids, [1001, 1002, 1009]);
-    reqwest::Client::new()
-        .put(format!("{}/_sim/hosts/1003/modules", stack.sim.base_url()))
-        .json(&serde_json::json!({"bk_module_ids": [3001]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .expect("host moved");
+    move_host(&stack, 1003, &[3001]).await;
     assert_eq!(
         resolved(&mut client, selected(modules(&[3001]))).await,
         [1001, 1002, 1003, 1009]
@@ -183,7 +203,39 @@ async fn a_host_moved_into_a_module_between_two_backups_is_in_the_second_only(
         resolved(&mut client, selected(modules(&[3002]))).await,
         [1010]
     );
+    // A host moved to the business's idle pool leaves its module and stays in `all_hosts`.
+    move_host(&stack, 1002, &[900_000_031]).await;
+    assert_eq!(
+        resolved(&mut client, selected(modules(&[3001]))).await,
+        [1001, 1003, 1009]
+    );
+    let all = pb::HostSelector {
+        all_hosts: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        resolved(&mut client, selected(all)).await,
+        (1001..=1010).collect::<Vec<_>>()
+    );
     stack.stop().await;
+}
+
+/// Asserts that StartBackup and SearchFiles refuse each request naming its field with a
+/// description containing the words.
+async fn refused_as<const N: usize>(
+    client: &mut Client,
+    cases: [(pb::StartBackupRequest, &str, &str); N],
+) {
+    for (req, field, words) in cases {
+        for err in [
+            client.start_backup(req.clone()).await.unwrap_err(),
+            client.search_files(search_of(&req)).await.unwrap_err(),
+        ] {
+            let (got, description) = violation(&err);
+            assert_eq!(got, field, "{req:?}: {err:?}");
+            assert!(description.contains(words), "{req:?}: {description}");
+        }
+    }
 }
 
 /// Bad selectors through `door`: the field each one names, for StartBackup and SearchFiles;
@@ -195,7 +247,10 @@ async fn bad_selectors_are_refused(db: &PgConnectOptions, door: Door) {
         bk_host_ids: vec![1001],
         ..selected(modules(&[3001]))
     };
+    let neither = start(&[], "/data/logs", "log");
+    // Malformed input, refused before CMDB is asked.
     let cases = [
+        (neither, "bk_host_ids", "at least one host"),
         (both, "selector", "not both"),
         (
             selected(pb::HostSelector::default()),
@@ -232,6 +287,11 @@ async fn bad_selectors_are_refused(db: &PgConnectOptions, door: Door) {
             "selector.bk_module_ids",
             "at most 500 entries, got 501",
         ),
+    ];
+    let before = upstream_total(&stack).await;
+    refused_as(&mut client, cases).await;
+    assert_eq!(upstream_total(&stack).await, before, "CMDB was asked");
+    let cases = [
         // Found by CMDB: a host of business 5 and an unknown one.
         (
             selected(pb::HostSelector {
@@ -295,6 +355,12 @@ async fn bad_selectors_are_refused(db: &PgConnectOptions, door: Door) {
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     let err = alice.search_files(search_of(&other)).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // One that does not exist is NOT_FOUND.
+    other.bk_biz_id = 999;
+    let err = client.start_backup(other.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    let err = client.search_files(search_of(&other)).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
 
     assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
     assert_eq!(backup_count(&mut client).await, 0);
@@ -362,12 +428,22 @@ async fn a_selector_is_held_to_the_host_limit_after_resolution(_p: Pool, db: PgC
             );
         }
     }
-    // A list longer than the limit is refused before CMDB is asked.
+    // A list longer than the limit is refused before CMDB is asked (counted once the two
+    // backups' workers are done).
+    let listed = client
+        .list_backups(pb::ListBackupsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .backups;
+    for b in &listed {
+        watch_to_end(&mut client, &b.backup_id).await;
+    }
     let long = selected(pb::HostSelector {
         bk_host_ids: vec![1001, 1002, 1003, 1004],
         ..Default::default()
     });
-    let before = stack.upstream_calls("list_biz_hosts").await;
+    let before = upstream_total(&stack).await;
     let err = client.start_backup(long).await.unwrap_err();
     assert_eq!(
         violation(&err),
@@ -376,7 +452,7 @@ async fn a_selector_is_held_to_the_host_limit_after_resolution(_p: Pool, db: PgC
             "at most 3 entries, got 4".to_owned()
         )
     );
-    assert_eq!(stack.upstream_calls("list_biz_hosts").await, before);
+    assert_eq!(upstream_total(&stack).await, before);
     assert_eq!(backup_count(&mut client).await, 2);
     stack.stop().await;
 }
@@ -393,16 +469,11 @@ async fn a_replayed_request_id_returns_the_first_backup_without_resolving_again_
     let first = client.start_backup(req.clone()).await.unwrap().into_inner();
     assert!(!first.replayed);
     let first = first.backup.unwrap();
+    // Its worker's calls are over before the count is taken.
+    watch_to_end(&mut client, &first.backup_id).await;
     // The module gains a host; a replay neither sees it nor asks CMDB.
-    reqwest::Client::new()
-        .put(format!("{}/_sim/hosts/1003/modules", stack.sim.base_url()))
-        .json(&serde_json::json!({"bk_module_ids": [3001]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    let before = stack.upstream_calls("list_biz_hosts").await;
+    move_host(&stack, 1003, &[3001]).await;
+    let before = upstream_total(&stack).await;
     // The same selector written otherwise (order, a repeat) is the same selector.
     let mut same = selected(modules(&[3001, 3001]));
     same.request_id = req.request_id.clone();
@@ -411,7 +482,7 @@ async fn a_replayed_request_id_returns_the_first_backup_without_resolving_again_
     let again = again.backup.unwrap();
     assert_eq!(again.backup_id, first.backup_id);
     assert_eq!(again.bk_host_ids, [1001, 1002, 1009]);
-    assert_eq!(stack.upstream_calls("list_biz_hosts").await, before);
+    assert_eq!(upstream_total(&stack).await, before);
 
     for other in [
         selected(modules(&[3002])),

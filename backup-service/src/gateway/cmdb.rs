@@ -1,15 +1,16 @@
-//! CMDB reads a host selector is resolved with: hosts of a business matching one ListHosts
-//! filter (every page, or until more than a bound were seen), and the ids of the business's
-//! sets and modules (its idle-host pool included).
+//! CMDB reads through job-gateway: which of a list of hosts are in a business, hosts of a
+//! business matching one ListHosts filter (every page, or until more than a bound were seen),
+//! and the ids of the business's sets and modules (its idle-host pool included). The last two
+//! are what a host selector is resolved with.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use proto::jobgateway::v1 as pb;
 use tonic::Status;
 
 use super::Gateway;
 
-/// ListHosts' largest page.
+/// ListHosts' largest page, and the most ids one of its filters takes.
 const PAGE: i32 = 500;
 
 /// The set and module ids of a business's topology.
@@ -22,6 +23,28 @@ pub struct TopologyIds {
 }
 
 impl Gateway {
+    /// Which of `hosts` CMDB lists in business `bk_biz_id` (CMDB `list_biz_hosts`, through
+    /// job-gateway's ListHosts, 500 ids a call). A business that does not exist comes back
+    /// NOT_FOUND, one the operator may not see PERMISSION_DENIED.
+    pub async fn hosts_in_business(
+        &self,
+        bk_biz_id: i64,
+        hosts: &[i64],
+        operator: &str,
+    ) -> Result<HashSet<i64>, Status> {
+        let mut found = HashSet::with_capacity(hosts.len());
+        for chunk in hosts.chunks(PAGE as usize) {
+            let filter = pb::ListHostsRequest {
+                bk_biz_id,
+                bk_host_ids: chunk.to_vec(),
+                ..Default::default()
+            };
+            let listed = self.list_hosts(filter, usize::MAX, operator).await?;
+            found.extend(listed.iter().map(|h| h.bk_host_id));
+        }
+        Ok(found)
+    }
+
     /// The hosts `filter` (a ListHostsRequest without paging) lists in its business, in
     /// ascending id order; stops paging once more than `bound` hosts were seen, so a whole
     /// business is never read only to be refused.

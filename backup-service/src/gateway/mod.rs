@@ -135,43 +135,6 @@ impl Gateway {
         Ok(resp.into_inner().statuses)
     }
 
-    /// Which of `hosts` CMDB lists in business `bk_biz_id` (CMDB `list_biz_hosts`, through
-    /// job-gateway's ListHosts, 500 ids a call). A business that does not exist comes back
-    /// NOT_FOUND, one the operator may not see PERMISSION_DENIED.
-    pub async fn hosts_in_business(
-        &self,
-        bk_biz_id: i64,
-        hosts: &[i64],
-        operator: &str,
-    ) -> Result<std::collections::HashSet<i64>, Status> {
-        const IDS_PER_CALL: usize = 500;
-        let mut found = std::collections::HashSet::with_capacity(hosts.len());
-        for chunk in hosts.chunks(IDS_PER_CALL) {
-            let mut page_token = String::new();
-            loop {
-                let req = pb::ListHostsRequest {
-                    bk_biz_id,
-                    bk_host_ids: chunk.to_vec(),
-                    page_size: IDS_PER_CALL as i32,
-                    page_token,
-                    ..Default::default()
-                };
-                let resp = self
-                    .cmdb
-                    .clone()
-                    .list_hosts(self.request(req, operator)?)
-                    .await?
-                    .into_inner();
-                found.extend(resp.hosts.iter().map(|h| h.bk_host_id));
-                if resp.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = resp.next_page_token;
-            }
-        }
-        Ok(found)
-    }
-
     /// Launches `script` on `hosts` as one JOB task named `task_name`.
     pub async fn execute_script(
         &self,

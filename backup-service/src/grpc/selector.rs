@@ -160,6 +160,12 @@ impl BackupApi {
                 "the selector selects no host of business {bk_biz_id} now"
             )));
         }
+        tracing::info!(
+            bk_biz_id,
+            hosts = union.hosts.len(),
+            selector = ?sel,
+            "host selector resolved"
+        );
         Ok(union.hosts.into_iter().collect())
     }
 }
