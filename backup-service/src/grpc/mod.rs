@@ -1,6 +1,6 @@
 //! gRPC adapters of `backup.v1.BackupService`: one file per group of RPCs. Requests are
 //! validated (in `convert`), and the business and hosts of a search or backup checked in CMDB
-//! (`hosts.rs`), or its host selector resolved there (`selector.rs`), before anything is
+//! (`hosts.rs`), or its host selector resolved there (`crate::selector`), before anything is
 //! stored or run.
 
 mod backup;
@@ -9,6 +9,5 @@ mod hosts;
 mod lifecycle;
 mod read;
 mod search;
-mod selector;
 
 pub use backup::{BackupApi, Limits};

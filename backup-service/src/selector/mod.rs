@@ -5,7 +5,7 @@
 //! parsed addresses, lists within their bounds, each list sorted and without duplicates, so
 //! two selectors that select the same way compare equal (a request id replay compares them).
 //! It is stored with the backup as JSON and rebuilt from it unchanged. Resolving it against
-//! CMDB is `grpc/selector.rs`'s job: the result is the union of what every field selects.
+//! CMDB is [`resolve`]'s job (`resolve.rs`): the union of what every field selects.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -15,6 +15,10 @@ use proto::backup::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BackupError, Result};
+
+mod resolve;
+
+pub use resolve::{not_in_business, resolve};
 
 /// Most set or module ids in one selector.
 pub const MAX_TOPOLOGY_IDS: usize = 500;
@@ -230,6 +234,14 @@ mod tests {
         match HostSelector::new(too_many, 2) {
             Err(BackupError::InvalidArgument { field, reason }) => {
                 assert_eq!(field, "selector.bk_host_ids");
+                assert_eq!(reason, "at most 2 entries, got 3");
+            }
+            other => panic!("{other:?}"),
+        }
+        let addresses = cloud_ips(&["0:10.0.0.1", "0:10.0.0.2", "0:10.0.0.3"]);
+        match HostSelector::new(addresses, 2) {
+            Err(BackupError::InvalidArgument { field, reason }) => {
+                assert_eq!(field, "selector.cloud_ips");
                 assert_eq!(reason, "at most 2 entries, got 3");
             }
             other => panic!("{other:?}"),
