@@ -301,11 +301,17 @@ async fn bad_selectors_are_refused(db: &PgConnectOptions, door: Door) {
             "selector.bk_host_ids",
             "not in business 3 (unknown to CMDB or in another business): 2001, 999999",
         ),
-        // An address no host has, and a host's address in another control area.
+        // An address no host has, a host's address in another control area, and the address
+        // of business 5's host 2001.
         (
-            selected(cloud_ips(&["0:10.0.1.11", "1:10.0.1.11", "0:10.9.9.9"])),
+            selected(cloud_ips(&[
+                "0:10.0.1.11",
+                "1:10.0.1.11",
+                "0:10.9.9.9",
+                "0:10.5.0.11",
+            ])),
             "selector.cloud_ips",
-            "match no host of business 3: 0:10.9.9.9, 1:10.0.1.11",
+            "match no host of business 3: 0:10.5.0.11, 0:10.9.9.9, 1:10.0.1.11",
         ),
         // 501 is business 5's set; 401 is business 4's.
         (
