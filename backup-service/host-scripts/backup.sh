@@ -8,8 +8,9 @@
 # Arguments, protocol 2 (docs/host-protocol.md). Every argument is ONE standard-Base64 token
 # ("-" = empty string), so no shell can misread user input:
 #   1 protocol "2"   2 run id   3 directory (absolute)
-#   4 backup name (backup_YYYYmmdd_HHMMSS_<short id>)   5.. suffixes, each with its leading dot
-#   (".log"); none = every regular file
+#   4 backup name (backup_YYYYmmdd_HHMMSS_<short id>)   5 (optional) "schedule=<schedule id>" for
+#   a backup a schedule made   then the suffixes, each with its leading dot (".log"); none = every
+#   regular file
 # As a JOB plan step with an empty script_param, the same token string is read from the JOB string
 # global variable `bkb_args` (or set the step's script_param to `${bkb_args}`).
 #
@@ -17,6 +18,9 @@
 # host, so a per-host file list cannot be passed. <directory>/backup is never searched. A backup
 # directory is never reused by another run: <directory>/backup/.<backup name>.run holds the run id
 # that created it; the same run id (JOB re-running the step) resumes into it, any other is refused.
+# Beside it, .<backup name>.mark says who made the directory and how the run ended (one line:
+# "bkb-mark 2 <run> <name> <schedule | -> <started> <running | ok | disk_full> <exit | -> <ended | ->");
+# prune.sh removes only directories whose mark names its schedule.
 #
 # Files are copied in batches (BKB_BATCH_FILES, default 5000) with one tar pipe, hashed with one
 # sha256sum per side and described with one stat; the records are joined (safe names) or pasted
@@ -31,7 +35,7 @@
 # directory, 4 permission denied, 5 backup directory already exists, 6 some files failed to copy,
 # 8 the disk filled up (status disk_full: every matched file without a record was not copied).
 
-# ---- shared: begin (identical in search.sh, backup.sh and read.sh; a test compares them) ----
+# ---- shared: begin (identical in search.sh, backup.sh, read.sh and prune.sh; a test compares them) ----
 export LC_ALL=C
 umask 022
 bkb_budget=4000000 # bytes of listed lines; JOB keeps about 5 MB of log per host
@@ -224,6 +228,20 @@ bkb_paginate() {
         printf '%s\n' "${bkb_pages[@]}"
     } >"$b.index.tmp" && mv -f -- "$b.index.tmp" "$b.index"
 }
+
+# Whether process $1, started at $2 (field 22 of /proc/<pid>/stat, or "-" when unknown), still
+# runs and is not a zombie. The start time tells a reused PID (or the same number in another
+# PID namespace) from the backup that wrote it.
+bkb_alive() {
+    local stat=
+    local -a f
+    if ! read -r stat 2>/dev/null <"/proc/$1/stat"; then
+        [ "$2" = - ] && kill -0 "$1" 2>/dev/null
+        return
+    fi
+    read -r -a f <<<"${stat##*) }"
+    [ "${f[0]}" != Z ] && { [ "$2" = - ] || [ "${f[19]-}" = "$2" ]; }
+}
 # ---- shared: end ----
 
 found=0
@@ -319,6 +337,13 @@ bkb_inflight() {
         2>"$bkb_tmp/w.err" || bkb_store_failed "cannot mark the batch in flight"
 }
 
+# Writes the mark of this backup in one rename: $1 running, ok or disk_full, $2 the exit code and
+# $3 the end time (epoch seconds), "-" while it runs.
+bkb_mark() {
+    printf "bkb-mark 2 %s %s %s %s %s %s %s\n" "$bkb_run" "$name" "$sched" "$mark_started" "$1" "$2" "$3" \
+        >"$markf.tmp" && mv -f -- "$markf.tmp" "$markf"
+}
+
 # Appends $recs to the manifest, then clears the in-flight mark.
 bkb_commit() {
     local n c
@@ -356,6 +381,7 @@ bkb_store_failed() {
         pages=0
     fi
     bkb_emit_warnings
+    [ -f "$markf" ] && bkb_mark disk_full 8 "$(printf "%(%s)T" -1)" 2>/dev/null
     bkb_finish disk_full 8 "$err"
 }
 
@@ -517,6 +543,12 @@ bkb_run=${bkb_argv[1]}
 bkb_emit "@bkb 2 begin backup $bkb_run ${bkb_raw[2]} $name"
 dir=${bkb_argv[2]}
 bkb_suffixes=("${bkb_argv[@]:4}")
+sched=-
+if [[ ${bkb_argv[4]-} == schedule=* ]]; then
+    sched=${bkb_argv[4]#schedule=}
+    bkb_suffixes=("${bkb_argv[@]:5}")
+    [[ $sched =~ ^[A-Za-z0-9_-]{1,64}$ ]] || bkb_finish script_error 2 "bad schedule id"
+fi
 batch_files=${BKB_BATCH_FILES:-5000}
 page_bytes=${BKB_PAGE_BYTES:-3000000}
 bkb_valid_dir "$dir" || bkb_finish script_error 2 "bad directory"
@@ -548,6 +580,7 @@ bdir=backup/$name
 manifest=backup/.$name.manifest
 index=backup/.$name.index
 inflight=backup/.$name.inflight
+markf=backup/.$name.mark
 if err=$( (set -C && printf '%s\n' "$bkb_run" >"$marker") 2>&1); then
     if ! err=$(mkdir -- "$bdir" 2>&1); then
         rm -f -- "$marker"
@@ -574,8 +607,10 @@ if read -r stat 2>/dev/null <"/proc/$$/stat"; then
     read -r -a f <<<"${stat##*) }"
     started=${f[19]:--}
 fi
+printf -v mark_started "%(%s)T" -1
 msize=0
 { printf '%s %s\n' "$$" "$started" >"backup/.$name.pid" && bkb_cleanup+=("backup/.$name.pid") &&
+    bkb_mark running - - &&
     printf 'bkb-manifest 2 %s found=%s files=0 complete=0\n' "$bkb_run" "$found" >"$index" &&
     : >"$manifest"; } 2>"$bkb_tmp/w.err" || bkb_store_failed "cannot write the manifest"
 
@@ -646,5 +681,7 @@ files=$bkb_files pages=${#bkb_pages[@]}
 read -r listed page0 <<<"${bkb_pages[0]}"
 head -c "$page0" -- "$manifest"
 bkb_emit_warnings
-[ "$any_failed" = 1 ] && bkb_finish ok 6
-bkb_finish ok 0
+code=0
+[ "$any_failed" = 1 ] && code=6
+bkb_mark ok "$code" "$(printf "%(%s)T" -1)" 2>/dev/null
+bkb_finish ok "$code"

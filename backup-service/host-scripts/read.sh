@@ -16,7 +16,7 @@
 # Exit codes: 0 page printed, 1 internal error, 2 bad arguments, 3 directory missing or not a
 # directory, 4 permission denied, 7 no manifest, busy or bad page.
 
-# ---- shared: begin (identical in search.sh, backup.sh and read.sh; a test compares them) ----
+# ---- shared: begin (identical in search.sh, backup.sh, read.sh and prune.sh; a test compares them) ----
 export LC_ALL=C
 umask 022
 bkb_budget=4000000 # bytes of listed lines; JOB keeps about 5 MB of log per host
@@ -209,17 +209,6 @@ bkb_paginate() {
         printf '%s\n' "${bkb_pages[@]}"
     } >"$b.index.tmp" && mv -f -- "$b.index.tmp" "$b.index"
 }
-# ---- shared: end ----
-
-found=0
-files=0
-pages=0
-listed=0
-complete=0
-bkb_settled=0
-bkb_trailer() {
-    bkb_emit "@bkb 2 end $bkb_run $1 found=$found files=$files pages=$pages listed=$listed complete=$complete settled=$bkb_settled"
-}
 
 # Whether process $1, started at $2 (field 22 of /proc/<pid>/stat, or "-" when unknown), still
 # runs and is not a zombie. The start time tells a reused PID (or the same number in another
@@ -233,6 +222,17 @@ bkb_alive() {
     fi
     read -r -a f <<<"${stat##*) }"
     [ "${f[0]}" != Z ] && { [ "$2" = - ] || [ "${f[19]-}" = "$2" ]; }
+}
+# ---- shared: end ----
+
+found=0
+files=0
+pages=0
+listed=0
+complete=0
+bkb_settled=0
+bkb_trailer() {
+    bkb_emit "@bkb 2 end $bkb_run $1 found=$found files=$files pages=$pages listed=$listed complete=$complete settled=$bkb_settled"
 }
 
 bkb_run=-

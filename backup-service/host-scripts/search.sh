@@ -17,7 +17,7 @@
 # Exit codes: 0 ok or no files, 1 internal error, 2 bad arguments, 3 directory missing or not a
 # directory, 4 permission denied.
 
-# ---- shared: begin (identical in search.sh, backup.sh and read.sh; a test compares them) ----
+# ---- shared: begin (identical in search.sh, backup.sh, read.sh and prune.sh; a test compares them) ----
 export LC_ALL=C
 umask 022
 bkb_budget=4000000 # bytes of listed lines; JOB keeps about 5 MB of log per host
@@ -209,6 +209,20 @@ bkb_paginate() {
             "$bkb_run" "$found" "$bkb_files" "$3"
         printf '%s\n' "${bkb_pages[@]}"
     } >"$b.index.tmp" && mv -f -- "$b.index.tmp" "$b.index"
+}
+
+# Whether process $1, started at $2 (field 22 of /proc/<pid>/stat, or "-" when unknown), still
+# runs and is not a zombie. The start time tells a reused PID (or the same number in another
+# PID namespace) from the backup that wrote it.
+bkb_alive() {
+    local stat=
+    local -a f
+    if ! read -r stat 2>/dev/null <"/proc/$1/stat"; then
+        [ "$2" = - ] && kill -0 "$1" 2>/dev/null
+        return
+    fi
+    read -r -a f <<<"${stat##*) }"
+    [ "${f[0]}" != Z ] && { [ "$2" = - ] || [ "${f[19]-}" = "$2" ]; }
 }
 # ---- shared: end ----
 

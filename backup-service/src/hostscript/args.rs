@@ -21,7 +21,7 @@ pub const MAX_SUFFIX_CHARS: usize = 32;
 /// Highest per-host file limit.
 pub const MAX_FILES_LIMIT: u32 = 100_000;
 /// Argument protocol understood by the scripts (their first argument).
-const PROTOCOL: &[u8] = b"2";
+pub(crate) const PROTOCOL: &[u8] = b"2";
 /// Directories that are not real file trees.
 const PSEUDO_FILESYSTEMS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
@@ -170,6 +170,38 @@ impl RunId {
     }
 }
 
+/// The id of the schedule a backup belongs to, as the host scripts carry it: in the mark of
+/// each backup directory (`backup.sh`) and as the only owner `prune.sh` removes backups of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleTag(String);
+
+impl ScheduleTag {
+    /// Accepts 1 to 64 characters of `[A-Za-z0-9_-]` (e.g. a UUID).
+    pub fn new(id: &str) -> Result<Self> {
+        let ok = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(HostScriptError::invalid(
+                "schedule_id",
+                "must be 1 to 64 characters of letters, digits, `_` and `-`",
+            ));
+        }
+        Ok(Self(id.to_string()))
+    }
+
+    /// The tag of a schedule id: the UUID in hyphenated form.
+    pub fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id.hyphenated().to_string())
+    }
+
+    /// The id as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The name of one backup's directory: `backup_<YYYYmmdd_HHMMSS>_<short id>` (UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupDirName(String);
@@ -241,12 +273,27 @@ pub fn search_script_param(sel: &FileSelection, include_backups: bool, run: &Run
 /// `script_param` (or `bkb_args` value) for `backup.sh`: every match is backed up, there is no
 /// file limit.
 pub fn backup_script_param(sel: &FileSelection, name: &BackupDirName, run: &RunId) -> String {
+    backup_script_param_for(sel, name, run, None)
+}
+
+/// `script_param` for `backup.sh` of a backup `schedule` made (`None`: a manual backup, the
+/// arguments [`backup_script_param`] gives). The schedule travels as the optional fifth
+/// argument `schedule=<id>`, which no suffix can be (a suffix starts with `.`): an older
+/// `backup.sh` refuses it as a bad suffix before touching anything.
+pub fn backup_script_param_for(
+    sel: &FileSelection,
+    name: &BackupDirName,
+    run: &RunId,
+    schedule: Option<&ScheduleTag>,
+) -> String {
+    let tag = schedule.map(|s| format!("schedule={}", s.0));
     let mut args: Vec<&[u8]> = vec![
         PROTOCOL,
         run.0.as_bytes(),
         sel.directory.as_bytes(),
         name.0.as_bytes(),
     ];
+    args.extend(tag.as_deref().map(str::as_bytes));
     args.extend(sel.suffixes.iter().map(|s| s.as_bytes()));
     encode_script_param(&args)
 }

@@ -14,6 +14,7 @@ const PROTOCOL: &[u8] = b"2";
 pub(crate) struct Expect<'a> {
     pub(crate) kind: Kind,
     pub(crate) dir: &'a [u8],
+    /// The backup name (backup, read) or the schedule (prune).
     pub(crate) name: Option<&'a str>,
     pub(crate) page: Option<u32>,
     /// Records of the page skipped (read only).
@@ -21,12 +22,13 @@ pub(crate) struct Expect<'a> {
     pub(crate) run: &'a RunId,
 }
 
-/// The three scripts.
+/// The four scripts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Search,
     Backup,
     Read,
+    Prune,
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             Self::Search => b"search",
             Self::Backup => b"backup",
             Self::Read => b"read",
+            Self::Prune => b"prune",
         }
     }
 
@@ -44,6 +47,7 @@ impl Kind {
             Self::Search => &["found", "bytes", "listed", "warnings"],
             Self::Backup => &["found", "files", "pages", "listed", "warnings", "resumed"],
             Self::Read => &["found", "files", "pages", "listed", "complete", "settled"],
+            Self::Prune => &["candidates", "pruned", "gone", "kept", "failed"],
         }
     }
 }
@@ -177,7 +181,7 @@ fn header(l: &[u8], line: usize, want: &Expect<'_>) -> Result<bool> {
     }
     let arity = match want.kind {
         Kind::Search => 6,
-        Kind::Backup => 7,
+        Kind::Backup | Kind::Prune => 7,
         Kind::Read => 9,
     };
     if t.len() != arity {
@@ -199,9 +203,12 @@ fn header(l: &[u8], line: usize, want: &Expect<'_>) -> Result<bool> {
     if let Some(name) = want.name
         && t[6] != name.as_bytes()
     {
-        return Err(HostScriptError::Mismatch {
-            field: "backup_name",
-        });
+        let field = if want.kind == Kind::Prune {
+            "schedule"
+        } else {
+            "backup_name"
+        };
+        return Err(HostScriptError::Mismatch { field });
     }
     if let Some(page) = want.page
         && t[7] != page.to_string().as_bytes()

@@ -1,5 +1,5 @@
-//! Host scripts: the bash that searches, backs up and reads back log files on BlueKing hosts
-//! (`host-scripts/search.sh`, `backup.sh`, `read.sh`), the validation and encoding of their
+//! Host scripts: the bash that searches, backs up, reads back and prunes log backups on BlueKing
+//! hosts (`host-scripts/search.sh`, `backup.sh`, `read.sh`, `prune.sh`), the validation and encoding of their
 //! arguments, and the parser of their output. The contract, protocol 2, is
 //! `docs/host-protocol.md`.
 //!
@@ -13,6 +13,11 @@
 //! file into a manifest on the host and its log carries a summary and page 0; `read.sh` prints
 //! the other pages (and settles a backup whose script died mid-batch).
 //!
+//! Decision: retention removes only what it can prove is ours. `backup.sh` marks every backup
+//! directory with its run, its schedule (if any) and how the run ended; `prune.sh` (module
+//! [`prune`]) removes a candidate only when that mark names its schedule, and keeps the newest
+//! finished backup and whatever the retention keeps whatever the service asked.
+//!
 //! Flow: validate ([`FileSelection::new`], [`RunId::new`], [`BackupDirName::new`]) → encode
 //! ([`search_script_param`], [`backup_script_param`], [`read_script_param`]) → run
 //! [`SEARCH_SH`] / [`BACKUP_SH`] / [`READ_SH`] with JOB → parse each host's log
@@ -22,25 +27,30 @@
 pub mod args;
 mod frame;
 pub mod parse;
+pub mod prune;
 mod records;
 pub mod report;
 pub mod scripts;
 
 pub use args::{
     BackupDirName, FileSelection, MAX_DIRECTORY_BYTES, MAX_FILES_LIMIT, MAX_SUFFIX_CHARS,
-    MAX_SUFFIXES, RunId, backup_script_param, encode_script_param, read_script_param,
-    read_script_param_at, search_script_param,
+    MAX_SUFFIXES, RunId, ScheduleTag, backup_script_param, backup_script_param_for,
+    encode_script_param, read_script_param, read_script_param_at, search_script_param,
 };
 pub use parse::{
     backup_progress, parse_backup_output, parse_partial_backup_output, parse_read_output,
     parse_read_output_at, parse_search_output,
+};
+pub use prune::{
+    KeepReason, PruneEntry, PruneOutcome, PruneReport, PruneRequest, Retention, parse_prune_output,
+    prune_script_param,
 };
 pub use report::{
     BackedUpFile, BackupReport, CopyStatus, FailReason, FoundFile, HostPath, HostStatus,
     PageReport, ReadStatus, SearchReport, Warning, WarningKind,
 };
 pub use scripts::{
-    BACKUP_SH, PLAN_ARGS_VARIABLE, READ_SH, SCRIPT_LANGUAGE_SHELL, SEARCH_SH, ScriptExit,
+    BACKUP_SH, PLAN_ARGS_VARIABLE, PRUNE_SH, READ_SH, SCRIPT_LANGUAGE_SHELL, SEARCH_SH, ScriptExit,
 };
 
 /// Why an argument was refused or a host's output could not be trusted.

@@ -39,6 +39,13 @@ pub(crate) enum Record {
     /// `read.sh`'s summary of the manifest, printed before the page's records so a log cut
     /// short still tells it.
     Summary(Summary),
+    /// `prune.sh`: what became of one candidate, as words (interpreted in `prune.rs`).
+    Prune {
+        name: Vec<u8>,
+        outcome: Vec<u8>,
+        reason: Vec<u8>,
+        detail: Option<String>,
+    },
 }
 
 /// The manifest as `read.sh` describes it in its `S` line.
@@ -138,6 +145,12 @@ pub(crate) fn parse_record(text: &[u8], line: usize) -> Result<Record> {
                 settled: num(settled, b"settled")?,
             }))
         }
+        [b"R", name, outcome, reason, detail] => Ok(Record::Prune {
+            name: name.to_vec(),
+            outcome: outcome.to_vec(),
+            reason: reason.to_vec(),
+            detail: text_field(detail).ok_or_else(garbage)?,
+        }),
         [b"E", detail] => Ok(Record::Error(
             text_field(detail).flatten().ok_or_else(garbage)?,
         )),

@@ -19,6 +19,9 @@ pub const BACKUP_SH: &str = include_str!("../../host-scripts/backup.sh");
 /// `read.sh`: prints one page of a backup's manifest (settling a backup that died).
 pub const READ_SH: &str = include_str!("../../host-scripts/read.sh");
 
+/// `prune.sh`: removes a schedule's old backup directories that its retention no longer keeps.
+pub const PRUNE_SH: &str = include_str!("../../host-scripts/prune.sh");
+
 /// JOB `script_language` of the scripts (shell).
 pub const SCRIPT_LANGUAGE_SHELL: i32 = 1;
 
@@ -41,7 +44,7 @@ pub enum ScriptExit {
     PermissionDenied,
     /// 5: the backup directory exists and belongs to another run.
     BackupExists,
-    /// 6: backup ran, some files failed to copy.
+    /// 6: backup ran, some files failed to copy (prune: some removals failed).
     SomeFilesFailed,
     /// 7: read: no manifest of this run, its backup is still running, or no such page.
     ReadRefused,

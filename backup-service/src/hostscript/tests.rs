@@ -194,7 +194,7 @@ fn script_param_is_one_base64_token_per_argument() {
 }
 
 #[test]
-fn the_three_scripts_carry_the_same_shared_block() {
+fn the_four_scripts_carry_the_same_shared_block() {
     let shared = |s: &'static str| {
         let start = s.find("# ---- shared: begin").unwrap();
         let end = s.find("# ---- shared: end").unwrap();
@@ -202,6 +202,7 @@ fn the_three_scripts_carry_the_same_shared_block() {
     };
     assert_eq!(shared(SEARCH_SH), shared(BACKUP_SH));
     assert_eq!(shared(SEARCH_SH), shared(READ_SH));
+    assert_eq!(shared(SEARCH_SH), shared(PRUNE_SH));
     assert_eq!(ScriptExit::from_code(7), ScriptExit::ReadRefused);
     assert_eq!(ScriptExit::from_code(5), ScriptExit::BackupExists);
     assert_eq!(ScriptExit::from_code(137), ScriptExit::Other(137));

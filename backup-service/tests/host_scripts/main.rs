@@ -9,6 +9,7 @@ mod hostscript {
     mod backup;
     mod manifest;
     mod protocol;
+    mod prune;
     mod search;
     mod unsafe_names;
 }
