@@ -50,6 +50,7 @@ Settings (defaults < --config TOML file < environment):
   backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS bound on a backup's total time when a request gives none [900]
   backup.deadline_slack_secs  BACKUP_SERVICE__BACKUP__DEADLINE_SLACK_SECS of a backup's total time, kept for launching and reading results (at most half); its JOB step gets the rest [300]
   backup.max_files_per_host   BACKUP_SERVICE__BACKUP__MAX_FILES_PER_HOST  SearchFiles default per-host limit [1000]
+  backup.name_time_zone       BACKUP_SERVICE__BACKUP__NAME_TIME_ZONE      IANA time zone of the time in backup directory names (Asia/Shanghai: 04:00 local is backup_YYYYmmdd_040000_…) [UTC]
   worker.concurrency          BACKUP_SERVICE__WORKER__CONCURRENCY         backups this replica drives at once [4]
   worker.lease_ms             BACKUP_SERVICE__WORKER__LEASE_MS            claim lease, renewed every third [15000]
   worker.claim_interval_ms    BACKUP_SERVICE__WORKER__CLAIM_INTERVAL_MS   idle poll for queued backups [1000]
@@ -193,6 +194,15 @@ impl Settings {
         if !(1..=86_400).contains(&self.backup.default_timeout_secs) {
             return Err(invalid("backup.default_timeout_secs", "must be 1..=86400"));
         }
+        if self.backup.name_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "backup.name_time_zone",
+                format!(
+                    "`{}` is not an IANA time zone (e.g. UTC, Asia/Shanghai)",
+                    self.backup.name_time_zone
+                ),
+            ));
+        }
         if self.backup.deadline_slack_secs < 0 {
             return Err(invalid(
                 "backup.deadline_slack_secs",
@@ -305,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn the_backup_name_time_zone_is_utc_by_default_and_must_be_an_iana_zone() {
+        let mut s = with_url("postgres://bklb@127.0.0.1:5432/bklb");
+        assert_eq!(s.backup.name_zone(), chrono_tz::Tz::UTC);
+        s.backup.name_time_zone = "Asia/Shanghai".to_owned();
+        s.validate().unwrap();
+        assert_eq!(s.backup.name_zone(), chrono_tz::Asia::Shanghai);
+        for bad in ["Asia/Beijing", "CST+8", ""] {
+            s.backup.name_time_zone = bad.to_owned();
+            let err = s.validate().unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid setting `backup.name_time_zone`")
+                    && err.contains("not an IANA time zone"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_malformed_database_url_is_named_without_echoing_it() {
         let err = with_url("postgres://u:hunter2@host:notaport/db")
             .validate()
@@ -351,6 +379,7 @@ mod tests {
             "backup.default_timeout_secs",
             "backup.deadline_slack_secs",
             "backup.max_files_per_host",
+            "backup.name_time_zone",
             "worker.concurrency",
             "worker.lease_ms",
             "worker.claim_interval_ms",

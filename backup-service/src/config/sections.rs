@@ -67,6 +67,16 @@ pub struct BackupSettings {
     pub deadline_slack_secs: i64,
     /// SearchFiles default per-host file limit.
     pub max_files_per_host: u32,
+    /// IANA time zone of the time in backup directory names (`backup_<YYYYmmdd_HHMMSS>_…`).
+    pub name_time_zone: String,
+}
+
+impl BackupSettings {
+    /// The zone of `name_time_zone`; UTC when it does not name one (which
+    /// [`super::Settings::validate`] refuses).
+    pub fn name_zone(&self) -> chrono_tz::Tz {
+        self.name_time_zone.parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
 }
 
 impl Default for BackupSettings {
@@ -76,6 +86,7 @@ impl Default for BackupSettings {
             default_timeout_secs: 900,
             deadline_slack_secs: 300,
             max_files_per_host: 1000,
+            name_time_zone: "UTC".to_owned(),
         }
     }
 }

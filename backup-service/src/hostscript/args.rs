@@ -9,6 +9,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use super::{HostScriptError, Result};
 
@@ -202,14 +203,28 @@ impl ScheduleTag {
     }
 }
 
-/// The name of one backup's directory: `backup_<YYYYmmdd_HHMMSS>_<short id>` (UTC).
+/// The name of one backup's directory: `backup_<YYYYmmdd_HHMMSS>_<short id>`, the time on
+/// the wall clock of `backup.name_time_zone` (UTC by default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupDirName(String);
 
 impl BackupDirName {
-    /// Builds the name from the backup's start time and a 4–32 character `[0-9a-z]` short id.
+    /// Builds the name from the backup's start time (in UTC) and a 4–32 character `[0-9a-z]`
+    /// short id.
     pub fn new(at: DateTime<Utc>, short_id: &str) -> Result<Self> {
-        Self::parse(&format!("backup_{}_{short_id}", at.format("%Y%m%d_%H%M%S")))
+        Self::new_in(at, Tz::UTC, short_id)
+    }
+
+    /// Builds the name from the backup's start time as the wall clock of `zone` shows it
+    /// (setting `backup.name_time_zone`). The short id keeps names apart, not the time: in the
+    /// hour a fall-back repeats, two backups can show the same time; and should two names ever
+    /// meet, `backup.sh` refuses a directory another run claimed.
+    pub fn new_in(at: DateTime<Utc>, zone: Tz, short_id: &str) -> Result<Self> {
+        let local = at.with_timezone(&zone);
+        Self::parse(&format!(
+            "backup_{}_{short_id}",
+            local.format("%Y%m%d_%H%M%S")
+        ))
     }
 
     /// Accepts exactly `backup_` 8 digits `_` 6 digits `_` 4–32 of `[0-9a-z]`.

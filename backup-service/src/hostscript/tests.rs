@@ -147,6 +147,51 @@ fn run_ids_and_backup_names_follow_strict_patterns() {
     }
 }
 
+fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+#[test]
+fn backup_names_show_the_wall_clock_of_the_configured_time_zone() {
+    let shanghai: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    let four_am = utc("2026-12-04T20:00:00Z");
+    let name = BackupDirName::new_in(four_am, shanghai, "1f3c9a2b").unwrap();
+    assert_eq!(name.as_str(), "backup_20261205_040000_1f3c9a2b");
+    let default = BackupDirName::new(four_am, "1f3c9a2b").unwrap();
+    assert_eq!(default.as_str(), "backup_20261204_200000_1f3c9a2b");
+
+    // New York springs forward at 02:00 to 03:00: the names skip the hour that does not exist.
+    let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let at = |t: &str| {
+        BackupDirName::new_in(utc(t), ny, "abcd")
+            .unwrap()
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(at("2026-03-08T06:59:59Z"), "backup_20260308_015959_abcd");
+    assert_eq!(at("2026-03-08T07:00:00Z"), "backup_20260308_030000_abcd");
+    // It falls back at 02:00 to 01:00: 01:30 happens twice, an hour apart.
+    assert_eq!(at("2026-11-01T05:30:00Z"), "backup_20261101_013000_abcd");
+    assert_eq!(at("2026-11-01T06:30:00Z"), "backup_20261101_013000_abcd");
+}
+
+#[test]
+fn backup_names_stay_apart_when_a_fall_back_repeats_their_time() {
+    let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    // Two backups at the two 01:30s: each name carries its backup's own short id.
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let short = |id: uuid::Uuid| id.simple().to_string()[..8].to_owned();
+    let first = BackupDirName::new_in(utc("2026-11-01T05:30:00Z"), ny, &short(a)).unwrap();
+    let second = BackupDirName::new_in(utc("2026-11-01T06:30:00Z"), ny, &short(b)).unwrap();
+    assert_eq!(first.as_str()[..22], second.as_str()[..22]);
+    assert_ne!(first, second);
+    // Every zone still gives a name the scripts accept.
+    for tz in [chrono_tz::Tz::UTC, ny, "Asia/Kolkata".parse().unwrap()] {
+        let n = BackupDirName::new_in(utc("2026-12-05T00:00:00Z"), tz, "0a1b").unwrap();
+        assert_eq!(BackupDirName::parse(n.as_str()).unwrap(), n);
+    }
+}
+
 #[test]
 fn script_param_is_one_base64_token_per_argument() {
     let param = encode_script_param(&[b"/a b/$(x)\n", b"", "日志".as_bytes()]);
