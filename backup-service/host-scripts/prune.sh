@@ -243,7 +243,7 @@ name_re='^backup_[0-9]{8}_[0-9]{6}_[0-9a-z]{4,32}$'
 # Reads the mark of backup $1 into mk_run, mk_sched, mk_started and mk_status; fails when there
 # is none (or a symlink, or a file that is not a mark of that very name).
 bkb_read_mark() {
-    local f=backup/.$1.mark magic= ver= name= code ended extra=
+    local f=.$1.mark magic= ver= name= code ended extra=
     mk_run= mk_sched= mk_started= mk_status=
     [ -f "$f" ] && [ ! -L "$f" ] || return 1
     read -r magic ver mk_run name mk_sched mk_started mk_status code ended extra <"$f" 2>/dev/null
@@ -276,7 +276,7 @@ bkb_failed() {
 
 # Verifies the candidate $1 (its argument token is $2) and removes it when nothing protects it.
 bkb_prune() {
-    local n=$1 b=backup/.$1 err run= pid= started=
+    local n=$1 b=.$1 err run= pid= started=
     local -a side
     tok=$n
     if [[ ! $n =~ $name_re ]]; then
@@ -285,7 +285,11 @@ bkb_prune() {
         return
     fi
     side=("$b.manifest" "$b.index" "$b.index.tmp" "$b.inflight" "$b.pid" "$b.mark.tmp" "$b.run")
-    if [ ! -e "backup/$n" ] && [ ! -L "backup/$n" ] && [ ! -e "$b.mark" ] && [ ! -L "$b.mark" ]; then
+    if [ "$have_backup" = 0 ]; then
+        bkb_report gone -
+        return
+    fi
+    if [ ! -e "$n" ] && [ ! -L "$n" ] && [ ! -e "$b.mark" ] && [ ! -L "$b.mark" ]; then
         for err in "${side[@]}"; do
             [ -e "$err" ] || [ -L "$err" ] && break
             err=
@@ -335,11 +339,11 @@ bkb_prune() {
         bkb_report kept running
         return
     fi
-    if [ -L "backup/$n" ] || { [ -e "backup/$n" ] && [ ! -d "backup/$n" ]; }; then
+    if [ -L "$n" ] || { [ -e "$n" ] && [ ! -d "$n" ]; }; then
         bkb_report kept not_a_directory
         return
     fi
-    if [ -d "backup/$n" ] && ! err=$(rm -rf --one-file-system -- "backup/$n" 2>&1); then
+    if [ -d "$n" ] && ! err=$(rm -rf --one-file-system -- "$n" 2>&1); then
         bkb_failed "$err"
         return
     fi
@@ -385,12 +389,23 @@ if [ -L backup ] || { [ -e backup ] && [ ! -d backup ]; }; then
     bkb_finish script_error 1 "$dir/backup is not a directory"
 fi
 printf -v now '%(%s)T' -1
-# This schedule's finished backups with status ok here, newest first: the newest is always
-# kept, and so are the keep_last newest.
+# From here on the working directory is <dir>/backup itself (the very directory checked: a
+# symlink swapped in for it meanwhile is refused), so no path leads through a symlink.
 newest=
+have_backup=0
 if [ -d backup ]; then
-    for m in backup/.backup_*.mark; do
-        n=${m#backup/.}
+    id=$(stat -c "%F %d %i" -- backup 2>&1) || bkb_finish script_error 1 "cannot stat $dir/backup: $id"
+    err=$(cd -- backup 2>&1) && cd -- backup 2>/dev/null || case $err in
+    *"Permission denied"*) bkb_finish permission_denied 4 "$err" ;;
+    *) bkb_finish script_error 1 "cannot enter $dir/backup: $err" ;;
+    esac
+    [ "$(stat -c "%F %d %i" . 2>&1)" = "$id" ] && [ "${id%% *}" = directory ] ||
+        bkb_finish script_error 1 "$dir/backup changed while it was entered"
+    have_backup=1
+    # This schedule's finished backups with status ok here, newest first: the newest is
+    # always kept, and so are the keep_last newest.
+    for m in .backup_*.mark; do
+        n=${m#.}
         n=${n%.mark}
         [[ $n =~ $name_re ]] && bkb_read_mark "$n" && [ "$mk_sched" = "$sched" ] &&
             [ "$mk_status" = ok ] && printf '%s %s\n' "$mk_started" "$n"

@@ -491,3 +491,20 @@ fn backup_marks_its_directory_with_run_schedule_and_how_it_ended() {
     assert_eq!((ran.code, r.status), (Some(2), HostStatus::ScriptError));
     assert!(!dir_of(&tree, &name).exists());
 }
+
+#[test]
+fn without_a_backup_directory_every_candidate_is_gone_and_without_the_directory_none_is_looked_at()
+{
+    let tree = Tree::new();
+    tree.file(b"app.log", b"log line\n");
+    let (r, code) = prune(&tree, last(1), &[], &[name(1), name(2)]);
+    assert_eq!((code, outcomes(&r)), (0, vec![Gone, Gone]));
+    assert!(!tree.path(b"backup").exists());
+
+    std::fs::remove_dir_all(tree.path(b"")).unwrap();
+    let (r, code) = prune(&tree, last(1), &[], &[name(1)]);
+    assert_eq!(
+        (code, r.status, r.entries.len()),
+        (3, HostStatus::DirMissing, 0)
+    );
+}
