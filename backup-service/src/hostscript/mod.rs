@@ -1,6 +1,6 @@
 //! Host scripts: the bash that searches, backs up, reads back and prunes log backups on BlueKing
-//! hosts (`host-scripts/search.sh`, `backup.sh`, `read.sh`, `prune.sh`), the validation and encoding of their
-//! arguments, and the parser of their output. The contract, protocol 2, is
+//! hosts (`host-scripts/search.sh`, `backup.sh`, `read.sh`, `prune.sh`), the validation and
+//! encoding of their arguments, and the parser of their output. The contract, protocol 2, is
 //! `docs/host-protocol.md`.
 //!
 //! Decision: user input never becomes script text. The scripts are fixed files; every argument
@@ -16,13 +16,15 @@
 //! Decision: retention removes only what it can prove is ours. `backup.sh` marks every backup
 //! directory with its run, its schedule (if any) and how the run ended; `prune.sh` (module
 //! [`prune`]) removes a candidate only when that mark names its schedule, and keeps the newest
-//! finished backup and whatever the retention keeps whatever the service asked.
+//! successful backup and what the retention keeps, whatever the service asked.
 //!
-//! Flow: validate ([`FileSelection::new`], [`RunId::new`], [`BackupDirName::new`]) → encode
-//! ([`search_script_param`], [`backup_script_param`], [`read_script_param`]) → run
-//! [`SEARCH_SH`] / [`BACKUP_SH`] / [`READ_SH`] with JOB → parse each host's log
-//! ([`parse_search_output`], [`parse_backup_output`], [`parse_read_output`]; after a cancel or
-//! timeout, [`parse_partial_backup_output`] still gives the records the log carried).
+//! Flow: validate ([`FileSelection::new`], [`RunId::new`], [`BackupDirName::new`],
+//! [`ScheduleTag::new`], [`Retention::new`]) → encode ([`search_script_param`],
+//! [`backup_script_param`] / [`backup_script_param_for`], [`read_script_param`],
+//! [`prune_script_param`]) → run [`SEARCH_SH`] / [`BACKUP_SH`] / [`READ_SH`] / [`PRUNE_SH`] with
+//! JOB → parse each host's log ([`parse_search_output`], [`parse_backup_output`],
+//! [`parse_read_output`], [`parse_prune_output`]; after a cancel or timeout,
+//! [`parse_partial_backup_output`] still gives the records the log carried).
 
 pub mod args;
 mod frame;

@@ -1,4 +1,5 @@
-//! Parser of one host's log from `search.sh` / `backup.sh` / `read.sh` into a typed report.
+//! Parser of one host's log from `search.sh` / `backup.sh` / `read.sh` into a typed report
+//! (`prune.sh`'s report is parsed in `prune.rs`, on the same frame).
 //!
 //! Decision: the log is trusted only whole. A missing header or trailer, a count that disagrees,
 //! a line that is not a record, a repeated or unsafe path is an error, never a partial result.
