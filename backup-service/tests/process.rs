@@ -109,6 +109,29 @@ fn a_malformed_database_url_stops_start_up_with_one_line_naming_it() {
 }
 
 #[test]
+fn an_unknown_backup_name_time_zone_stops_start_up_naming_the_setting() {
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[
+            (
+                "BACKUP_SERVICE__DATABASE__URL",
+                "postgres://u@127.0.0.1:1/db".to_owned(),
+            ),
+            (
+                "BACKUP_SERVICE__BACKUP__NAME_TIME_ZONE",
+                "Asia/Beijing".to_owned(),
+            ),
+        ],
+    );
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(
+        stderr.trim_end(),
+        "backup-service: invalid setting `backup.name_time_zone` (env BACKUP_SERVICE__BACKUP__NAME_TIME_ZONE): `Asia/Beijing` is not an IANA time zone (e.g. UTC, Asia/Shanghai)"
+    );
+}
+
+#[test]
 fn an_unreachable_database_fails_start_up_with_a_clear_error() {
     let (status, stderr) = run_to_exit(
         BIN,
