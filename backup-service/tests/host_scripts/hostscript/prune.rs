@@ -508,3 +508,19 @@ fn without_a_backup_directory_every_candidate_is_gone_and_without_the_directory_
         (3, HostStatus::DirMissing, 0)
     );
 }
+
+#[test]
+fn a_prune_that_died_after_the_directory_is_finished_by_the_next_one() {
+    let tree = Tree::new();
+    tree.file(b"app.log", b"log line\n");
+    let (half, newest) = (name(1), name(2));
+    make(&tree, &half, Some(SCHED));
+    make(&tree, &newest, Some(SCHED));
+    set_mark(&tree, &half, 5, "1000");
+    // The directory went, its side files and mark did not.
+    std::fs::remove_dir_all(dir_of(&tree, &half)).unwrap();
+    let (r, code) = prune(&tree, last(1), &[], &[half.clone()]);
+    assert_eq!((code, outcomes(&r)), (0, vec![Pruned]));
+    assert_removed(&tree, &half);
+    assert_intact(&tree, &newest);
+}
