@@ -519,7 +519,7 @@ fn a_prune_that_died_after_the_directory_is_finished_by_the_next_one() {
     set_mark(&tree, &half, 5, "1000");
     // The directory went, its side files and mark did not.
     std::fs::remove_dir_all(dir_of(&tree, &half)).unwrap();
-    let (r, code) = prune(&tree, last(1), &[], &[half.clone()]);
+    let (r, code) = prune(&tree, last(1), &[], std::slice::from_ref(&half));
     assert_eq!((code, outcomes(&r)), (0, vec![Pruned]));
     assert_removed(&tree, &half);
     assert_intact(&tree, &newest);
