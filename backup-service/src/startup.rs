@@ -121,6 +121,7 @@ impl Application {
             deadline_slack_secs: b.deadline_slack_secs,
             max_files_per_host: b.max_files_per_host,
             default_operator: self.settings.default_operator.clone(),
+            name_zone: b.name_zone(),
         }
     }
 

@@ -295,3 +295,26 @@ async fn results_come_in_request_order_and_each_host_says_when_its_result_last_c
     );
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn backup_names_show_the_start_time_on_the_wall_clock_of_the_configured_zone(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start_with(&db, Door::Esb, |s| {
+        s.backup.name_time_zone = "Asia/Shanghai".to_owned();
+    })
+    .await;
+    let mut client = stack.client("admin").await;
+    let id = e2e::flow::start_backup(&mut client, start(&[1001], "/data/logs", "log")).await;
+    let b = get(&mut client, &id, pb::BackupView::Basic).await;
+    // backup_YYYYmmdd_HHMMSS_<short>, read as Shanghai's wall clock (UTC+8, no DST).
+    let stamp = &b.bk_backup_name["backup_".len()..][..15];
+    let local = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H%M%S").unwrap();
+    let named = local.and_utc() - chrono::Duration::hours(8);
+    let created = b.create_time.unwrap();
+    let created = chrono::DateTime::from_timestamp(created.seconds, created.nanos as u32).unwrap();
+    let off = (named - created).num_seconds().abs();
+    assert!(off <= 2, "{} is {off} s from {created}", b.bk_backup_name);
+    stack.stop().await;
+}

@@ -31,6 +31,8 @@ pub struct Limits {
     pub max_files_per_host: u32,
     /// Operator when no `x-bk-username` is sent; `None` makes the header required.
     pub default_operator: Option<String>,
+    /// Time zone of the time in backup directory names.
+    pub name_zone: chrono_tz::Tz,
 }
 
 /// The backup service adapter.

@@ -25,7 +25,7 @@ impl BackupApi {
         let id = Uuid::new_v4();
         let now = Utc::now();
         let short = &id.simple().to_string()[..8];
-        let name = BackupDirName::new(now, short)
+        let name = BackupDirName::new_in(now, self.limits.name_zone, short)
             .map_err(|e| BackupError::invalid("bk_file_dir", e.to_string()))?;
         Ok(NewBackup {
             id,
