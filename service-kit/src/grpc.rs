@@ -122,6 +122,10 @@ where
             ServingStatus::NotServing
         }
     };
+    // Every service has a status before the server accepts its first connection: a probe
+    // that comes at once must not get NOT_FOUND ("service not registered").
+    let initially_up = ready.as_ref().is_none_or(|r| *r.borrow());
+    set_all(serving(initially_up)).await;
     let follow = async {
         match ready {
             None => {
