@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod progress;
 pub mod records;
 pub mod selector;
+pub mod schedule;
 pub mod startup;
 pub mod store;
 pub mod worker;
