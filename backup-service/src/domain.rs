@@ -1,6 +1,7 @@
 //! The backup state machine's vocabulary: backup states and phases, per-host statuses and the
-//! reasons a host or a backup did not succeed, with their database spellings. The rule that
-//! turns per-host outcomes into a backup's final state is `outcome::decide`.
+//! reasons a host or a backup did not succeed, and the states, overlap policies and run
+//! decisions of schedules, with their database spellings. The rule that turns per-host outcomes
+//! into a backup's final state is `outcome::decide`.
 //!
 //! A backup moves QUEUED → RUNNING → (CANCELLING →) one of SUCCEEDED, PARTIAL, FAILED,
 //! CANCELLED, and never leaves a terminal state. A record exists only for a copied file, so
@@ -206,6 +207,56 @@ db_enum! {
     }
 }
 
+db_enum! {
+    /// Where a schedule is in its life.
+    ScheduleState {
+        /// Fires on its spec.
+        Active => "active",
+        /// Does not fire until resumed; the note says why.
+        Paused => "paused",
+        /// Stopped for good; its runs and backups stay readable and its name is free again.
+        Deleted => "deleted",
+    }
+}
+
+db_enum! {
+    /// What a schedule does when a fire comes while its previous backup still runs.
+    OverlapPolicy {
+        /// Record the fire as skipped.
+        Skip => "skip",
+        /// Keep one fire waiting and make it when the running backup ends.
+        BufferOne => "buffer_one",
+        /// Start another backup alongside.
+        AllowAll => "allow_all",
+        /// Cancel the running backup, then start.
+        CancelPrevious => "cancel_previous",
+    }
+}
+
+db_enum! {
+    /// What became of one fire of a schedule.
+    RunDecision {
+        /// A backup was started (the run holds its id).
+        Fired => "fired",
+        /// Not started: the previous backup still ran (overlap policy).
+        SkippedOverlap => "skipped_overlap",
+        /// Not started: no replica ran at the time and the catch-up window had passed.
+        Missed => "missed",
+        /// Starting failed; the run holds the reason.
+        FailedToStart => "failed_to_start",
+    }
+}
+
+db_enum! {
+    /// What made a run.
+    RunTrigger {
+        /// The schedule's spec.
+        Cron => "cron",
+        /// TriggerSchedule (run now).
+        Manual => "manual",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +268,12 @@ mod tests {
         }
         for s in HostReason::ALL {
             assert_eq!(HostReason::parse(s.as_str()), Some(*s));
+        }
+        for p in OverlapPolicy::ALL {
+            assert_eq!(OverlapPolicy::parse(p.as_str()), Some(*p));
+        }
+        for d in RunDecision::ALL {
+            assert_eq!(RunDecision::parse(d.as_str()), Some(*d));
         }
         assert_eq!(BackupState::parse("done"), None);
     }

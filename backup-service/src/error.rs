@@ -8,6 +8,8 @@
 //! | `AlreadyExists` | ALREADY_EXISTS | — (a request id reused for another backup) |
 //! | `FailedPrecondition` | FAILED_PRECONDITION | — (e.g. retrying a backup with nothing failed) |
 //! | `Upstream` | job-gateway's code | job-gateway's details, message prefixed |
+//! | `Store(NameTaken)` | ALREADY_EXISTS (`` `name`: schedule name `x` is taken in business 3 ``) | — |
+//! | `Store(StaleEtag)` | ABORTED (read the schedule again and retry) | — |
 //! | `Store`, database unreachable | UNAVAILABLE (`database unavailable`) | cause logged, never sent |
 //! | `Store`, anything else | INTERNAL (`internal error`) | cause logged, never sent |
 //!
@@ -80,6 +82,12 @@ impl From<BackupError> for Status {
                 format!("job-gateway: {}", s.message()),
                 s.details().to_vec().into(),
             ),
+            BackupError::Store(cause @ StoreError::NameTaken { .. }) => {
+                Status::already_exists(format!("`name`: {cause}"))
+            }
+            BackupError::Store(cause @ StoreError::StaleEtag { .. }) => {
+                Status::aborted(format!("{cause}; read it again and retry"))
+            }
             BackupError::Store(cause) if cause.is_unavailable() => {
                 tracing::warn!(error = %cause, "database unavailable");
                 Status::unavailable("database unavailable; retry later")
@@ -117,6 +125,32 @@ mod tests {
         let status = Status::from(err);
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn a_taken_schedule_name_is_already_exists_and_a_stale_etag_is_aborted() {
+        let taken = Status::from(BackupError::Store(StoreError::NameTaken {
+            bk_biz_id: 3,
+            name: "nightly".into(),
+        }));
+        assert_eq!(taken.code(), Code::AlreadyExists);
+        assert_eq!(
+            taken.message(),
+            "`name`: schedule name `nightly` is taken in business 3"
+        );
+        let id = uuid::Uuid::nil();
+        let stale = Status::from(BackupError::Store(StoreError::StaleEtag {
+            id,
+            given: 2,
+            current: 3,
+        }));
+        assert_eq!(stale.code(), Code::Aborted);
+        assert_eq!(
+            stale.message(),
+            format!(
+                "schedule `{id}` changed since it was read (etag 2, now 3); read it again and retry"
+            )
+        );
     }
 
     #[test]

@@ -118,10 +118,10 @@ impl Spec {
             .map_err(|e| invalid("cron", format!("`{text}` is not a cron spec: {e}")))?;
         let zone = Tz::from_str(&input.time_zone)
             .map_err(|_| invalid("time_zone", format!("unknown zone {:?}", input.time_zone)))?;
-        if let (Some(start), Some(end)) = (input.start_time, input.end_time) {
-            if end < start {
-                return Err(invalid("end_time", "is before start_time"));
-            }
+        if let (Some(start), Some(end)) = (input.start_time, input.end_time)
+            && end < start
+        {
+            return Err(invalid("end_time", "is before start_time"));
         }
         if input.jitter < TimeDelta::zero() {
             return Err(invalid("jitter", "must not be negative"));

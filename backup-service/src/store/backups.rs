@@ -74,6 +74,8 @@ pub struct BackupRow {
     pub job_timeout_secs: i32,
     /// Retried backup.
     pub retry_of: Option<Uuid>,
+    /// The schedule whose fire made this backup.
+    pub schedule_id: Option<Uuid>,
     /// Backup directory name.
     pub backup_name: String,
     /// JOB task name.
@@ -119,7 +121,8 @@ impl BackupRow {
 /// The columns of [`BackupRow`].
 pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
     bk_host_ids, host_selector, operator, state, phase, failure_reason, status_message, \
-    job_timeout_secs, retry_of, backup_name, job_name, job_instance_id, step_instance_id, job_url, attempt, \
+    job_timeout_secs, retry_of, schedule_id, backup_name, job_name, job_instance_id, step_instance_id, \
+    job_url, attempt, \
     cancel_requested_at, cancel_requested_by, deadline_at, last_seq, created_at, started_at, finished_at, updated_at";
 
 pub(super) const HOST_COLUMNS: &str = "h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
@@ -139,6 +142,20 @@ pub enum Created {
 /// Stores `new` (QUEUED, hosts pending, first event) unless its request id was used before.
 pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreError> {
     let mut tx = pool.begin().await?;
+    let created = create_on(&mut tx, new).await?;
+    match created {
+        Created::New(_) => tx.commit().await?,
+        Created::Replayed(_) => tx.rollback().await?,
+    }
+    Ok(created)
+}
+
+/// [`create`] inside the caller's transaction (a schedule's fire stores its run with the
+/// backup). A replay writes nothing.
+pub(crate) async fn create_on(
+    conn: &mut PgConnection,
+    new: &NewBackup,
+) -> Result<Created, StoreError> {
     let inserted: Option<BackupRow> = sqlx::query_as(&format!(
         "insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
            bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of, \
@@ -160,22 +177,22 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     .bind(new.deadline_at)
     .bind(new.retry_of)
     .bind(new.host_selector.as_ref().map(Json))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = inserted else {
-        tx.rollback().await?;
+        // A new statement sees the row of the call that committed first with this key.
         let existing: BackupRow = sqlx::query_as(&format!(
             "select {BACKUP_COLUMNS} from backups where request_id = $1"
         ))
         .bind(&new.request_id)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
         return Ok(Created::Replayed(existing));
     };
     sqlx::query("insert into backup_hosts (backup_id, bk_host_id) select $1, unnest($2::int8[])")
         .bind(row.id)
         .bind(&new.bk_host_ids)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     let event = Event::StateChanged {
         state: BackupState::Queued,
@@ -185,9 +202,8 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
         job_instance_id: None,
         job_url: None,
     };
-    events::append(&mut tx, row.id, &event).await?;
-    let row = get_on(&mut tx, row.id).await?.expect("just inserted");
-    tx.commit().await?;
+    events::append(&mut *conn, row.id, &event).await?;
+    let row = get_on(conn, row.id).await?.expect("just inserted");
     Ok(Created::New(row))
 }
 

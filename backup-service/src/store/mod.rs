@@ -17,6 +17,8 @@ pub mod details;
 pub mod events;
 pub mod finish;
 pub mod records;
+pub mod schedule_fires;
+pub mod schedules;
 pub mod stats;
 pub mod work;
 
@@ -29,6 +31,27 @@ pub enum StoreError {
     /// This worker's claim on the backup was taken over; it must stop writing.
     #[error("claim on backup `{0}` lost to another worker")]
     Fenced(uuid::Uuid),
+    /// Another schedule of the business, not deleted, has this name.
+    #[error("schedule name `{name}` is taken in business {bk_biz_id}")]
+    NameTaken {
+        /// Business.
+        bk_biz_id: i64,
+        /// The name asked for.
+        name: String,
+    },
+    /// The caller's etag is not the schedule's current one: someone changed it since.
+    #[error("schedule `{id}` changed since it was read (etag {given}, now {current})")]
+    StaleEtag {
+        /// Schedule.
+        id: uuid::Uuid,
+        /// The etag the caller gave.
+        given: i64,
+        /// The schedule's etag now.
+        current: i64,
+    },
+    /// A fire's derived request id is already a client's backup: the fire starts nothing.
+    #[error("request id `{0}` of a schedule's fire is already used by another backup")]
+    RequestIdTaken(String),
 }
 
 impl StoreError {
@@ -51,6 +74,31 @@ impl StoreError {
                 .code()
                 .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
             _ => false,
+        }
+    }
+}
+
+/// Ends `tx` with what `work` in it returned: commits when it says so, otherwise rolls back
+/// and waits for the rollback. A transaction merely dropped rolls back only when the pool next
+/// gets to its connection, and until then keeps its row locks: a schedule row left locked that
+/// way was skipped by every replica's claim (`FOR UPDATE SKIP LOCKED`) and its fire made late.
+pub(crate) async fn settle<T>(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
+    match work(&mut tx).await {
+        Ok((value, true)) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            tx.rollback().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The statement's error is the one worth reporting.
+            let _ = tx.rollback().await;
+            Err(e)
         }
     }
 }

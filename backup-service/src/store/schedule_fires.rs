@@ -1,0 +1,291 @@
+//! SQL of the scheduler's tick: claim the due schedules, record each fire exactly once, read
+//! the runs back. Tables are described in `schedules`.
+//!
+//! Exactly once rests on three things, from weakest to strongest:
+//! 1. [`claim_due`] is one statement: it reads the due, active schedules from the partial
+//!    index on `next_due_at` (so its cost follows the number due, not the number of schedules),
+//!    skips rows another replica holds (`FOR UPDATE SKIP LOCKED`) or has claimed
+//!    (`claimed_until` in the future), and claims them for a lease. Two replicas therefore do
+//!    not normally work on one fire; this only saves work.
+//! 2. [`record_fire`] runs in one transaction that first locks the schedule row, then checks
+//!    that the fire is still the schedule's next one (`next_fire_at` = the fire, version as
+//!    claimed, still active). It writes the run, the backup (for a fire that starts one) and
+//!    the next fire together, or nothing. A replica whose lease ran out and whose fire another
+//!    replica already recorded finds the schedule moved on and records nothing.
+//! 3. `schedule_runs` is unique on `(schedule_id, scheduled_at)`, and the backup's request id
+//!    is derived from the same pair ([`fire_request_id`]), so even a bug in the checks above
+//!    could not store a second run or a second backup for one fire.
+//!
+//! The backup and its run commit together, so no crash leaves a backup without its run or a
+//! run without its backup.
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::backups::{self, Created, NewBackup};
+use super::schedules::{NextFire, SCHEDULE_COLUMNS, ScheduleRow};
+use crate::domain::{RunDecision, RunTrigger, ScheduleState};
+
+/// The client request id of the backup a fire starts: one per (schedule, nominal time).
+pub fn fire_request_id(schedule_id: Uuid, scheduled_at: DateTime<Utc>) -> String {
+    format!(
+        "schedule:{schedule_id}:{}",
+        scheduled_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    )
+}
+
+/// Claims up to `limit` schedules due at `now` (active, `next_due_at <= now`, not claimed by
+/// a live lease) until `now + lease`, earliest due first. One statement.
+pub async fn claim_due(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+    limit: u32,
+) -> Result<Vec<ScheduleRow>, StoreError> {
+    Ok(sqlx::query_as(&claim_statement(""))
+        .bind(now)
+        .bind(now + lease)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The claim after `prefix` (`explain ` in tests).
+fn claim_statement(prefix: &str) -> String {
+    format!(
+        "{prefix}with due as (select id from schedules \
+           where state = 'active' and next_due_at <= $1 \
+             and (claimed_until is null or claimed_until <= $1) \
+           order by next_due_at limit $3 for update skip locked) \
+         update schedules s set claimed_until = $2 from due where s.id = due.id \
+         returning {}",
+        SCHEDULE_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// What the scheduler decided for one fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Start this backup. Its request id is replaced by [`fire_request_id`].
+    Fire(Box<NewBackup>),
+    /// The previous backup still runs (overlap policy).
+    SkipOverlap,
+    /// Too late to make (outside the catch-up window).
+    Missed,
+    /// Could not start; why.
+    FailedToStart(String),
+}
+
+impl Decision {
+    /// The decision's database spelling.
+    pub fn kind(&self) -> RunDecision {
+        match self {
+            Decision::Fire(_) => RunDecision::Fired,
+            Decision::SkipOverlap => RunDecision::SkippedOverlap,
+            Decision::Missed => RunDecision::Missed,
+            Decision::FailedToStart(_) => RunDecision::FailedToStart,
+        }
+    }
+}
+
+/// One fire to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fire {
+    /// Schedule.
+    pub schedule_id: Uuid,
+    /// The schedule's version the decision was made from; a changed schedule refuses it.
+    pub version: i64,
+    /// Nominal time: for a cron fire, the schedule's `next_fire_at`.
+    pub scheduled_at: DateTime<Utc>,
+    /// Cron fires advance the schedule to `next`; manual ones leave it alone.
+    pub trigger: RunTrigger,
+    /// What was decided.
+    pub decision: Decision,
+    /// The hosts the selector resolved to.
+    pub resolved_host_ids: Vec<i64>,
+    /// The schedule's fire after this one (cron fires); `None` when it has no more.
+    pub next: Option<NextFire>,
+    /// Decision time.
+    pub now: DateTime<Utc>,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RunRow {
+    /// Id.
+    pub id: i64,
+    /// Schedule.
+    pub schedule_id: Uuid,
+    /// Nominal time.
+    pub scheduled_at: DateTime<Utc>,
+    /// What made it.
+    pub trigger: RunTrigger,
+    /// What was decided.
+    pub decision: RunDecision,
+    /// The backup a fired run started.
+    pub backup_id: Option<Uuid>,
+    /// Why it failed to start.
+    pub reason: String,
+    /// Hosts resolved.
+    pub resolved_host_ids: Vec<i64>,
+    /// When it was decided.
+    pub decided_at: DateTime<Utc>,
+}
+
+const RUN_COLUMNS: &str = "id, schedule_id, scheduled_at, trigger, decision, backup_id, reason, \
+    resolved_host_ids, decided_at";
+
+/// What [`record_fire`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// This call stored the run (and its backup, and the next fire).
+    New(RunRow),
+    /// The fire was recorded before (by another replica, or as a manual run at the same
+    /// instant); nothing new was stored.
+    Duplicate(RunRow),
+    /// The schedule changed since the claim (updated, paused, deleted, or moved to another
+    /// fire) and this fire has no run: nothing was stored; the fire is dropped.
+    Superseded,
+}
+
+/// Records `fire` exactly once: the run, the backup it starts (with `backups.schedule_id`), and
+/// for a cron fire the schedule's next fire and the end of its claim, in one transaction. See
+/// the module header.
+pub async fn record_fire(pool: &PgPool, fire: &Fire) -> Result<Recorded, StoreError> {
+    let tx = pool.begin().await?;
+    super::settle(tx, async |conn: &mut PgConnection| {
+        record_on(conn, fire).await
+    })
+    .await
+}
+
+/// [`record_fire`]'s work in its transaction; true to commit.
+async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bool), StoreError> {
+    let current: Option<(ScheduleState, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select state, version, next_fire_at from schedules where id = $1 for update",
+    )
+    .bind(fire.schedule_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let existing = run_at(conn, fire.schedule_id, fire.scheduled_at).await?;
+    let is_next = |c: &(ScheduleState, i64, Option<DateTime<Utc>>)| {
+        c.0 == ScheduleState::Active && c.1 == fire.version && c.2 == Some(fire.scheduled_at)
+    };
+    let live = match (&current, fire.trigger) {
+        (None, _) => false,
+        (Some(c), RunTrigger::Cron) => is_next(c),
+        (Some(c), RunTrigger::Manual) => c.0 != ScheduleState::Deleted && c.1 == fire.version,
+    };
+    if let Some(run) = existing {
+        // A manual run at the very instant of a cron fire stands for it: move past it so the
+        // schedule cannot stick on a fire it can never record.
+        let stuck = live && fire.trigger == RunTrigger::Cron;
+        if stuck {
+            advance(conn, fire).await?;
+        }
+        return Ok((Recorded::Duplicate(run), stuck));
+    }
+    if !live {
+        return Ok((Recorded::Superseded, false));
+    }
+    let (backup_id, reason) = match &fire.decision {
+        Decision::Fire(new) => {
+            let new = NewBackup {
+                request_id: Some(fire_request_id(fire.schedule_id, fire.scheduled_at)),
+                ..(**new).clone()
+            };
+            let Created::New(row) = backups::create_on(conn, &new).await? else {
+                return Err(StoreError::RequestIdTaken(
+                    new.request_id.unwrap_or_default(),
+                ));
+            };
+            sqlx::query("update backups set schedule_id = $2 where id = $1")
+                .bind(row.id)
+                .bind(fire.schedule_id)
+                .execute(&mut *conn)
+                .await?;
+            (Some(row.id), String::new())
+        }
+        Decision::FailedToStart(reason) => (None, reason.clone()),
+        Decision::SkipOverlap | Decision::Missed => (None, String::new()),
+    };
+    let run: RunRow = sqlx::query_as(&format!(
+        "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, backup_id, \
+           reason, resolved_host_ids, decided_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {RUN_COLUMNS}"
+    ))
+    .bind(fire.schedule_id)
+    .bind(fire.scheduled_at)
+    .bind(fire.trigger)
+    .bind(fire.decision.kind())
+    .bind(backup_id)
+    .bind(reason)
+    .bind(&fire.resolved_host_ids)
+    .bind(fire.now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if fire.trigger == RunTrigger::Cron {
+        advance(conn, fire).await?;
+    }
+    Ok((Recorded::New(run), true))
+}
+
+async fn advance(conn: &mut PgConnection, fire: &Fire) -> Result<(), StoreError> {
+    sqlx::query(
+        "update schedules set next_fire_at = $2, next_due_at = $3, claimed_until = null \
+         where id = $1",
+    )
+    .bind(fire.schedule_id)
+    .bind(fire.next.map(|n| n.fire_at))
+    .bind(fire.next.map(|n| n.due_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn run_at(
+    conn: &mut PgConnection,
+    schedule_id: Uuid,
+    scheduled_at: DateTime<Utc>,
+) -> Result<Option<RunRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "select {RUN_COLUMNS} from schedule_runs where schedule_id = $1 and scheduled_at = $2"
+    ))
+    .bind(schedule_id)
+    .bind(scheduled_at)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// One page of schedule `id`'s runs, newest (nominal time) first, before `before` when given;
+/// one row more than `page_size` tells the caller another page exists.
+pub async fn runs(
+    pool: &PgPool,
+    schedule_id: Uuid,
+    before: Option<DateTime<Utc>>,
+    page_size: u32,
+) -> Result<(Vec<RunRow>, bool), StoreError> {
+    let mut rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "select {RUN_COLUMNS} from schedule_runs \
+         where schedule_id = $1 and ($2::timestamptz is null or scheduled_at < $2) \
+         order by scheduled_at desc limit $3"
+    ))
+    .bind(schedule_id)
+    .bind(before)
+    .bind(i64::from(page_size) + 1)
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() > page_size as usize;
+    rows.truncate(page_size as usize);
+    Ok((rows, more))
+}
+
+#[cfg(test)]
+#[path = "schedule_fires_tests.rs"]
+mod tests;
