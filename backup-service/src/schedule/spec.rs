@@ -10,8 +10,9 @@
 //!   (every 10 s inside the gap) fall on that one instant and fire once together;
 //! - a wall-clock time that occurs twice (fall back) fires once, at the earlier instant. This holds
 //!   for interval specs too: `0 * * * *` fires at the first 01:00 and not at the second, so an
-//!   hourly schedule has one two-hour interval that night. croner's own zoned search fires interval
-//!   specs at both instants (tested below), which is why the zone is applied here, not by croner.
+//!   hourly schedule has one two-hour interval that night. croner's own zoned search fires
+//!   interval specs at both instants (a test in `spec_tests.rs` shows it), which is why the zone
+//!   is applied here, not by croner.
 //!
 //! Fire times are nominal (whole seconds, the schedule's run key); jitter moves only *when* a
 //! fire is made ([`Spec::due_at`]), by an amount every replica computes alike from the schedule id

@@ -18,6 +18,7 @@ pub mod events;
 pub mod finish;
 pub mod records;
 pub mod schedule_fires;
+mod schedule_list;
 pub mod schedules;
 pub mod stats;
 pub mod work;
