@@ -1,6 +1,26 @@
 //! Scheduled backups (issue 11), the parts that stand below the scheduler: [`spec`], when a
-//! schedule fires. The tables and the exactly-once fire are in `store::schedules`.
+//! schedule fires, and the rule that pauses a failing schedule. The tables and the
+//! exactly-once fire are in `store::schedules` and `store::schedule_fires`.
 
 pub mod spec;
 
 pub use spec::{Spec, SpecError, SpecInput};
+
+/// Whether a schedule with `consecutive_failures` failed runs in a row (counting the one that
+/// just ended) pauses, when it pauses after `pause_after` of them (`None`: never).
+pub fn pauses(consecutive_failures: i32, pause_after: Option<i32>) -> bool {
+    pause_after.is_some_and(|n| consecutive_failures >= n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_pauses_at_its_nth_failure_in_a_row_and_never_without_a_limit() {
+        assert!(!pauses(2, Some(3)));
+        assert!(pauses(3, Some(3)));
+        assert!(pauses(4, Some(3)));
+        assert!(!pauses(1_000, None));
+    }
+}

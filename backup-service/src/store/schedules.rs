@@ -355,6 +355,26 @@ pub async fn change_state(
     .await
 }
 
+/// Counts the end of one of schedule `id`'s runs (not deleted): a failure adds one to its
+/// failures in a row, a success sets them back to zero. Not a caller's change, so the version
+/// stays. The caller decides from the returned row whether to pause (`schedule::pauses`), and
+/// pauses with that version as the etag, so two runs ending together pause it once.
+pub async fn count_run_result(
+    pool: &PgPool,
+    id: Uuid,
+    failed: bool,
+) -> Result<Option<ScheduleRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "update schedules set consecutive_failures = \
+           case when $2 then consecutive_failures + 1 else 0 end \
+         where id = $1 and state <> 'deleted' returning {SCHEDULE_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(failed)
+    .fetch_optional(pool)
+    .await?)
+}
+
 #[cfg(test)]
 #[path = "schedules_tests.rs"]
 pub(crate) mod tests;

@@ -301,3 +301,28 @@ async fn listing_filters_by_business_state_and_name_and_pages_newest_first(pool:
     assert!(!more);
     assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[0]]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn failures_in_a_row_are_counted_a_success_resets_them_and_the_version_stays(pool: PgPool) {
+    let t = at("2026-12-05T04:00:00Z");
+    let row = stored(&pool, 3, "nightly", t).await;
+    let mut seen = Vec::new();
+    for failed in [true, true, false, true, true, true] {
+        let after = count_run_result(&pool, row.id, failed)
+            .await
+            .unwrap()
+            .unwrap();
+        seen.push(after.consecutive_failures);
+        assert_eq!(after.version, row.version);
+    }
+    assert_eq!(seen, [1, 2, 0, 1, 2, 3]);
+    let third = get(&pool, row.id).await.unwrap().unwrap();
+    assert!(crate::schedule::pauses(
+        third.consecutive_failures,
+        third.fields.pause_after_failures
+    ));
+    change_state(&pool, row.id, None, &StateChange::Delete, "bob", t)
+        .await
+        .unwrap();
+    assert_eq!(count_run_result(&pool, row.id, true).await.unwrap(), None);
+}
