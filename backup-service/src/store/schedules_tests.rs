@@ -73,6 +73,7 @@ pub(crate) fn backup_for(row: &ScheduleRow, scheduled_at: DateTime<Utc>) -> NewB
         job_name: format!("bk-log-backup {id}"),
         deadline_at: scheduled_at + TimeDelta::seconds(600),
         retry_of: None,
+        host_selector: None,
     }
 }
 
