@@ -1,5 +1,6 @@
 //! The admin API under `/_sim`: request log and counts, faults, agent switches, host moves
-//! between modules, host trees, jobs, callbacks, reset. Not a BlueKing path, never logged as a BlueKing call.
+//! between modules, host trees, jobs, callbacks, login expiry, reset. Not a BlueKing path, never logged
+//! as a BlueKing call.
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_sim/jobs", get(jobs))
         .route("/_sim/jobs/{id}", get(job))
         .route("/_sim/callbacks", get(callbacks))
+        .route("/_sim/login/tokens/{token}/expire", post(expire_token))
 }
 
 #[derive(Deserialize)]
@@ -74,7 +76,17 @@ async fn reset(State(st): St) -> StatusCode {
     st.faults.replace(st.settings.faults.clone());
     st.reset_agents();
     st.reset_moves();
+    st.sessions.reset();
     StatusCode::NO_CONTENT
+}
+
+/// Logs a world user out: its `bk_token` fails every API from now on (404 for a token the world lacks).
+async fn expire_token(State(st): St, Path(token): Path<String>) -> StatusCode {
+    if st.sessions.expire(&st.world, &token) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
 async fn faults(State(st): St) -> Json<FaultSpec> {

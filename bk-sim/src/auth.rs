@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::api::Caller;
 use crate::envelope::{Answer, esb_error, gateway_error};
+use crate::login::Sessions;
 use crate::world::World;
 
 #[derive(Debug, Default)]
@@ -50,6 +51,7 @@ fn header_json(headers: &HeaderMap) -> Option<Result<Map<String, Value>, ()>> {
 /// login-exempt apps). Failures are HTTP 200 `1306000`.
 pub fn esb(
     world: &World,
+    sessions: &Sessions,
     headers: &HeaderMap,
     params: &Map<String, Value>,
     request_id: &str,
@@ -78,8 +80,8 @@ pub fn esb(
         ));
     };
     let username = match (c.bk_token, c.bk_username) {
-        (Some(t), _) => match world.tokens.get(&t) {
-            Some(u) => u.clone(),
+        (Some(t), _) => match sessions.user(world, &t) {
+            Some(u) => u.to_string(),
             None => {
                 return Err(fail(
                     "User authentication failed, please check if the bk_token is valid",
@@ -121,6 +123,7 @@ fn user_failed(reason: &str) -> Box<Answer> {
 /// user as given.
 pub fn gateway(
     world: &World,
+    sessions: &Sessions,
     headers: &HeaderMap,
     gateway: &str,
     verify_user: bool,
@@ -160,8 +163,8 @@ pub fn gateway(
         )));
     }
     let token_user = match &c.bk_token {
-        Some(t) => match world.tokens.get(t) {
-            Some(u) => Some(u.clone()),
+        Some(t) => match sessions.user(world, t) {
+            Some(u) => Some(u.to_string()),
             None => return Err(user_failed("bk_token is invalid")),
         },
         None => None,

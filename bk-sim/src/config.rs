@@ -27,6 +27,8 @@ pub struct Settings {
     pub faults: FaultSpec,
     /// Timeout of one callback POST.
     pub callback_timeout_ms: u64,
+    /// How long a world `bk_token` stays logged in after start-up or reset; `None` = until expired by hand.
+    pub login_ttl_ms: Option<u64>,
 }
 
 impl Settings {
@@ -61,6 +63,7 @@ impl Settings {
             max_script_targets: 50_000,
             faults: FaultSpec::default(),
             callback_timeout_ms: 5_000,
+            login_ttl_ms: None,
         }
     }
 }

@@ -68,16 +68,18 @@ pub fn render(
             e.code,
             json!({"result": false, "code": e.code, "message": e.message, "permission": e.permission, "data": null}),
         ),
-        (System::Gse, Ok(data)) if transport == Transport::Esb => (
+        (System::Gse | System::Login, Ok(data)) if transport == Transport::Esb => (
             0,
             json!({"result": true, "code": 0, "message": "", "data": data}),
         ),
-        (System::Gse, Err(e)) if transport == Transport::Esb => (
+        (System::Gse | System::Login, Err(e)) if transport == Transport::Esb => (
             e.code,
             json!({"result": false, "code": e.code, "message": e.message, "data": null}),
         ),
-        (System::Gse, Ok(data)) => (0, json!({"code": 0, "message": "success", "data": data})),
-        (System::Gse, Err(e)) => (
+        (System::Gse | System::Login, Ok(data)) => {
+            (0, json!({"code": 0, "message": "success", "data": data}))
+        }
+        (System::Gse | System::Login, Err(e)) => (
             e.code,
             json!({"code": e.code, "message": e.message, "data": null}),
         ),

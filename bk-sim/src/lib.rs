@@ -15,6 +15,7 @@ pub mod exec;
 pub mod exec_file;
 pub mod faults;
 pub mod jobs;
+pub mod login;
 pub mod params;
 pub mod pipeline;
 pub mod reqlog;

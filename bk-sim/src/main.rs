@@ -22,6 +22,10 @@ struct Cli {
     /// Time a job stays pending before it runs.
     #[arg(long, env = "BK_SIM_DISPATCH_DELAY_MS", default_value_t = 300)]
     dispatch_delay_ms: u64,
+    /// How long the world's `bk_token`s stay logged in after start-up; default until expired through
+    /// `POST /_sim/login/tokens/{token}/expire`.
+    #[arg(long, env = "BK_SIM_LOGIN_TTL_MS")]
+    login_ttl_ms: Option<u64>,
     /// JSON log lines.
     #[arg(long, env = "BK_SIM_LOG_JSON")]
     log_json: bool,
@@ -35,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = bk_sim::Settings::new(world);
     settings.state_dir = cli.state_dir;
     settings.dispatch_delay_ms = cli.dispatch_delay_ms;
+    settings.login_ttl_ms = cli.login_ttl_ms;
     if let Some(path) = cli.faults {
         settings.faults = bk_sim::faults::FaultSpec::load(&path)?;
     }

@@ -66,7 +66,7 @@ fn bad_body(system: System) -> ApiError {
     match system {
         System::Job => ApiError::new(1_240_003, "Bad Request"),
         System::Cmdb => ApiError::new(1_199_000, "Deserializing JSON data failed"),
-        System::Gse => ApiError::new(1_000_001, "request body is not valid json"),
+        System::Gse | System::Login => ApiError::new(1_000_001, "request body is not valid json"),
     }
 }
 
@@ -147,6 +147,7 @@ async fn process(
     let caller = if esb {
         match crate::auth::esb(
             &st.world,
+            &st.sessions,
             &inc.headers,
             raw.as_ref().unwrap_or(&empty),
             request_id,
@@ -159,11 +160,13 @@ async fn process(
             System::Job => ("bk-job", !inc.system_resource),
             System::Cmdb => ("bk-cmdb", false),
             System::Gse => ("bk-gse", false),
+            System::Login => ("bk-login", false),
         };
-        let mut c = match crate::auth::gateway(&st.world, &inc.headers, gw, verify_user) {
-            Ok(c) => c,
-            Err(a) => return *a,
-        };
+        let mut c =
+            match crate::auth::gateway(&st.world, &st.sessions, &inc.headers, gw, verify_user) {
+                Ok(c) => c,
+                Err(a) => return *a,
+            };
         if inc.system_resource {
             match inc
                 .headers
@@ -204,6 +207,27 @@ async fn process(
             );
         }
         None => {}
+    }
+    let lang_en = inc
+        .headers
+        .get("blueking-language")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("en"));
+    if system == System::Login {
+        let token = query_pairs(inc.query.as_deref())
+            .into_iter()
+            .find(|(k, _)| k == "bk_token")
+            .map(|(_, v)| v);
+        let (transport, api) = (inc.transport, inc.api.as_str());
+        return api::login::answer(
+            st,
+            transport,
+            api,
+            &caller,
+            token.as_deref(),
+            lang_en,
+            request_id,
+        );
     }
     let Ok(mut map) = raw else {
         return envelope::render(system, inc.transport, &Err(bad_body(system)), request_id);
@@ -251,11 +275,6 @@ async fn process(
             .unwrap_or_else(|_| Value::String(v.clone()));
         params.set(k, value);
     }
-    let lang_en = inc
-        .headers
-        .get("blueking-language")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("en"));
     let ctx = Ctx {
         state: st,
         caller: &caller,

@@ -1,4 +1,5 @@
-//! Shared state of one running simulator: world, jobs, faults, request log, agent overrides, host trees.
+//! Shared state of one running simulator: world, jobs, faults, request log, login sessions, agent
+//! overrides, host trees.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use crate::config::Settings;
 use crate::error::{Result, SimError};
 use crate::faults::{Faults, lock};
 use crate::jobs::JobStore;
+use crate::login::Sessions;
 use crate::reqlog::RequestLog;
 use crate::sandbox::Sandbox;
 use crate::world::World;
@@ -54,6 +56,8 @@ pub struct AppState {
     /// Bounds the hosts running at once across all jobs.
     pub runner: Semaphore,
     pub http: reqwest::Client,
+    /// Which `bk_token`s are still logged in.
+    pub sessions: Sessions,
     agents: Mutex<HashMap<i64, bool>>,
     /// Hosts moved to other modules at run time (`PUT /_sim/hosts/{id}/modules`).
     moved: Mutex<HashMap<i64, Vec<i64>>>,
@@ -85,6 +89,7 @@ impl AppState {
             faults: Faults::new(settings.faults.clone()),
             runner: Semaphore::new(settings.max_parallel_hosts.max(1)),
             http: reqwest::Client::new(),
+            sessions: Sessions::new(settings.login_ttl_ms.map(std::time::Duration::from_millis)),
             settings,
             jobs: JobStore::default(),
             requests: RequestLog::default(),

@@ -26,6 +26,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/bk-job/{stage}/api/v3/{api}", any(job_gateway))
         .route("/api/bk-cmdb/{stage}/{*rest}", any(cmdb_gateway))
         .route("/api/bk-gse/{stage}/{*rest}", any(gse_gateway))
+        .route(
+            "/api/bk-login/{stage}/login/api/v3/open/bk-tokens/{api}/",
+            any(login_gateway),
+        )
 }
 
 /// Ids from the URL, by parameter name.
@@ -69,6 +73,7 @@ async fn esb(
         "jobv3" if api::JOB_APIS.contains(&api.as_str()) => Some(System::Job),
         "cc" if api::CMDB_APIS.contains(&api.as_str()) => Some(System::Cmdb),
         "gse" if api == "get_agent_status" => Some(System::Gse),
+        "bk_login" if api == "get_user" => Some(System::Login),
         _ => None,
     };
     let routed = sys.is_some();
@@ -240,6 +245,32 @@ async fn gse_gateway(
     let inc = Incoming {
         transport: Transport::Gateway,
         system: Some(System::Gse),
+        api,
+        method,
+        headers,
+        query,
+        body,
+        path_params: vec![],
+        system_resource: false,
+        routed,
+    };
+    crate::pipeline::handle(st, inc).await
+}
+
+async fn login_gateway(
+    State(st): State<Arc<AppState>>,
+    Path((stage, api)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let routed = api::login::GATEWAY_APIS.contains(&api.as_str())
+        && method == Method::GET
+        && stage == st.settings.stage;
+    let inc = Incoming {
+        transport: Transport::Gateway,
+        system: Some(System::Login),
         api,
         method,
         headers,

@@ -13,6 +13,7 @@ pub mod job_file;
 pub mod job_history;
 pub mod job_plan;
 pub mod job_query;
+pub mod login;
 pub mod querybuilder;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub enum System {
     Job,
     Cmdb,
     Gse,
+    /// BlueKing login (`bk_login` on ESB, `bk-login` gateway).
+    Login,
 }
 
 impl System {
@@ -37,6 +40,7 @@ impl System {
             System::Job => "job",
             System::Cmdb => "cmdb",
             System::Gse => "gse",
+            System::Login => "login",
         }
     }
 }

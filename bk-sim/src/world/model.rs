@@ -49,6 +49,15 @@ pub struct UserDef {
     /// Login ticket accepted as `bk_token`.
     #[serde(default)]
     pub token: Option<String>,
+    /// Name shown to people (login `display_name`, ESB `chname`); default the user name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Login profile language (`zh-cn` or `en`); default `zh-cn`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Login profile time zone (IANA); default `Asia/Shanghai`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// Business ids this user may use.
     #[serde(default)]
     pub businesses: Vec<i64>,

@@ -32,6 +32,9 @@ all_businesses = true
 [[user]]
 name = "alice"
 token = "tkn-alice"
+display_name = "Alice Liu"
+language = "en"
+time_zone = "Europe/Berlin"
 businesses = [3]
 
 [[user]]
