@@ -22,6 +22,7 @@
 //! | undecodable answer | INTERNAL | `ErrorInfo` `BK_UNDECODABLE`; raw body in the log only |
 //! | upstream internal errors (`1240002`, CMDB `1199999`, `-2`) and gateway `1640401`, ESB `1306404`/`1306405`/`1306407` (misrouted) | INTERNAL | `ErrorInfo` `BK_INTERNAL` |
 //! | any other BlueKing code | UNKNOWN | `ErrorInfo` `BK_ERROR` with the code |
+//! | a person's `bk_token` empty, unknown or expired ([`GatewayError::NotLoggedIn`]) | UNAUTHENTICATED | `ErrorInfo` `BK_LOGIN_REQUIRED` (domain job-gateway) + `login_url` metadata; `Help` link to `bk.login_url` |
 //! | [`GatewayError::Internal`] | INTERNAL | message `internal error`; the cause chain in the log only |
 
 use std::collections::HashMap;
@@ -51,6 +52,15 @@ pub enum GatewayError {
     /// The request broke our own validation; one violation per field.
     #[error("invalid request: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// A person's BlueKing login token is empty, unknown or expired; they must log in again at
+    /// `login_url`.
+    #[error(
+        "blueking login token is not valid (unknown or expired); log in at {login_url} and use the new bk_token"
+    )]
+    NotLoggedIn {
+        /// The page to log in at (`bk.login_url`).
+        login_url: String,
+    },
     /// An unexpected failure; the client sees only `internal error`.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -167,9 +177,24 @@ impl From<GatewayError> for Status {
                 tracing::error!(error = ?cause, "internal error");
                 Status::internal("internal error")
             }
+            GatewayError::NotLoggedIn { login_url } => {
+                let message = err_message(&login_url);
+                let mut details = ErrorDetails::new();
+                details.add_help_link("log in to BlueKing", login_url.clone());
+                let meta = HashMap::from([("login_url".to_owned(), login_url)]);
+                details.set_error_info("BK_LOGIN_REQUIRED", GATEWAY_DOMAIN, meta);
+                Status::with_error_details(Code::Unauthenticated, message, details)
+            }
             GatewayError::Bk(err) => bk_status(&err),
         }
     }
+}
+
+fn err_message(login_url: &str) -> String {
+    GatewayError::NotLoggedIn {
+        login_url: login_url.to_owned(),
+    }
+    .to_string()
 }
 
 fn with_info(code: Code, err: &BkError, reason: &str, message: Option<&str>) -> Status {

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use prometheus::Registry;
 use proto::jobgateway::v1::cmdb_service_server::CmdbServiceServer;
 use proto::jobgateway::v1::job_service_server::JobServiceServer;
+use proto::jobgateway::v1::login_service_server::LoginServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
 use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
@@ -26,7 +27,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::bk::{BkClient, BkMetrics};
 use crate::config::Settings;
-use crate::grpc::{CmdbApi, JobApi, services};
+use crate::grpc::{CmdbApi, JobApi, LoginApi, services};
 use crate::watch::Gauges;
 
 /// A job-gateway ready to serve.
@@ -40,6 +41,7 @@ pub struct Application {
     tls: Option<Identity>,
     cmdb: CmdbApi,
     job: JobApi,
+    login: LoginApi,
 }
 
 impl Application {
@@ -54,6 +56,11 @@ impl Application {
         let gauges = Gauges::register(&registry)?;
         let bk = BkClient::with_metrics(&settings.bk, Some(bk_metrics))
             .context("cannot build the blueking client")?;
+        let login = LoginApi::new(
+            bk.clone(),
+            settings.bk.login_url.clone(),
+            std::time::Duration::from_millis(settings.bk.login_cache_ms),
+        );
         let (cmdb, job) = services(bk, &settings.watch, Some(gauges));
         let tls = match (&settings.tls.cert_file, &settings.tls.key_file) {
             (Some(cert), Some(key)) => {
@@ -83,6 +90,7 @@ impl Application {
             tls,
             cmdb,
             job,
+            login,
         })
     }
 
@@ -108,6 +116,7 @@ impl Application {
         let services = [
             <CmdbServiceServer<CmdbApi> as NamedService>::NAME,
             <JobServiceServer<JobApi> as NamedService>::NAME,
+            <LoginServiceServer<LoginApi> as NamedService>::NAME,
         ];
         let mut builder = self.settings.server.builder();
         if let Some(identity) = self.tls {
@@ -143,9 +152,14 @@ impl Application {
             .max_decoding_message_size(max)
             .accept_compressed(gzip)
             .send_compressed(gzip);
+        let login = LoginServiceServer::new(self.login)
+            .max_decoding_message_size(max)
+            .accept_compressed(gzip)
+            .send_compressed(gzip);
         let router = router
             .add_service(InterceptedService::new(cmdb, auth.clone()))
-            .add_service(InterceptedService::new(job, auth));
+            .add_service(InterceptedService::new(job, auth.clone()))
+            .add_service(InterceptedService::new(login, auth));
         tracing::info!(
             addr = %self.local_addr,
             transport = ?self.settings.bk.transport,

@@ -5,7 +5,8 @@
 //! compiling protos themselves. Modules mirror the protobuf packages:
 //!
 //! - [`jobgateway::v1`]: `CmdbService` and `JobService`, typed gRPC over
-//!   BlueKing CMDB, GSE and JOB, served by job-gateway.
+//!   BlueKing CMDB, GSE and JOB, and `LoginService`, BlueKing login-token
+//!   verification, served by job-gateway.
 //! - [`backup::v1`]: `BackupService`, file search, backup, progress and records,
 //!   served by backup-service.
 //!
@@ -70,6 +71,7 @@ mod tests {
                 "backup.v1.BackupService",
                 "jobgateway.v1.CmdbService",
                 "jobgateway.v1.JobService",
+                "jobgateway.v1.LoginService",
             ]
         );
         let names: Vec<&str> = set.file.iter().map(|file| file.name()).collect();

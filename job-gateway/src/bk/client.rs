@@ -194,6 +194,51 @@ impl BkClient {
         result
     }
 
+    /// Asks BlueKing's login service about `bk_token` (retried as a read, within the per-call
+    /// timeout) and decodes the answer with `decode`. The token is never logged.
+    pub(crate) async fn login_exchange<T>(
+        &self,
+        bk_token: &secrecy::SecretString,
+        decode: impl Fn(&'static str, http::StatusCode, &http::HeaderMap, &[u8]) -> BkResult<T>,
+    ) -> BkResult<T> {
+        let decode = &decode;
+        with_retries(
+            &self.inner.retry,
+            super::transport::Effect::Read,
+            |_| async move {
+                let (_slot, _) = self.inner.limiter.acquire(None).await;
+                let (api, request) = self.inner.endpoints.login(&self.inner.http, bk_token)?;
+                let exchange = async {
+                    let response = self
+                        .inner
+                        .http
+                        .execute(request)
+                        .await
+                        .map_err(|e| transport_error(api, &e))?;
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response
+                        .bytes()
+                        .await
+                        .map_err(|e| transport_error(api, &e))?;
+                    Ok::<_, BkError>((status, headers, body))
+                };
+                let (status, headers, body) = tokio::time::timeout(self.inner.timeout, exchange)
+                    .await
+                    .map_err(|_| BkError::Timeout {
+                        api,
+                        after: self.inner.timeout,
+                    })??;
+                let result = decode(api, status, &headers, &body);
+                if let Err(err) = &result {
+                    log_failure(err);
+                }
+                result
+            },
+        )
+        .await
+    }
+
     async fn exchange<T: DeserializeOwned>(
         &self,
         call: &ApiCall,

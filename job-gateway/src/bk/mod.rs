@@ -1,9 +1,9 @@
-//! The BlueKing HTTP client: JOB v3, CMDB and GSE through ESB or the API gateway.
+//! The BlueKing HTTP client: JOB v3, CMDB, GSE and login through ESB or the API gateway.
 //!
 //! [`BkClient`] is the only way job-gateway talks to BlueKing. The files split by concern:
 //! `transport` builds requests per front door, `envelope` decodes answers and classifies
 //! failures into [`BkError`], `resilience` holds limits and retries, and `job*`, `cmdb*`,
-//! `gse` describe each system's APIs with serde types that match BlueKing's answers field for
+//! `gse` and `login` describe each system's APIs with serde types that match BlueKing's answers field for
 //! field (docs/blueking.md). The decision a reader must know: a call that launches or
 //! terminates a job is sent again only when the failure proves BlueKing never received it.
 
@@ -21,6 +21,7 @@ mod job_requests;
 mod job_status;
 mod job_target;
 mod job_types;
+mod login;
 mod metrics;
 mod resilience;
 mod transport;
@@ -54,6 +55,7 @@ pub use job_types::{
     JobInstanceInfo, JobInstanceStatus, JobInstanceSummary, JobLaunch, JobPage, ScriptTaskLog,
     StepInstanceInfo, StepVars, VarValue,
 };
+pub use login::LoginUser;
 pub use metrics::BkMetrics;
 pub use resilience::RetryPolicy;
 pub use transport::Effect;

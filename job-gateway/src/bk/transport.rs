@@ -107,6 +107,7 @@ pub(crate) struct Endpoints {
     apigw_url: String,
     stage: String,
     gateways: [String; 3],
+    gateway_login: String,
     app_code: String,
     app_secret: SecretString,
 }
@@ -130,6 +131,7 @@ impl Endpoints {
                 bk.gateway_cmdb.clone(),
                 bk.gateway_gse.clone(),
             ],
+            gateway_login: bk.gateway_login.clone(),
             app_code: bk.app_code.clone(),
             app_secret,
         })
@@ -268,6 +270,64 @@ impl Endpoints {
         })?;
         auth.set_sensitive(true);
         Ok(builder.header("X-Bkapi-Authorization", auth))
+    }
+
+    /// The request asking BlueKing's login service who `bk_token` belongs to, through the
+    /// configured front door: ESB `POST bk_login/get_user/` with the token in the body instead of
+    /// a user, or the login gateway's `GET /login/api/v3/open/bk-tokens/userinfo/?bk_token=…`
+    /// with only the app in the header. Returns the API name with the request.
+    pub(crate) fn login(
+        &self,
+        http: &reqwest::Client,
+        bk_token: &SecretString,
+    ) -> Result<(&'static str, reqwest::Request), BkError> {
+        let (api, builder) = match self.transport {
+            Transport::Esb => {
+                let api = "get_user";
+                let url = self.url(
+                    api,
+                    &format!("{}/api/c/compapi/v2/bk_login/get_user/", self.esb_url),
+                )?;
+                let body = json!({
+                    "bk_app_code": self.app_code,
+                    "bk_app_secret": self.app_secret.expose_secret(),
+                    "bk_token": bk_token.expose_secret(),
+                });
+                (api, http.post(url).json(&body))
+            }
+            Transport::Apigw => {
+                let api = "get_bk_token_userinfo";
+                let mut url = self.url(
+                    api,
+                    &format!(
+                        "{}/api/{}/{}/login/api/v3/open/bk-tokens/userinfo/",
+                        self.apigw_url, self.gateway_login, self.stage
+                    ),
+                )?;
+                url.query_pairs_mut()
+                    .append_pair("bk_token", bk_token.expose_secret());
+                let auth = json!({
+                    "bk_app_code": self.app_code,
+                    "bk_app_secret": self.app_secret.expose_secret(),
+                })
+                .to_string();
+                let mut auth = HeaderValue::from_str(&auth).map_err(|_| BkError::Request {
+                    api,
+                    reason: "the app code cannot travel in a header".to_owned(),
+                })?;
+                auth.set_sensitive(true);
+                (api, http.get(url).header("X-Bkapi-Authorization", auth))
+            }
+        };
+        let request = builder
+            .header(http::header::ACCEPT, "application/json")
+            .header("Blueking-Language", LANGUAGE)
+            .build()
+            .map_err(|e| BkError::Request {
+                api,
+                reason: e.to_string(),
+            })?;
+        Ok((api, request))
     }
 
     fn url(&self, api: &'static str, raw: &str) -> Result<Url, BkError> {

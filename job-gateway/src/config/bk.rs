@@ -59,6 +59,13 @@ pub struct BkSettings {
     pub gateway_cmdb: String,
     /// API gateway name of GSE.
     pub gateway_gse: String,
+    /// API gateway name of BlueKing login.
+    pub gateway_login: String,
+    /// The page people log in at, named when a `bk_token` is refused.
+    pub login_url: String,
+    /// How long a verified `bk_token` is remembered; a token BlueKing expires within it may
+    /// still pass until it has elapsed. 0 = ask BlueKing every time.
+    pub login_cache_ms: u64,
     /// Which GSE API reports agent status.
     pub gse_version: GseVersion,
     /// Calls in flight toward BlueKing at once.
@@ -96,6 +103,9 @@ impl Default for BkSettings {
             gateway_job: "bk-job".to_owned(),
             gateway_cmdb: "bk-cmdb".to_owned(),
             gateway_gse: "bk-gse".to_owned(),
+            gateway_login: "bk-login".to_owned(),
+            login_url: "http://127.0.0.1:8600/login/".to_owned(),
+            login_cache_ms: 30_000,
             gse_version: GseVersion::V1,
             max_concurrency: 32,
             rate_per_second: 50.0,

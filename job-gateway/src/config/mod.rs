@@ -45,6 +45,9 @@ Settings (defaults < --config TOML file < environment):
   bk.gateway_job        JOB_GATEWAY__BK__GATEWAY_JOB      API gateway name of JOB [bk-job]
   bk.gateway_cmdb       JOB_GATEWAY__BK__GATEWAY_CMDB     API gateway name of CMDB [bk-cmdb]
   bk.gateway_gse        JOB_GATEWAY__BK__GATEWAY_GSE      API gateway name of GSE [bk-gse]
+  bk.gateway_login      JOB_GATEWAY__BK__GATEWAY_LOGIN    API gateway name of BlueKing login [bk-login]
+  bk.login_url          JOB_GATEWAY__BK__LOGIN_URL        page people log in at, named when a bk_token is refused [http://127.0.0.1:8600/login/]
+  bk.login_cache_ms     JOB_GATEWAY__BK__LOGIN_CACHE_MS   how long a verified bk_token is remembered (a token expired meanwhile still passes); 0 = always ask [30000]
   bk.gse_version        JOB_GATEWAY__BK__GSE_VERSION      v1 (get_agent_status via ESB) | v2 (list_agent_state via gateway) [v1]
   bk.max_concurrency    JOB_GATEWAY__BK__MAX_CONCURRENCY  calls in flight toward BlueKing at once [32]
   bk.rate_per_second    JOB_GATEWAY__BK__RATE_PER_SECOND  token-bucket refill toward BlueKing; 0 = unlimited [50]
@@ -167,6 +170,9 @@ impl Settings {
         if let Some((key, problem)) = self.server.problem() {
             return Err(invalid(key, problem));
         }
+        if self.bk.login_url.trim().is_empty() {
+            return Err(invalid("bk.login_url", "must not be empty"));
+        }
         if self.bk.default_operator.trim().is_empty() {
             return Err(invalid("bk.default_operator", "must not be empty"));
         }
@@ -187,6 +193,7 @@ impl Settings {
             ("bk.gateway_job", &self.bk.gateway_job),
             ("bk.gateway_cmdb", &self.bk.gateway_cmdb),
             ("bk.gateway_gse", &self.bk.gateway_gse),
+            ("bk.gateway_login", &self.bk.gateway_login),
         ] {
             if value.is_empty() || value.contains('/') {
                 return Err(invalid(key, "must be a non-empty path segment"));

@@ -10,6 +10,7 @@ mod cmdb;
 mod convert;
 mod job;
 mod job_lookup;
+mod login;
 mod watch;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tracing::{Span, field};
 
 pub use cmdb::CmdbApi;
 pub use job::{JobApi, WatchJobInstanceStream};
+pub use login::LoginApi;
 pub use watch::{WatchKey, WatchSnapshot};
 
 use crate::bk::BkClient;
