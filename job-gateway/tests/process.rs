@@ -36,6 +36,7 @@ async fn the_gateway_serves_health_and_reflection_then_stops_on_sigterm_with_exi
             "grpc.reflection.v1alpha.ServerReflection",
             "jobgateway.v1.CmdbService",
             "jobgateway.v1.JobService",
+            "jobgateway.v1.LoginService",
         ]
     );
 
