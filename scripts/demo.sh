@@ -83,18 +83,23 @@ cat <<MSG
 
 Demo stack is up (logs in .dev/logs/):
   bk-sim          http://$sim_addr            BlueKing simulator (JOB pages at http://$sim_addr/api_execute/<id>)
-  job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService
+  job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService, jobgateway.v1.LoginService
   backup-service  $backup_addr             backup.v1.BackupService
   postgres        $database_url
   metrics         http://127.0.0.1:9101/metrics (job-gateway), http://127.0.0.1:9102/metrics (backup-service)
 
 Callers authenticate with: authorization: Bearer $token (health and reflection are open).
+BlueKing users and their login tokens (bk_token) in the demo world: admin tkn-admin (all businesses),
+alice tkn-alice (business 3), bob tkn-bob (business 5). Expire one with
+  curl -X POST http://$sim_addr/_sim/login/tokens/tkn-bob/expire
 Try:
   $buf curl --protocol grpc --http2-prior-knowledge http://$gw_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr/grpc.health.v1.Health/Check
   $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -H "x-bk-username: admin" \
       http://$backup_addr/backup.v1.BackupService/ListBackupRecords -d '{"bk_biz_id": 3}'
+  $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" \
+      http://$gw_addr/jobgateway.v1.LoginService/VerifyToken -d '{"bk_token": "tkn-bob"}'
 
 MSG
 bash scripts/demo-walkthrough.sh || log "the walkthrough failed: see $logs/"

@@ -195,7 +195,8 @@ impl BkClient {
     }
 
     /// Asks BlueKing's login service about `bk_token` (retried as a read, within the per-call
-    /// timeout) and decodes the answer with `decode`. The token is never logged.
+    /// timeout) and decodes the answer with `decode`. The token is never logged: HTTP errors are
+    /// stripped of their URL, whose query may hold it.
     pub(crate) async fn login_exchange<T>(
         &self,
         bk_token: &secrecy::SecretString,
@@ -214,13 +215,13 @@ impl BkClient {
                         .http
                         .execute(request)
                         .await
-                        .map_err(|e| transport_error(api, &e))?;
+                        .map_err(|e| transport_error(api, &e.without_url()))?;
                     let status = response.status();
                     let headers = response.headers().clone();
                     let body = response
                         .bytes()
                         .await
-                        .map_err(|e| transport_error(api, &e))?;
+                        .map_err(|e| transport_error(api, &e.without_url()))?;
                     Ok::<_, BkError>((status, headers, body))
                 };
                 let (status, headers, body) = tokio::time::timeout(self.inner.timeout, exchange)
