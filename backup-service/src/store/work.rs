@@ -235,7 +235,10 @@ pub async fn intend_launch(
     lease: Duration,
 ) -> Result<Intent, StoreError> {
     let (mut tx, row) = begin(pool, fence).await?;
+    // Every way out ends the transaction before returning: a dropped one keeps the row locked
+    // until the pool gets round to rolling it back, and the cancel that follows would wait.
     if row.state() == BackupState::Cancelling {
+        tx.rollback().await?;
         return Ok(Intent::Cancelling);
     }
     let done = sqlx::query(
@@ -249,6 +252,7 @@ pub async fn intend_launch(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
+        tx.rollback().await?;
         return Err(StoreError::Fenced(fence.id));
     }
     tx.commit().await?;

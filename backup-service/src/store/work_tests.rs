@@ -85,5 +85,13 @@ async fn a_backup_cancelled_while_launching_records_no_intent(pool: PgPool) {
         .unwrap();
     let intent = intend_launch(&pool, fence, Duration::from_secs(30)).await;
     assert_eq!(intent.unwrap(), Intent::Cancelling);
+    // The row is free the moment the answer is back: the cancel's end must not wait for it.
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("select 1 from backups where id = $1 for update nowait")
+        .bind(fence.id)
+        .execute(&mut *other)
+        .await
+        .expect("the row is not left locked");
+    other.rollback().await.unwrap();
     assert_eq!(launch_intent(&pool, fence.id).await.unwrap(), None);
 }
