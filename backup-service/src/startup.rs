@@ -185,10 +185,9 @@ impl Application {
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
-        let router = router.add_service(InterceptedService::new(
-            backup,
-            BearerAuth::new(&self.settings.auth),
-        ));
+        let auth = BearerAuth::new(&self.settings.auth);
+        let _reloader = auth.spawn_reloader();
+        let router = router.add_service(InterceptedService::new(backup, auth));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);
         let served = serve_until(

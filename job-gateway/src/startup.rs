@@ -142,6 +142,7 @@ impl Application {
             ));
         }
         let auth = BearerAuth::new(&self.settings.auth);
+        let _reloader = auth.spawn_reloader();
         let max = self.settings.server.max_message_bytes;
         let gzip = CompressionEncoding::Gzip;
         let cmdb = CmdbServiceServer::new(self.cmdb)

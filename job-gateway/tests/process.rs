@@ -106,3 +106,58 @@ fn help_documents_every_setting_with_its_environment_variable() {
     assert!(help.contains(job_gateway::config::SETTINGS_HELP.lines().nth(3).unwrap()));
     assert!(help.contains("JOB_GATEWAY__BK__TRANSPORT"));
 }
+
+#[tokio::test]
+async fn sighup_makes_the_gateway_reread_its_token_file_without_a_restart() {
+    use proto::jobgateway::v1 as pb;
+    use proto::jobgateway::v1::job_service_client::JobServiceClient;
+    use tonic::Code;
+
+    const OLD: &str = "old-token-0123456789";
+    const NEW: &str = "new-token-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.toml");
+    let write = |secret: &str| {
+        let text = format!("[[token]]\nname = \"cron\"\nsecret = \"{secret}\"\nuser = \"alice\"\n");
+        std::fs::write(&path, text).unwrap();
+    };
+    write(OLD);
+    let mut env = base_env();
+    env.retain(|(k, _)| *k != "JOB_GATEWAY__AUTH__TOKENS");
+    env.push(("JOB_GATEWAY__AUTH__TOKENS_FILE", path.display().to_string()));
+    // No polling: only SIGHUP reloads.
+    env.push(("JOB_GATEWAY__AUTH__TOKENS_FILE_POLL_SECS", "0".to_owned()));
+    let gw = spawn_service(BIN, &[], &env);
+    let mut job = JobServiceClient::connect(gw.endpoint()).await.unwrap();
+    // A request without a target fails our own check: INVALID_ARGUMENT once past the token
+    // check, UNAUTHENTICATED before it, and nothing is sent to BlueKing either way.
+    let mut code = async |token: &str| {
+        let mut r = tonic::Request::new(pb::ExecuteScriptRequest::default());
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        job.execute_script(r).await.unwrap_err().code()
+    };
+    assert_eq!(code(OLD).await, Code::InvalidArgument);
+    assert_eq!(code(NEW).await, Code::Unauthenticated);
+
+    write(NEW);
+    assert_eq!(
+        code(OLD).await,
+        Code::InvalidArgument,
+        "reloaded without SIGHUP"
+    );
+    gw.hangup();
+    let started = Instant::now();
+    while (code(OLD).await, code(NEW).await) != (Code::Unauthenticated, Code::InvalidArgument) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no reload within 10 s of SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        gw.drain_log()
+            .iter()
+            .any(|l| l.contains("bearer tokens reloaded") && l.contains("SIGHUP"))
+    );
+}

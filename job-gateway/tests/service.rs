@@ -1,4 +1,5 @@
-//! Service hygiene: bearer tokens with open probes, the caller's BlueKing username upstream,
+//! Service hygiene: bearer tokens with open probes, the caller's BlueKing username upstream
+//! (never a default operator while tokens are on),
 //! Prometheus metrics and TLS; and what every call meets before the service: its deadline
 //! (DEADLINE_EXCEEDED, counted, and BlueKing abandoned with it), the message size limit
 //! (RESOURCE_EXHAUSTED naming it), gzip both ways, and reflection that decodes our error
@@ -8,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{GAME_BIZ, TRANSPORTS, gateway, req, sim};
+use common::{GAME_BIZ, TRANSPORTS, bare, gateway, req, sim};
 use job_gateway::config::Transport;
 use proto::jobgateway::v1 as pb;
 use proto::jobgateway::v1::cmdb_service_client::CmdbServiceClient;
@@ -69,7 +70,7 @@ async fn calls_without_or_with_a_wrong_token_are_unauthenticated_while_health_st
 }
 
 #[tokio::test]
-async fn the_callers_username_reaches_blueking_as_bk_username_and_the_default_otherwise_on_both_transports()
+async fn the_callers_username_reaches_blueking_as_bk_username_and_a_delegator_naming_nobody_is_refused_on_both_transports()
  {
     let sim = sim().await;
     for transport in TRANSPORTS {
@@ -79,9 +80,13 @@ async fn the_callers_username_reaches_blueking_as_bk_username_and_the_default_ot
         cmdb.get_business_topology(req(topology(), Some("alice")))
             .await
             .unwrap();
-        cmdb.get_business_topology(req(topology(), None))
+        // No default operator stands in for a caller that names nobody.
+        let err = cmdb
+            .get_business_topology(bare(topology()))
             .await
-            .unwrap();
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        assert!(err.message().contains("x-bk-username"), "{}", err.message());
         let log = sim.requests("search_biz_inst_topo").await;
         let seen: Vec<(&str, &str)> = log
             .iter()
@@ -97,7 +102,7 @@ async fn the_callers_username_reaches_blueking_as_bk_username_and_the_default_ot
         } else {
             "gateway"
         };
-        assert_eq!(seen, [(door, "alice"), (door, "admin")]);
+        assert_eq!(seen, [(door, "alice")]);
         let err = cmdb
             .get_business_topology(req(topology(), Some("no spaces allowed")))
             .await

@@ -93,6 +93,12 @@ impl ServiceProcess {
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("send SIGTERM");
     }
 
+    /// Sends SIGHUP (the services re-read their token file on it).
+    pub fn hangup(&self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("send SIGHUP");
+    }
+
     /// Waits up to `limit` for the process to exit; `None` if it is still running.
     ///
     /// Async so the caller's runtime keeps driving its client connections: a runtime blocked

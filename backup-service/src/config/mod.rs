@@ -42,10 +42,12 @@ Settings (defaults < --config TOML file < environment):
   server.max_concurrent_streams BACKUP_SERVICE__SERVER__MAX_CONCURRENT_STREAMS calls one connection may have open at once [128]
   server.keepalive_interval_ms BACKUP_SERVICE__SERVER__KEEPALIVE_INTERVAL_MS HTTP/2 PING to idle callers this often; 0 = off [30000]
   server.keepalive_timeout_ms BACKUP_SERVICE__SERVER__KEEPALIVE_TIMEOUT_MS close a connection whose PING gets no answer within this [10000]
-  auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                bearer tokens callers must present (comma-separated; each >= 16 chars)
+  auth.tokens_file            BACKUP_SERVICE__AUTH__TOKENS_FILE           TOML file of named tokens, each acting as one `user` or a `delegator` naming the user in x-bk-username; secrets plain or sha256:<hex>; re-read on change and on SIGHUP (optional)
+  auth.tokens_file_poll_secs  BACKUP_SERVICE__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
+  auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars)
   auth.allow_unauthenticated  BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
-  default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username (unset: the header is required)
+  default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username and authentication is off (unset: the header is required)
   backup.max_hosts            BACKUP_SERVICE__BACKUP__MAX_HOSTS           hosts per search or backup [1000]
   backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS bound on a backup's total time when a request gives none [900]
   backup.deadline_slack_secs  BACKUP_SERVICE__BACKUP__DEADLINE_SLACK_SECS of a backup's total time, kept for launching and reading results (at most half); its JOB step gets the rest [300]
@@ -58,7 +60,7 @@ Settings (defaults < --config TOML file < environment):
   worker.poll_max_ms          BACKUP_SERVICE__WORKER__POLL_MAX_MS         longest JOB status poll interval [3000]
   worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after an uncertain launch (or an earlier claim's), look for the job this long before launching again; bounds the launch call [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
-  watch.max_streams_per_caller BACKUP_SERVICE__WATCH__MAX_STREAMS_PER_CALLER WatchBackup streams one caller (its token; its IP without auth) may hold; more is RESOURCE_EXHAUSTED [100]
+  watch.max_streams_per_caller BACKUP_SERVICE__WATCH__MAX_STREAMS_PER_CALLER WatchBackup streams one caller (its token's name; its IP without auth) may hold; more is RESOURCE_EXHAUSTED [100]
   plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
   plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)
   plan.backup_plan_id         BACKUP_SERVICE__PLAN__BACKUP_PLAN_ID        JOB plan holding backup.sh (plan mode)
@@ -158,8 +160,8 @@ impl Settings {
 
     /// The checks only serving needs (the `migrate` subcommand has no callers to authenticate).
     pub fn validate_serving(&self) -> Result<(), SettingsError> {
-        if let Some(problem) = self.auth.problem() {
-            return Err(invalid("auth.tokens", problem));
+        if let Some((key, problem)) = self.auth.problem() {
+            return Err(invalid(key, problem));
         }
         Ok(())
     }
@@ -372,6 +374,8 @@ mod tests {
             "job_gateway.url",
             "job_gateway.token",
             "auth.tokens",
+            "auth.tokens_file",
+            "auth.tokens_file_poll_secs",
             "auth.allow_unauthenticated",
             "metrics_addr",
             "default_operator",

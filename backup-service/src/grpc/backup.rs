@@ -63,23 +63,15 @@ impl BackupApi {
         }
     }
 
-    /// The caller's BlueKing username: `x-bk-username`, else the configured default.
+    /// The caller's BlueKing user: the authenticated caller's (a fixed-user token's user or the
+    /// user a delegator named); with authentication off `x-bk-username`, else `default_operator`.
     fn operator<T>(&self, req: &Request<T>) -> Result<String, Status> {
-        match &self.limits.default_operator {
-            Some(default) => {
-                let (name, defaulted) = service_kit::auth::operator(req.metadata(), default)?;
-                if defaulted {
-                    tracing::info!(operator = %name, "no x-bk-username: using the default operator");
-                }
-                Ok(name)
-            }
-            None => match service_kit::auth::operator(req.metadata(), "")? {
-                (name, false) => Ok(name),
-                (_, true) => Err(Status::invalid_argument(
-                    "x-bk-username metadata is required: it names the BlueKing user the backup runs as",
-                )),
-            },
+        let default = self.limits.default_operator.as_deref();
+        let (name, defaulted) = service_kit::auth::operator(req, default)?;
+        if defaulted {
+            tracing::info!(operator = %name, "no x-bk-username: using the default operator");
         }
+        Ok(name)
     }
 }
 

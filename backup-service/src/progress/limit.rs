@@ -2,7 +2,8 @@
 //! connection opened thousands of streams, each holding memory and a task, with no refusal.
 //!
 //! "One caller" is the authenticated caller identity when authentication is on (which
-//! configured token it presented, `service_kit::auth::Caller`), else the remote IP address.
+//! configured token's name, `service_kit::auth::Caller::token`: every user a delegator
+//! names shares its token's cap), else the remote IP address.
 //! A stream over the cap is refused with RESOURCE_EXHAUSTED naming the cap; a slot frees when
 //! its stream ends or its caller goes away.
 
@@ -34,7 +35,7 @@ impl WatchLimit {
     /// Takes a slot for the caller of `request`, or refuses when it already holds the cap.
     pub fn admit<T>(&self, request: &Request<T>) -> Result<WatchSlot, Status> {
         let caller = match request.extensions().get::<Caller>() {
-            Some(Caller(who)) => who.clone(),
+            Some(caller) => caller.token.clone(),
             None => request
                 .remote_addr()
                 .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
@@ -116,7 +117,10 @@ mod tests {
 
     fn authed(who: &str) -> Request<()> {
         let mut r = Request::new(());
-        r.extensions_mut().insert(Caller(who.to_owned()));
+        r.extensions_mut().insert(Caller {
+            token: who.to_owned(),
+            user: None,
+        });
         r
     }
 

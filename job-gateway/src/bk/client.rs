@@ -7,9 +7,10 @@
 //! dropped (its connection with it) and fails as [`BkError::Timeout`].
 //!
 //! The decision a reader must know: every call names its operator (`bk_username`)
-//! explicitly. The gRPC layer passes the caller's `x-bk-username`, or
-//! [`BkClient::default_operator`] (see [`BkClient::operator`]), so BlueKing's own permission
-//! checks apply to the real caller. The app secret lives in a `SecretString` and in a
+//! explicitly. The gRPC layer passes the authenticated caller's user (a fixed-user token's
+//! user, or the `x-bk-username` a delegator token named); [`BkClient::default_operator`] stands
+//! in only when authentication is off, so BlueKing's own permission checks apply to the real
+//! caller. The app secret lives in a `SecretString` and in a
 //! sensitive header; neither `Debug` nor any error shows it.
 
 use std::sync::Arc;

@@ -38,7 +38,7 @@ Settings (defaults < --config TOML file < environment):
   bk.app_code           JOB_GATEWAY__BK__APP_CODE         BlueKing app code [bk-log-backup]
   bk.app_secret         JOB_GATEWAY__BK__APP_SECRET       BlueKing app secret (required unless app_secret_file)
   bk.app_secret_file    JOB_GATEWAY__BK__APP_SECRET_FILE  file holding the app secret
-  bk.default_operator   JOB_GATEWAY__BK__DEFAULT_OPERATOR bk_username when a caller sends no x-bk-username [admin]
+  bk.default_operator   JOB_GATEWAY__BK__DEFAULT_OPERATOR bk_username when a caller sends no x-bk-username and authentication is off; with tokens the header is required [admin]
   bk.job_web_url        JOB_GATEWAY__BK__JOB_WEB_URL      JOB web UI base; links are <job_web_url>/api_execute/<id> [http://127.0.0.1:8600]
   bk.timeout_ms         JOB_GATEWAY__BK__TIMEOUT_MS       per-call timeout toward BlueKing [10000]
   bk.connect_timeout_ms JOB_GATEWAY__BK__CONNECT_TIMEOUT_MS time to open a connection to BlueKing [3000]
@@ -57,7 +57,9 @@ Settings (defaults < --config TOML file < environment):
   bk.retry_max_attempts JOB_GATEWAY__BK__RETRY_MAX_ATTEMPTS attempts per call, first included [3]
   bk.retry_base_ms      JOB_GATEWAY__BK__RETRY_BASE_MS    first retry backoff, doubled per retry, jittered [200]
   bk.retry_max_ms       JOB_GATEWAY__BK__RETRY_MAX_MS     backoff cap [3000]
-  auth.tokens           JOB_GATEWAY__AUTH__TOKENS         bearer tokens callers must present (comma-separated; each >= 16 chars)
+  auth.tokens_file      JOB_GATEWAY__AUTH__TOKENS_FILE    TOML file of named tokens, each acting as one `user` or a `delegator` naming the user in x-bk-username; secrets plain or sha256:<hex>; re-read on change and on SIGHUP (optional)
+  auth.tokens_file_poll_secs JOB_GATEWAY__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
+  auth.tokens           JOB_GATEWAY__AUTH__TOKENS         legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars)
   auth.allow_unauthenticated JOB_GATEWAY__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics (optional)
   server.max_message_bytes JOB_GATEWAY__SERVER__MAX_MESSAGE_BYTES largest request accepted; larger is RESOURCE_EXHAUSTED [4194304]
@@ -227,8 +229,8 @@ impl Settings {
                 "must not exceed bk.retry_max_ms",
             ));
         }
-        if let Some(problem) = self.auth.problem() {
-            return Err(invalid("auth.tokens", problem));
+        if let Some((key, problem)) = self.auth.problem() {
+            return Err(invalid(key, problem));
         }
         self.tls.validate()?;
         self.watch.validate()?;

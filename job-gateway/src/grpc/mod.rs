@@ -59,9 +59,10 @@ fn rpc_span(rpc: &'static str) -> Span {
     )
 }
 
-/// The BlueKing operator of a call; logs when the default stands in.
+/// The BlueKing operator of a call: the authenticated caller's user (see
+/// `service_kit::auth::operator`); the default stands in, logged, only with authentication off.
 fn operator<T>(bk: &BkClient, request: &Request<T>) -> Result<String, Status> {
-    let (name, defaulted) = service_kit::auth::operator(request.metadata(), bk.default_operator())?;
+    let (name, defaulted) = service_kit::auth::operator(request, Some(bk.default_operator()))?;
     if defaulted {
         tracing::info!(
             operator = %name,

@@ -232,14 +232,21 @@ pub fn metric_value(text: &str, sample: &str) -> f64 {
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
-/// A request with the bearer token and, when given, the caller's BlueKing username.
+/// A request with the bearer token (a delegator) naming the caller's BlueKing username: `user`,
+/// or `admin` for tests that do not care who calls.
 pub fn req<T>(message: T, user: Option<&str>) -> Request<T> {
+    let mut r = bare(message);
+    let user = user.unwrap_or("admin");
+    r.metadata_mut()
+        .insert("x-bk-username", user.parse().unwrap());
+    r
+}
+
+/// A request with the bearer token and no `x-bk-username`.
+pub fn bare<T>(message: T) -> Request<T> {
     let mut r = Request::new(message);
     r.metadata_mut()
         .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    if let Some(u) = user {
-        r.metadata_mut().insert("x-bk-username", u.parse().unwrap());
-    }
     r
 }
 
