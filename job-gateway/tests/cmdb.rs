@@ -237,7 +237,7 @@ async fn the_tree_with_the_idle_pool_is_the_same_over_esb_which_drops_with_defau
     assert_eq!(esb_sets, ["esb"]);
 }
 
-/// ListHosts as the default operator, which must succeed.
+/// ListHosts as admin, which must succeed.
 async fn hosts(
     cmdb: &mut CmdbServiceClient<Channel>,
     request: pb::ListHostsRequest,
