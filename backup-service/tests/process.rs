@@ -158,3 +158,117 @@ fn an_unreachable_database_fails_start_up_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn sighup_makes_the_service_reread_its_token_file_and_a_broken_file_keeps_the_tokens_in_force(
+    _pool_opts: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    opts: PgConnectOptions,
+) {
+    use proto::backup::v1 as pb;
+    use proto::backup::v1::backup_service_client::BackupServiceClient;
+    use tonic::Code;
+
+    const OLD: &str = "old-token-0123456789";
+    const NEW: &str = "new-token-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.toml");
+    let write = |secret: &str| {
+        let text = format!("[[token]]\nname = \"cron\"\nsecret = \"{secret}\"\nuser = \"alice\"\n");
+        std::fs::write(&path, text).unwrap();
+    };
+    write(OLD);
+    let svc = spawn_service(
+        BIN,
+        &[],
+        &[
+            ("BACKUP_SERVICE__LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("BACKUP_SERVICE__DATABASE__URL", url_of(&opts)),
+            (
+                "BACKUP_SERVICE__AUTH__TOKENS_FILE",
+                path.display().to_string(),
+            ),
+            // No polling: only SIGHUP reloads.
+            (
+                "BACKUP_SERVICE__AUTH__TOKENS_FILE_POLL_SECS",
+                "0".to_owned(),
+            ),
+        ],
+    );
+    let mut client = BackupServiceClient::connect(svc.endpoint()).await.unwrap();
+    let mut code = async |token: &str| {
+        let mut r = tonic::Request::new(pb::ListBackupsRequest::default());
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        match client.list_backups(r).await {
+            Ok(_) => Code::Ok,
+            Err(e) => e.code(),
+        }
+    };
+    assert_eq!(
+        (code(OLD).await, code(NEW).await),
+        (Code::Ok, Code::Unauthenticated)
+    );
+
+    write(NEW);
+    svc.hangup();
+    let started = Instant::now();
+    while (code(OLD).await, code(NEW).await) != (Code::Unauthenticated, Code::Ok) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no reload within 10 s of SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A broken file is logged on the next SIGHUP and the tokens in force stay.
+    std::fs::write(&path, "[[token]]\nname = ").unwrap();
+    svc.hangup();
+    let started = Instant::now();
+    while !svc
+        .drain_log()
+        .iter()
+        .any(|l| l.contains("token file unusable") && l.contains("SIGHUP"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no reload logged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(code(NEW).await, Code::Ok);
+}
+
+#[test]
+fn an_unusable_token_file_stops_start_up_with_one_line_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.toml");
+    std::fs::write(
+        &path,
+        "[[token]]\nname = \"x\"\nsecret = \"short\"\ndelegator = true\n",
+    )
+    .unwrap();
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[
+            (
+                "BACKUP_SERVICE__DATABASE__URL",
+                "postgres://u@127.0.0.1:1/db".to_owned(),
+            ),
+            (
+                "BACKUP_SERVICE__AUTH__TOKENS_FILE",
+                path.display().to_string(),
+            ),
+        ],
+    );
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("backup-service: invalid setting `auth.tokens_file` (env BACKUP_SERVICE__AUTH__TOKENS_FILE): "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("token `x`: secret must be at least 16 characters"),
+        "{stderr}"
+    );
+}
