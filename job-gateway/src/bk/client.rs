@@ -89,24 +89,9 @@ impl BkClient {
         })
     }
 
-    /// The operator used when a caller names none.
+    /// The operator used when a caller names none while authentication is off.
     pub fn default_operator(&self) -> &str {
         &self.inner.default_operator
-    }
-
-    /// The operator for a call: the caller's BlueKing username when given (non-blank), else the
-    /// configured default, logged as such.
-    pub fn operator<'a>(&'a self, caller: Option<&'a str>) -> &'a str {
-        match caller.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(user) => user,
-            None => {
-                tracing::info!(
-                    operator = %self.inner.default_operator,
-                    "no x-bk-username from the caller; using the default operator"
-                );
-                &self.inner.default_operator
-            }
-        }
     }
 
     /// The front door calls of `system` go through.
