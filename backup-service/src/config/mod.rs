@@ -89,7 +89,7 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
-    /// Operator when a caller sends no `x-bk-username`.
+    /// Operator when a caller sends no `x-bk-username` and authentication is off.
     pub default_operator: Option<String>,
     /// Limits of backups.
     pub backup: BackupSettings,

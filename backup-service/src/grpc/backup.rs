@@ -29,7 +29,8 @@ pub struct Limits {
     pub deadline_slack_secs: i64,
     /// SearchFiles default per-host limit.
     pub max_files_per_host: u32,
-    /// Operator when no `x-bk-username` is sent; `None` makes the header required.
+    /// Operator when no `x-bk-username` is sent and authentication is off; `None` makes the
+    /// header required. Never used for an authenticated caller.
     pub default_operator: Option<String>,
     /// Time zone of the time in backup directory names.
     pub name_zone: chrono_tz::Tz,

@@ -45,7 +45,7 @@ pub struct BkSettings {
     pub app_secret: Option<SecretString>,
     /// File holding the app secret.
     pub app_secret_file: Option<PathBuf>,
-    /// Operator used when a caller names none.
+    /// Operator used when a caller names none and authentication is off.
     pub default_operator: String,
     /// JOB web UI base URL.
     pub job_web_url: String,
