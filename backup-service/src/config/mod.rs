@@ -44,7 +44,7 @@ Settings (defaults < --config TOML file < environment):
   server.keepalive_timeout_ms BACKUP_SERVICE__SERVER__KEEPALIVE_TIMEOUT_MS close a connection whose PING gets no answer within this [10000]
   auth.tokens_file            BACKUP_SERVICE__AUTH__TOKENS_FILE           TOML file of named tokens, each acting as one `user` or a `delegator` naming the user in x-bk-username; secrets plain or sha256:<hex>; re-read on change and on SIGHUP (optional)
   auth.tokens_file_poll_secs  BACKUP_SERVICE__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
-  auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars)
+  auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars or sha256:<hex>)
   auth.allow_unauthenticated  BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
   default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username and authentication is off (unset: the header is required)

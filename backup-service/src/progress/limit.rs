@@ -143,6 +143,23 @@ mod tests {
     }
 
     #[test]
+    fn the_users_a_delegator_names_share_its_tokens_cap() {
+        let limit = WatchLimit::new(1);
+        let as_user = |user: &str| {
+            let mut r = Request::new(());
+            r.extensions_mut().insert(Caller {
+                token: "saas".to_owned(),
+                user: Some(user.to_owned()),
+            });
+            r
+        };
+        let _alice = limit.admit(&as_user("alice")).unwrap();
+        let err = limit.admit(&as_user("bob")).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(limit.held("saas"), 1);
+    }
+
+    #[test]
     fn a_dropped_stream_frees_its_slot() {
         let limit = WatchLimit::new(1);
         let held = limit

@@ -59,7 +59,7 @@ Settings (defaults < --config TOML file < environment):
   bk.retry_max_ms       JOB_GATEWAY__BK__RETRY_MAX_MS     backoff cap [3000]
   auth.tokens_file      JOB_GATEWAY__AUTH__TOKENS_FILE    TOML file of named tokens, each acting as one `user` or a `delegator` naming the user in x-bk-username; secrets plain or sha256:<hex>; re-read on change and on SIGHUP (optional)
   auth.tokens_file_poll_secs JOB_GATEWAY__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
-  auth.tokens           JOB_GATEWAY__AUTH__TOKENS         legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars)
+  auth.tokens           JOB_GATEWAY__AUTH__TOKENS         legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars or sha256:<hex>)
   auth.allow_unauthenticated JOB_GATEWAY__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
   metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics (optional)
   server.max_message_bytes JOB_GATEWAY__SERVER__MAX_MESSAGE_BYTES largest request accepted; larger is RESOURCE_EXHAUSTED [4194304]

@@ -18,7 +18,7 @@ pub mod tokens;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Status};
@@ -72,11 +72,10 @@ impl AuthSettings {
                 "no tokens configured: set auth.tokens_file or auth.tokens (or auth.allow_unauthenticated = true for development)".to_owned(),
             ));
         }
-        if self.tokens.iter().any(|t| t.expose_secret().len() < 16) {
-            return Some((
-                "auth.tokens",
-                "every token must be at least 16 characters".to_owned(),
-            ));
+        for (i, raw) in self.tokens.iter().enumerate() {
+            if let Err(e) = Token::legacy(i + 1, raw) {
+                return Some(("auth.tokens", e));
+            }
         }
         if let Some(path) = &self.tokens_file
             && let Err(e) = tokens::load(path)
@@ -94,7 +93,7 @@ impl AuthSettings {
     fn load(&self) -> Result<Vec<Token>, String> {
         let mut all: Vec<Token> = (self.tokens.iter().enumerate())
             .map(|(i, s)| Token::legacy(i + 1, s))
-            .collect();
+            .collect::<Result<_, _>>()?;
         if let Some(path) = &self.tokens_file {
             all.extend(tokens::load(path)?);
         }
@@ -136,7 +135,7 @@ impl BearerAuth {
     /// tokens and `allow_unauthenticated` it admits all.
     pub fn new(settings: &AuthSettings) -> Self {
         let tokens = settings.load().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "token file unusable; serving the auth.tokens list only");
+            tracing::error!(error = %e, "tokens unusable; falling back to the auth.tokens list alone");
             let legacy = AuthSettings {
                 tokens_file: None,
                 ..settings.clone()

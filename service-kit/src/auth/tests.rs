@@ -63,6 +63,22 @@ fn a_legacy_token_is_a_delegator_known_by_its_position() {
 }
 
 #[test]
+fn a_legacy_token_may_be_stored_as_its_sha256() {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(TOKEN.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let s = settings(&[&format!("sha256:{hex}")]);
+    assert!(s.problem().is_none());
+    let auth = BearerAuth::new(&s);
+    auth.check(&md(&[("authorization", &bearer(TOKEN))]))
+        .unwrap();
+    let bad = settings(&["sha256:not-hex-at-all-but-long-enough"]);
+    assert_eq!(bad.problem().unwrap().0, "auth.tokens");
+}
+
+#[test]
 fn a_missing_or_wrong_token_is_unauthenticated() {
     let auth = BearerAuth::new(&settings(&[TOKEN]));
     for m in [

@@ -15,7 +15,8 @@
 //! user = "alice"                 # always acts as alice
 //! ```
 //!
-//! Legacy `auth.tokens` entries are delegators named `token#1`, `token#2`, … in order.
+//! Legacy `auth.tokens` entries (plain or `sha256:` too) are delegators named `token#1`,
+//! `token#2`, … in order.
 
 use std::path::Path;
 
@@ -55,13 +56,14 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    /// A legacy `auth.tokens` entry: a delegator named `token#<n>`.
-    pub(crate) fn legacy(n: usize, secret: &SecretString) -> Self {
-        Self {
+    /// A legacy `auth.tokens` entry (plain or `sha256:`): a delegator named `token#<n>`.
+    pub(crate) fn legacy(n: usize, raw: &SecretString) -> Result<Self, String> {
+        let secret = secret(raw.expose_secret()).map_err(|m| format!("token #{n} {m}"))?;
+        Ok(Self {
             name: format!("token#{n}"),
-            secret: Secret::Plain(secret.clone()),
+            secret,
             policy: Policy::Delegator,
-        }
+        })
     }
 
     /// Whether `presented` is this token, without an early exit on the first differing byte.
