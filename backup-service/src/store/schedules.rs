@@ -168,7 +168,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<ScheduleRow, StoreError> {
     let f = &new.fields;
-    sqlx::query_as(&format!(
+    let sql = format!(
         "insert into schedules (id, bk_biz_id, operator, updated_by, name, selector, \
            bk_file_dir, bk_file_suffix, cron, time_zone, start_time, end_time, jitter_ms, \
            overlap_policy, catch_up_window_secs, pause_after_failures, run_timeout_secs, \
@@ -176,31 +176,18 @@ pub async fn create(
          values ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
            $17, $18, $19, $20, $21, $21) \
          returning {SCHEDULE_COLUMNS}"
-    ))
-    .bind(new.id)
-    .bind(new.bk_biz_id)
-    .bind(&new.operator)
-    .bind(&f.name)
-    .bind(&f.selector)
-    .bind(&f.bk_file_dir)
-    .bind(&f.bk_file_suffix)
-    .bind(&f.cron)
-    .bind(&f.time_zone)
-    .bind(f.start_time)
-    .bind(f.end_time)
-    .bind(f.jitter_ms)
-    .bind(f.overlap_policy)
-    .bind(f.catch_up_window_secs)
-    .bind(f.pause_after_failures)
-    .bind(f.run_timeout_secs)
-    .bind(f.keep_last)
-    .bind(f.keep_within_secs)
-    .bind(new.next.map(|n| n.fire_at))
-    .bind(new.next.map(|n| n.due_at))
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .map_err(|e| name_taken(e, new.bk_biz_id, &f.name))
+    );
+    let q = sqlx::query_as(&sql)
+        .bind(new.id)
+        .bind(new.bk_biz_id)
+        .bind(&new.operator);
+    bind_fields(q, f)
+        .bind(new.next.map(|n| n.fire_at))
+        .bind(new.next.map(|n| n.due_at))
+        .bind(now)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| name_taken(e, new.bk_biz_id, &f.name))
 }
 
 /// The schedule `id`, deleted or not.
@@ -232,7 +219,7 @@ pub async fn update(
             return Ok((None, false));
         };
         let f = fields;
-        let row: ScheduleRow = sqlx::query_as(&format!(
+        let sql = format!(
             "update schedules set name = $2, selector = $3, bk_file_dir = $4, \
                bk_file_suffix = $5, cron = $6, time_zone = $7, start_time = $8, end_time = $9, \
                jitter_ms = $10, overlap_policy = $11, catch_up_window_secs = $12, \
@@ -240,31 +227,16 @@ pub async fn update(
                keep_within_secs = $16, next_fire_at = $17, next_due_at = $18, \
                claimed_until = null, updated_by = $19, updated_at = $20, version = $21 + 1 \
              where id = $1 returning {SCHEDULE_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(&f.name)
-        .bind(&f.selector)
-        .bind(&f.bk_file_dir)
-        .bind(&f.bk_file_suffix)
-        .bind(&f.cron)
-        .bind(&f.time_zone)
-        .bind(f.start_time)
-        .bind(f.end_time)
-        .bind(f.jitter_ms)
-        .bind(f.overlap_policy)
-        .bind(f.catch_up_window_secs)
-        .bind(f.pause_after_failures)
-        .bind(f.run_timeout_secs)
-        .bind(f.keep_last)
-        .bind(f.keep_within_secs)
-        .bind(next.map(|n| n.fire_at))
-        .bind(next.map(|n| n.due_at))
-        .bind(updated_by)
-        .bind(now)
-        .bind(version)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| name_taken(e, bk_biz_id, &f.name))?;
+        );
+        let row: ScheduleRow = bind_fields(sqlx::query_as(&sql).bind(id), f)
+            .bind(next.map(|n| n.fire_at))
+            .bind(next.map(|n| n.due_at))
+            .bind(updated_by)
+            .bind(now)
+            .bind(version)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| name_taken(e, bk_biz_id, &f.name))?;
         Ok((Some(row), true))
     })
     .await
@@ -378,3 +350,25 @@ pub async fn count_run_result(
 #[cfg(test)]
 #[path = "schedules_tests.rs"]
 pub(crate) mod tests;
+
+type RowQuery<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, ScheduleRow, sqlx::postgres::PgArguments>;
+
+/// Binds what the caller sets on a schedule, in the column order of [`create`] and [`update`].
+fn bind_fields<'q>(q: RowQuery<'q>, f: &'q ScheduleFields) -> RowQuery<'q> {
+    q.bind(&f.name)
+        .bind(&f.selector)
+        .bind(&f.bk_file_dir)
+        .bind(&f.bk_file_suffix)
+        .bind(&f.cron)
+        .bind(&f.time_zone)
+        .bind(f.start_time)
+        .bind(f.end_time)
+        .bind(f.jitter_ms)
+        .bind(f.overlap_policy)
+        .bind(f.catch_up_window_secs)
+        .bind(f.pause_after_failures)
+        .bind(f.run_timeout_secs)
+        .bind(f.keep_last)
+        .bind(f.keep_within_secs)
+}
