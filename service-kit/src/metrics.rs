@@ -179,19 +179,20 @@ where
             .started
             .with_label_values(&[kind, service, method])
             .inc();
-        let started = Instant::now();
-        let metrics = Arc::clone(&self.metrics);
+        let mut unanswered = Unanswered(Some(Pending {
+            metrics: Arc::clone(&self.metrics),
+            labels,
+            started: Instant::now(),
+            header_code: None,
+        }));
         let fut = self.inner.call(req);
         Box::pin(async move {
+            // Dropped before the handler answers (the client went away): recorded CANCELLED by
+            // `unanswered`'s drop.
             let resp = fut.await?;
-            let header_code = status_code(resp.headers());
+            let mut pending = unanswered.0.take().expect("taken only here");
+            pending.header_code = status_code(resp.headers());
             let (parts, body) = resp.into_parts();
-            let pending = Pending {
-                metrics,
-                labels,
-                started,
-                header_code,
-            };
             Ok(Response::from_parts(
                 parts,
                 MeteredBody {
@@ -200,6 +201,19 @@ where
                 },
             ))
         })
+    }
+}
+
+/// A call whose handler has not answered yet: recorded CANCELLED if it is dropped so, since
+/// the client that went away will never see an answer. The pending record is taken out of
+/// it once the handler answers (or fails, which tonic's handlers never do).
+struct Unanswered(Option<Pending>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.record(tonic::Code::Cancelled);
+        }
     }
 }
 

@@ -171,3 +171,27 @@ async fn a_peer_that_stops_answering_pings_is_disconnected() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_call_its_client_abandons_before_the_answer_is_counted_cancelled() {
+    use tower::{Layer, Service, ServiceExt};
+    let registry = Registry::new();
+    let metrics = GrpcMetrics::register(&registry).unwrap();
+    let methods = served_methods(&[], &["grpc.health.v1.Health"]);
+    // A handler that never answers, as one waiting on a slow upstream.
+    let never = tower::service_fn(|_req: http::Request<()>| {
+        std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
+    });
+    let mut svc = metrics.layer(methods).layer(never);
+    let req = http::Request::builder()
+        .uri("/grpc.health.v1.Health/Check")
+        .body(())
+        .unwrap();
+    let call = svc.ready().await.unwrap().call(req);
+    // The client goes away: the call's future is dropped unanswered.
+    let abandoned = tokio::time::timeout(Duration::from_millis(20), call).await;
+    assert!(abandoned.is_err(), "the handler never answers");
+    let text = render(&registry);
+    let line = r#"grpc_server_handled_total{grpc_code="CANCELLED",grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary"} 1"#;
+    assert!(text.contains(line), "{line} missing from\n{text}");
+}
