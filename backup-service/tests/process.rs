@@ -173,7 +173,7 @@ async fn sighup_makes_the_service_reread_its_token_file_and_a_broken_file_keeps_
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.toml");
     let write = |secret: &str| {
-        let text = format!("[[token]]\nname = \"cron\"\nsecret = \"{secret}\"\nuser = \"alice\"\n");
+        let text = service_kit::testing::token_file_text(&[("cron", secret, "user = \"alice\"")]);
         std::fs::write(&path, text).unwrap();
     };
     write(OLD);

@@ -118,7 +118,7 @@ async fn sighup_makes_the_gateway_reread_its_token_file_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.toml");
     let write = |secret: &str| {
-        let text = format!("[[token]]\nname = \"cron\"\nsecret = \"{secret}\"\nuser = \"alice\"\n");
+        let text = service_kit::testing::token_file_text(&[("cron", secret, "user = \"alice\"")]);
         std::fs::write(&path, text).unwrap();
     };
     write(OLD);

@@ -19,13 +19,7 @@ const SAAS: &str = "saas-token-0123456789";
 
 fn file(dir: &Path, tokens: &[(&str, &str, &str)]) -> std::path::PathBuf {
     let path = dir.join("tokens.toml");
-    let text: String = tokens
-        .iter()
-        .map(|(name, secret, policy)| {
-            format!("[[token]]\nname = \"{name}\"\nsecret = \"{secret}\"\n{policy}\n")
-        })
-        .collect();
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, service_kit::testing::token_file_text(tokens)).unwrap();
     path
 }
 

@@ -236,3 +236,14 @@ pub fn untimed(addr: SocketAddr) -> (Untimed, http::Uri) {
     let origin = format!("http://{addr}").parse().expect("an origin");
     (client, origin)
 }
+
+/// The text of an `auth.tokens_file` holding `tokens`, each `(name, secret, policy)` where the
+/// policy is its TOML line (`user = "alice"` or `delegator = true`).
+pub fn token_file_text(tokens: &[(&str, &str, &str)]) -> String {
+    tokens
+        .iter()
+        .map(|(name, secret, policy)| {
+            format!("[[token]]\nname = \"{name}\"\nsecret = \"{secret}\"\n{policy}\n")
+        })
+        .collect()
+}

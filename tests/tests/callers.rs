@@ -24,10 +24,10 @@ struct TokenFile(PathBuf);
 impl TokenFile {
     fn new() -> Self {
         let path = std::env::temp_dir().join(format!("bklb-tokens-{}.toml", uuid::Uuid::new_v4()));
-        let text = format!(
-            "[[token]]\nname = \"cron\"\nsecret = \"{CRON}\"\nuser = \"alice\"\n\
-             [[token]]\nname = \"saas\"\nsecret = \"{SAAS}\"\ndelegator = true\n"
-        );
+        let text = service_kit::testing::token_file_text(&[
+            ("cron", CRON, "user = \"alice\""),
+            ("saas", SAAS, "delegator = true"),
+        ]);
         std::fs::write(&path, text).unwrap();
         Self(path)
     }
