@@ -244,6 +244,23 @@ db_enum! {
         Missed => "missed",
         /// Starting failed; the run holds the reason.
         FailedToStart => "failed_to_start",
+        /// Waiting for the previous backup to end (overlap policy BUFFER_ONE); becomes
+        /// `Fired` when it starts its backup.
+        Buffered => "buffered",
+    }
+}
+
+db_enum! {
+    /// Where retention stands after a run.
+    RetentionState {
+        /// Nothing to do: the schedule keeps everything, or the run started no backup.
+        None => "none",
+        /// Waiting for the run's backup to end, or for the prune to finish.
+        Pending => "pending",
+        /// Pruned on every host of the run.
+        Done => "done",
+        /// The prune failed on at least one host; the run's message says where and why.
+        Failed => "failed",
     }
 }
 

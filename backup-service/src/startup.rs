@@ -28,6 +28,7 @@ use crate::grpc::{BackupApi, Limits};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
+use crate::schedule::{Clock, Engine};
 use crate::store;
 use crate::worker::{self, Wakeup, WorkerSettings};
 
@@ -39,6 +40,7 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     pool: PgPool,
     gateway: Gateway,
+    clock: Clock,
 }
 
 impl Application {
@@ -79,7 +81,14 @@ impl Application {
             metrics_listener,
             pool,
             gateway,
+            clock: Clock::System,
         })
+    }
+
+    /// Runs the scheduler on `clock` instead of the system clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The address of `GET /metrics`, when `metrics_addr` is set.
@@ -174,6 +183,14 @@ impl Application {
             wakeup.clone(),
             stop.clone(),
         )));
+        let engine = Engine::new(
+            self.pool.clone(),
+            self.gateway.clone(),
+            self.clock.clone(),
+            wakeup.clone(),
+        );
+        // The scheduler loop is spawned here (issue 11, in progress).
+        let _ = &engine;
         let api = BackupApi::new(
             self.pool.clone(),
             self.gateway.clone(),

@@ -108,6 +108,7 @@ pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
         bytes_copied: h.bytes_copied,
         files: vec![],
         update_time: h.updated_at.map(timestamp),
+        prune_time: None, // TODO(H-C)
     }
 }
 
@@ -161,6 +162,7 @@ pub fn backup_message(
         retry_backup_ids: retries.iter().map(ToString::to_string).collect(),
         counts: Some(counts_message(counts)),
         host_results: hosts,
+        schedule_id: row.schedule_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 

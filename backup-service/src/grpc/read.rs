@@ -85,6 +85,7 @@ impl BackupApi {
             view: raw_view,
             page_size: size,
             page_token,
+            schedule_id: _, // TODO(H-A): filter
         } = req;
         if bk_biz_id < 0 || bk_host_id < 0 {
             let field = if bk_biz_id < 0 {

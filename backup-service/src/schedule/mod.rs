@@ -1,9 +1,14 @@
-//! Scheduled backups (issue 11), the parts that stand below the scheduler: [`spec`], when a
-//! schedule fires, and the rule that pauses a failing schedule. The tables and the
+//! Scheduled backups: [`spec`], when a schedule fires; [`clock`], the scheduler's one source
+//! of time; [`engine`], which decides and records fires; and the rule that pauses a failing
+//! schedule. The tables and the
 //! exactly-once fire are in `store::schedules` and `store::schedule_fires`.
 
+pub mod clock;
+pub mod engine;
 pub mod spec;
 
+pub use clock::{Clock, ManualClock};
+pub use engine::Engine;
 pub use spec::{Spec, SpecError, SpecInput};
 
 /// Whether a schedule with `consecutive_failures` failed runs in a row (counting the one that

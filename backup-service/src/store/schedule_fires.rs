@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::StoreError;
 use super::backups::{self, Created, NewBackup};
 use super::schedules::{NextFire, SCHEDULE_COLUMNS, ScheduleRow};
-use crate::domain::{RunDecision, RunTrigger, ScheduleState};
+use crate::domain::{RetentionState, RunDecision, RunTrigger, ScheduleState};
 
 /// The client request id of the backup a fire starts: one per (schedule, nominal time).
 pub fn fire_request_id(schedule_id: Uuid, scheduled_at: DateTime<Utc>) -> String {
@@ -80,6 +80,8 @@ pub enum Decision {
     Missed,
     /// Could not start; why.
     FailedToStart(String),
+    /// Wait for the previous backup to end, then start (overlap policy BUFFER_ONE).
+    Buffer,
 }
 
 impl Decision {
@@ -90,6 +92,7 @@ impl Decision {
             Decision::SkipOverlap => RunDecision::SkippedOverlap,
             Decision::Missed => RunDecision::Missed,
             Decision::FailedToStart(_) => RunDecision::FailedToStart,
+            Decision::Buffer => RunDecision::Buffered,
         }
     }
 }
@@ -113,6 +116,8 @@ pub struct Fire {
     pub next: Option<NextFire>,
     /// Decision time.
     pub now: DateTime<Utc>,
+    /// Who called TriggerSchedule (manual runs); empty for cron fires.
+    pub triggered_by: String,
 }
 
 /// A stored run.
@@ -136,10 +141,24 @@ pub struct RunRow {
     pub resolved_host_ids: Vec<i64>,
     /// When it was decided.
     pub decided_at: DateTime<Utc>,
+    /// Who called TriggerSchedule; empty for cron runs.
+    pub triggered_by: String,
+    /// Retention after the run.
+    pub retention_state: RetentionState,
+    /// Backup directories retention removed, over all hosts.
+    pub retention_pruned: i32,
+    /// Removals that failed, over all hosts.
+    pub retention_failed: i32,
+    /// Why retention failed (hosts and reasons).
+    pub retention_message: String,
+    /// When the prune finished.
+    pub retention_finished_at: Option<DateTime<Utc>>,
 }
 
-const RUN_COLUMNS: &str = "id, schedule_id, scheduled_at, trigger, decision, backup_id, reason, \
-    resolved_host_ids, decided_at";
+/// The columns of [`RunRow`].
+pub const RUN_COLUMNS: &str = "id, schedule_id, scheduled_at, trigger, decision, backup_id, \
+    reason, resolved_host_ids, decided_at, triggered_by, retention_state, retention_pruned, \
+    retention_failed, retention_message, retention_finished_at";
 
 /// What [`record_fire`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,12 +232,17 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
             (Some(row.id), String::new())
         }
         Decision::FailedToStart(reason) => (None, reason.clone()),
-        Decision::SkipOverlap | Decision::Missed => (None, String::new()),
+        Decision::SkipOverlap | Decision::Missed | Decision::Buffer => (None, String::new()),
     };
+    // A fired run of a schedule with retention owes a prune once its backup ends.
     let run: RunRow = sqlx::query_as(&format!(
         "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, backup_id, \
-           reason, resolved_host_ids, decided_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {RUN_COLUMNS}"
+           reason, resolved_host_ids, decided_at, triggered_by, retention_state) \
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9, \
+           case when $5::uuid is not null \
+             and (s.keep_last is not null or s.keep_within_secs is not null) \
+             then 'pending' else 'none' end \
+         from schedules s where s.id = $1 returning {RUN_COLUMNS}"
     ))
     .bind(fire.schedule_id)
     .bind(fire.scheduled_at)
@@ -228,6 +252,7 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     .bind(reason)
     .bind(&fire.resolved_host_ids)
     .bind(fire.now)
+    .bind(&fire.triggered_by)
     .fetch_one(&mut *conn)
     .await?;
     if fire.trigger == RunTrigger::Cron {

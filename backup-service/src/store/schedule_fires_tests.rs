@@ -41,6 +41,7 @@ fn fire_of(row: &ScheduleRow, now: DateTime<Utc>) -> Fire {
         resolved_host_ids: vec![1001, 1002],
         next,
         now,
+        triggered_by: String::new(),
     }
 }
 

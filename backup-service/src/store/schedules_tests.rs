@@ -211,6 +211,7 @@ async fn a_deleted_schedule_keeps_its_runs_and_backups_readable(pool: PgPool) {
         resolved_host_ids: vec![1001, 1002],
         next: None,
         now: t,
+        triggered_by: String::new(),
     };
     let Recorded::New(run) = schedule_fires::record_fire(&pool, &fire).await.unwrap() else {
         panic!("recorded before");
