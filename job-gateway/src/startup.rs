@@ -27,7 +27,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::bk::{BkClient, BkMetrics};
 use crate::config::Settings;
-use crate::grpc::{CmdbApi, JobApi, LoginApi, services};
+use crate::grpc::{CmdbApi, JobApi, LoginApi, Logins, services};
 use crate::watch::Gauges;
 
 /// A job-gateway ready to serve.
@@ -56,12 +56,13 @@ impl Application {
         let gauges = Gauges::register(&registry)?;
         let bk = BkClient::with_metrics(&settings.bk, Some(bk_metrics))
             .context("cannot build the blueking client")?;
-        let login = LoginApi::new(
+        let logins = Logins::new(
             bk.clone(),
             settings.bk.login_url.clone(),
             std::time::Duration::from_millis(settings.bk.login_cache_ms),
         );
-        let (cmdb, job) = services(bk, &settings.watch, Some(gauges));
+        let login = LoginApi::new(logins.clone());
+        let (cmdb, job) = services(bk, logins, &settings.watch, Some(gauges));
         let tls = match (&settings.tls.cert_file, &settings.tls.key_file) {
             (Some(cert), Some(key)) => {
                 let cert = std::fs::read(cert)

@@ -13,6 +13,7 @@
 //! caller. The app secret lives in a `SecretString` and in a
 //! sensitive header; neither `Debug` nor any error shows it.
 
+use super::operator::Operator;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ struct Inner {
     retry: RetryPolicy,
     timeout: Duration,
     default_operator: String,
+    login_exempt: bool,
     job_web_url: String,
     gse_version: GseVersion,
     metrics: Option<BkMetrics>,
@@ -82,6 +84,7 @@ impl BkClient {
                 retry: RetryPolicy::from_settings(bk),
                 timeout,
                 default_operator: bk.default_operator.clone(),
+                login_exempt: bk.login_exempt,
                 job_web_url: bk.job_web_url.trim_end_matches('/').to_owned(),
                 gse_version: bk.gse_version,
                 metrics,
@@ -92,6 +95,12 @@ impl BkClient {
     /// The operator used when a caller names none while authentication is off.
     pub fn default_operator(&self) -> &str {
         &self.inner.default_operator
+    }
+
+    /// Whether calls name their user with `bk_username` (the app is login-exempt) rather than
+    /// prove it with the user's own token.
+    pub fn login_exempt(&self) -> bool {
+        self.inner.login_exempt
     }
 
     /// The front door calls of `system` go through.
@@ -126,7 +135,7 @@ impl BkClient {
     pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         call: ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> BkResult<Decoded<T>> {
         let transport = self.inner.endpoints.front_door(call.system);
         let parent = tracing::Span::current();
@@ -229,7 +238,7 @@ impl BkClient {
     async fn exchange<T: DeserializeOwned>(
         &self,
         call: &ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> BkResult<Decoded<T>> {
         let (_slot, waited) = self.inner.limiter.acquire(call.biz).await;
         if !waited.is_zero() {
@@ -278,7 +287,7 @@ impl BkClient {
     async fn attempt<T: DeserializeOwned>(
         &self,
         call: &ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> BkResult<Decoded<T>> {
         let result = self.exchange(call, operator).await;
         if let Some(m) = &self.inner.metrics {

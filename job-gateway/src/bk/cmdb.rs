@@ -5,6 +5,7 @@
 //! body copies are dropped; on ESB the same ids go in the body, where ESB takes them from.
 //! Pages are capped at 500 (docs/blueking.md, "Limits"), the strictest limit across these APIs.
 
+use super::operator::Operator;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -115,7 +116,7 @@ impl BkClient {
     pub(super) async fn cmdb<T: DeserializeOwned>(
         &self,
         call: ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> BkResult<T> {
         let api = call.api;
         required(api, self.call(call, operator).await?)
@@ -124,7 +125,7 @@ impl BkClient {
     /// Businesses the operator can see (`search_business`).
     pub async fn search_business(
         &self,
-        operator: &str,
+        operator: &Operator,
         req: &SearchBusiness,
     ) -> BkResult<Listing<Business>> {
         const API: &str = "search_business";
@@ -147,7 +148,7 @@ impl BkClient {
     /// Hosts of a business (`list_biz_hosts`).
     pub async fn list_biz_hosts(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         req: &ListBizHosts,
     ) -> BkResult<Listing<Host>> {
@@ -174,7 +175,7 @@ impl BkClient {
     /// Hosts of a business with their sets and modules (`list_biz_hosts_topo`).
     pub async fn list_biz_hosts_topo(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         req: &ListBizHostsTopo,
     ) -> BkResult<Listing<HostWithTopo>> {
@@ -203,7 +204,7 @@ impl BkClient {
     /// Hosts under a topology node (`find_host_by_topo`), ascending `bk_host_id`.
     pub async fn find_host_by_topo(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         bk_obj_id: &str,
         bk_inst_id: i64,
@@ -230,7 +231,7 @@ impl BkClient {
     /// Hosts across businesses (`list_hosts_without_biz`; CMDB ignores any business filter).
     pub async fn list_hosts_without_biz(
         &self,
-        operator: &str,
+        operator: &Operator,
         fields: &[String],
         host_property_filter: Option<Value>,
         page: &CmdbPage,
@@ -247,7 +248,7 @@ impl BkClient {
     /// Every attribute of one host (`get_host_base_info`); GET without a body on the gateway.
     pub async fn get_host_base_info(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_host_id: i64,
     ) -> BkResult<Vec<HostProperty>> {
         const API: &str = "get_host_base_info";

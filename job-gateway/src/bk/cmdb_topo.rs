@@ -8,6 +8,7 @@
 //! business node as CMDB would: after the normal sets, modules ordered by `default`
 //! (docs/blueking.md, "CMDB: the topology tree").
 
+use super::operator::Operator;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -42,7 +43,7 @@ impl BkClient {
     /// set and its modules after the normal sets when `with_default`, on either front door.
     pub async fn search_biz_inst_topo(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         with_default: bool,
     ) -> BkResult<Vec<TopoNode>> {
@@ -62,7 +63,7 @@ impl BkClient {
 
     async fn topo_tree(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         with_default: bool,
     ) -> BkResult<Vec<TopoNode>> {
@@ -81,7 +82,7 @@ impl BkClient {
     /// The idle-pool sets of a business as tree nodes, each with its modules.
     async fn idle_pool(
         &self,
-        operator: &str,
+        operator: &Operator,
         bk_biz_id: i64,
         (set_name, module_name): (String, String),
     ) -> BkResult<Vec<TopoNode>> {
@@ -148,7 +149,7 @@ impl BkClient {
     /// Every row of a `{count, info}` listing, page by page.
     async fn every_page<T: serde::de::DeserializeOwned>(
         &self,
-        operator: &str,
+        operator: &Operator,
         call: impl Fn(Value) -> ApiCall,
     ) -> BkResult<Vec<T>> {
         let mut rows = Vec::new();

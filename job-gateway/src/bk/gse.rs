@@ -6,6 +6,7 @@
 //! callers as `-2` NOT_FOUND (docs/blueking.md, "The APIs we call"). v2 `code 1011003` (none
 //! found) is an empty result.
 
+use super::operator::Operator;
 use std::collections::HashMap;
 
 use serde::Deserialize;
@@ -68,7 +69,7 @@ impl BkClient {
     /// GSE 1.0 agent status of `hosts`, keyed `"<bk_cloud_id>:<ip>"`; unknown hosts may be absent.
     pub async fn get_agent_status(
         &self,
-        operator: &str,
+        operator: &Operator,
         hosts: &[HostIp],
     ) -> BkResult<HashMap<String, AgentStatusV1>> {
         const API: &str = "get_agent_status";
@@ -91,7 +92,7 @@ impl BkClient {
     /// format per call, as GSE requires). Match the answer on `bk_agent_id`; order is unspecified.
     pub async fn list_agent_state(
         &self,
-        operator: &str,
+        operator: &Operator,
         agent_ids: &[String],
     ) -> BkResult<Vec<AgentStateV2>> {
         const API: &str = "list_agent_state";

@@ -6,6 +6,7 @@
 //! (≤500 hosts per batch log call, ≤30-day history windows, page length ≤1000) are enforced
 //! here; the batch log call is split and merged transparently.
 
+use super::operator::Operator;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -46,7 +47,7 @@ pub(crate) fn required<T>(api: &'static str, d: Decoded<T>) -> BkResult<T> {
 }
 
 impl BkClient {
-    async fn job<T: DeserializeOwned>(&self, call: ApiCall, operator: &str) -> BkResult<T> {
+    async fn job<T: DeserializeOwned>(&self, call: ApiCall, operator: &Operator) -> BkResult<T> {
         let api = call.api;
         required(api, self.call(call, operator).await?)
     }
@@ -54,7 +55,7 @@ impl BkClient {
     /// Runs a script on hosts (`fast_execute_script`). Sent once; see [`Effect::Write`].
     pub async fn fast_execute_script(
         &self,
-        operator: &str,
+        operator: &Operator,
         req: &FastExecuteScript,
     ) -> BkResult<JobLaunch> {
         let call = job_call(
@@ -69,7 +70,7 @@ impl BkClient {
     /// Starts a job plan with variable overrides (`execute_job_plan`). Sent once.
     pub async fn execute_job_plan(
         &self,
-        operator: &str,
+        operator: &Operator,
         req: &ExecuteJobPlan,
     ) -> BkResult<JobLaunch> {
         let call = job_call("execute_job_plan", Effect::Write, &req.scope, req.params()?);
@@ -79,7 +80,7 @@ impl BkClient {
     /// Status of an instance and its steps; per-host results when `return_ip_result`.
     pub async fn get_job_instance_status(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
         return_ip_result: bool,
@@ -94,7 +95,7 @@ impl BkClient {
     /// The log of one host in one step (`get_job_instance_ip_log`).
     pub async fn get_job_instance_ip_log(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
         step_instance_id: i64,
@@ -118,7 +119,7 @@ impl BkClient {
     /// merged in request order.
     pub async fn batch_get_job_instance_ip_log(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
         step_instance_id: i64,
@@ -167,7 +168,7 @@ impl BkClient {
     /// Asks JOB to operate an instance (`operate_job_instance`). Sent once.
     pub async fn operate_job_instance(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
         operation: JobOperation,
@@ -182,7 +183,7 @@ impl BkClient {
     /// Terminates an instance: `operate_job_instance` with operation code 1.
     pub async fn terminate_job_instance(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
     ) -> BkResult<JobLaunch> {
@@ -193,7 +194,7 @@ impl BkClient {
     /// Plans of a scope (`get_job_plan_list`).
     pub async fn get_job_plan_list(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         query: &JobPlanQuery,
     ) -> BkResult<JobPage<JobPlanSummary>> {
@@ -205,7 +206,7 @@ impl BkClient {
     /// One plan with variables and steps (`get_job_plan_detail`).
     pub async fn get_job_plan_detail(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_plan_id: i64,
     ) -> BkResult<JobPlanDetail> {
@@ -218,7 +219,7 @@ impl BkClient {
     /// Instances created in a window of at most 30 days (`get_job_instance_list`).
     pub async fn get_job_instance_list(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         query: &JobInstanceQuery,
     ) -> BkResult<JobPage<JobInstanceSummary>> {
@@ -230,7 +231,7 @@ impl BkClient {
     /// String global variables after each step (`get_job_instance_global_var_value`).
     pub async fn get_job_instance_global_var_value(
         &self,
-        operator: &str,
+        operator: &Operator,
         scope: &Scope,
         job_instance_id: i64,
     ) -> BkResult<InstanceGlobalVars> {

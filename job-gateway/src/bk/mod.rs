@@ -23,6 +23,7 @@ mod job_target;
 mod job_types;
 mod login;
 mod metrics;
+mod operator;
 mod resilience;
 mod transport;
 
@@ -57,6 +58,7 @@ pub use job_types::{
 };
 pub use login::LoginUser;
 pub use metrics::BkMetrics;
+pub use operator::{Credential, Operator};
 pub use resilience::RetryPolicy;
 pub use transport::Effect;
 

@@ -7,6 +7,7 @@
 //! parameters for JOB reads, and CMDB ids in the path (body copies dropped). GSE v1 is only on
 //! ESB and GSE v2 only on the gateway, whatever the configured transport.
 
+use super::operator::{Credential, Operator};
 use http::{HeaderValue, Method};
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
@@ -151,7 +152,7 @@ impl Endpoints {
         &self,
         http: &reqwest::Client,
         call: &ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> Result<reqwest::Request, BkError> {
         let built = match self.front_door(call.system) {
             Transport::Esb => self.esb(http, call, operator)?,
@@ -171,7 +172,7 @@ impl Endpoints {
         &self,
         http: &reqwest::Client,
         call: &ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> Result<reqwest::RequestBuilder, BkError> {
         let component = match call.system {
             System::Job => "jobv3",
@@ -191,7 +192,7 @@ impl Endpoints {
             "bk_app_secret".to_owned(),
             json!(self.app_secret.expose_secret()),
         );
-        body.insert("bk_username".to_owned(), json!(operator));
+        operator.add_to(&mut body);
         Ok(http.post(url).json(&body))
     }
 
@@ -199,7 +200,7 @@ impl Endpoints {
         &self,
         http: &reqwest::Client,
         call: &ApiCall,
-        operator: &str,
+        operator: &Operator,
     ) -> Result<reqwest::RequestBuilder, BkError> {
         let gateway = match call.system {
             System::Job => &self.gateways[0],
@@ -258,12 +259,17 @@ impl Endpoints {
             let body: Map<String, Value> = params.map(|(k, v)| (k.clone(), v.clone())).collect();
             http.post(url).json(&body)
         };
-        let auth = json!({
-            "bk_app_code": self.app_code,
-            "bk_app_secret": self.app_secret.expose_secret(),
-            "bk_username": operator,
-        })
-        .to_string();
+        let mut auth = Map::new();
+        // An access_token replaces the app's own credentials on the gateway.
+        if !matches!(operator.credential(), Credential::AccessToken(_)) {
+            auth.insert("bk_app_code".to_owned(), json!(self.app_code));
+            auth.insert(
+                "bk_app_secret".to_owned(),
+                json!(self.app_secret.expose_secret()),
+            );
+        }
+        operator.add_to(&mut auth);
+        let auth = Value::Object(auth).to_string();
         let mut auth = HeaderValue::from_str(&auth).map_err(|_| BkError::Request {
             api: call.api,
             reason: "the operator or app code cannot travel in a header".to_owned(),

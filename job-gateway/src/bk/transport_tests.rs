@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::bk::{
-    AccountRef, ExecuteJobPlan, FastExecuteScript, GlobalVarValue, HostIp, Scope, ScriptSource,
-    TargetServer, VarContent, VarSelector,
+    AccountRef, Credential, ExecuteJobPlan, FastExecuteScript, GlobalVarValue, HostIp, Operator,
+    Scope, ScriptSource, TargetServer, VarContent, VarSelector,
 };
 
 fn endpoints(transport: Transport) -> Endpoints {
@@ -25,7 +25,7 @@ fn endpoints(transport: Transport) -> Endpoints {
 
 fn build(transport: Transport, call: &ApiCall) -> reqwest::Request {
     endpoints(transport)
-        .build(&reqwest::Client::new(), call, "alice")
+        .build(&reqwest::Client::new(), call, &"alice".into())
         .unwrap()
 }
 
@@ -196,6 +196,43 @@ fn gse_v1_always_uses_esb_and_gse_v2_always_the_gateway() {
     );
     assert_eq!(body(&req), json!({"agent_id_list": ["0:172.20.4.11"]}));
     assert!(req.headers().contains_key("x-bkapi-authorization"));
+}
+
+fn proven(credential: Credential) -> Operator {
+    Operator::proven("alice", credential)
+}
+
+#[test]
+fn a_users_bk_token_replaces_bk_username_on_both_front_doors_and_an_access_token_the_app_too() {
+    let secret = |s: &str| SecretString::from(s.to_owned());
+    let call = job_status_call();
+    let esb = endpoints(Transport::Esb)
+        .build(
+            &reqwest::Client::new(),
+            &call,
+            &proven(Credential::BkToken(secret("tkn-alice"))),
+        )
+        .unwrap();
+    let b = body(&esb);
+    assert_eq!(b["bk_token"], "tkn-alice");
+    assert_eq!(b["bk_app_code"], "ops-portal");
+    assert!(b.get("bk_username").is_none(), "{b}");
+    let header = |op| {
+        let req = endpoints(Transport::Apigw)
+            .build(&reqwest::Client::new(), &call, &op)
+            .unwrap();
+        let auth = &req.headers()["x-bkapi-authorization"];
+        assert!(auth.is_sensitive());
+        serde_json::from_slice::<Value>(auth.as_bytes()).unwrap()
+    };
+    assert_eq!(
+        header(proven(Credential::BkToken(secret("tkn-alice")))),
+        json!({"bk_app_code": "ops-portal", "bk_app_secret": "s3cr3t", "bk_token": "tkn-alice"})
+    );
+    assert_eq!(
+        header(proven(Credential::AccessToken(secret("at-9")))),
+        json!({"access_token": "at-9"})
+    );
 }
 
 fn script() -> FastExecuteScript {

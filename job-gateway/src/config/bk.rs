@@ -63,6 +63,10 @@ pub struct BkSettings {
     pub gateway_login: String,
     /// The page people log in at, named when a `bk_token` is refused.
     pub login_url: String,
+    /// The app is on ESB's login-exempt whitelist: calls name their user with `bk_username`.
+    /// When false, each call must carry the user's `bk_token` (`x-bk-token`) or OAuth
+    /// `access_token` (`x-bk-access-token`), which is sent upstream instead.
+    pub login_exempt: bool,
     /// How long a verified `bk_token` is remembered; a token BlueKing expires within it may
     /// still pass until it has elapsed. 0 = ask BlueKing every time.
     pub login_cache_ms: u64,
@@ -105,6 +109,7 @@ impl Default for BkSettings {
             gateway_gse: "bk-gse".to_owned(),
             gateway_login: "bk-login".to_owned(),
             login_url: "http://127.0.0.1:8600/login/".to_owned(),
+            login_exempt: true,
             login_cache_ms: 30_000,
             gse_version: GseVersion::V1,
             max_concurrency: 32,

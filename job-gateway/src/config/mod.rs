@@ -47,6 +47,7 @@ Settings (defaults < --config TOML file < environment):
   bk.gateway_gse        JOB_GATEWAY__BK__GATEWAY_GSE      API gateway name of GSE [bk-gse]
   bk.gateway_login      JOB_GATEWAY__BK__GATEWAY_LOGIN    API gateway name of BlueKing login [bk-login]
   bk.login_url          JOB_GATEWAY__BK__LOGIN_URL        page people log in at, named when a bk_token is refused [http://127.0.0.1:8600/login/]
+  bk.login_exempt       JOB_GATEWAY__BK__LOGIN_EXEMPT     the app is login-exempt: calls name the user with bk_username; false: each call must carry the user's x-bk-token (verified, sent as bk_token) or x-bk-access-token (sent as access_token) [true]
   bk.login_cache_ms     JOB_GATEWAY__BK__LOGIN_CACHE_MS   how long a verified bk_token is remembered (a token expired meanwhile still passes); 0 = always ask [30000]
   bk.gse_version        JOB_GATEWAY__BK__GSE_VERSION      v1 (get_agent_status via ESB) | v2 (list_agent_state via gateway) [v1]
   bk.max_concurrency    JOB_GATEWAY__BK__MAX_CONCURRENCY  calls in flight toward BlueKing at once [32]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use proto::jobgateway::v1 as pb;
 
 use super::convert::{self, HOST_FIELDS};
-use crate::bk::{self, BkClient, BkResult};
+use crate::bk::{self, BkClient, BkResult, Operator};
 use crate::config::GseVersion;
 
 /// One host to ask GSE about.
@@ -59,7 +59,7 @@ impl Target {
 /// Resolves host ids through CMDB (in `biz`, or across businesses when 0), in request order.
 pub(crate) async fn resolve(
     bk: &BkClient,
-    op: &str,
+    op: &Operator,
     biz: i64,
     ids: &[i64],
 ) -> BkResult<Vec<Target>> {
@@ -102,7 +102,7 @@ pub(crate) async fn resolve(
 /// Asks GSE about `targets`; one status per target, in order.
 pub(crate) async fn query(
     bk: &BkClient,
-    op: &str,
+    op: &Operator,
     targets: Vec<Target>,
 ) -> BkResult<(Vec<pb::AgentStatus>, pb::GseApiVersion)> {
     match bk.gse_version() {

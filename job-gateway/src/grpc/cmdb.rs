@@ -27,7 +27,7 @@ impl CmdbApi {
         request: Request<pb::ListBusinessesRequest>,
     ) -> Result<pb::ListBusinessesResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let q = BusinessQuery::try_from(request.into_inner()).map_err(status)?;
         let listing = bk.search_business(&op, &q.search).await.map_err(status)?;
         let info = listing.info.unwrap_or_default();
@@ -44,7 +44,7 @@ impl CmdbApi {
         request: Request<pb::GetBusinessTopologyRequest>,
     ) -> Result<pb::GetBusinessTopologyResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (biz, idle) = convert::topology_query(request.into_inner()).map_err(status)?;
         let nodes = bk
             .search_biz_inst_topo(&op, biz, idle)
@@ -64,7 +64,7 @@ impl CmdbApi {
         request: Request<pb::ListHostsRequest>,
     ) -> Result<pb::ListHostsResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let q = HostQuery::try_from(request.into_inner()).map_err(status)?;
         let fields: Vec<String> = HOST_FIELDS.iter().map(|f| (*f).to_owned()).collect();
         let page = bk::CmdbPage {
@@ -137,7 +137,7 @@ impl CmdbApi {
         request: Request<pb::GetAgentStatusRequest>,
     ) -> Result<pb::GetAgentStatusResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let q = convert::AgentQuery::try_from(request.into_inner()).map_err(status)?;
         let mut targets = super::agent::resolve(bk, &op, q.bk_biz_id, &q.bk_host_ids)
             .await

@@ -35,7 +35,7 @@ impl JobApi {
         request: Request<pb::ExecuteScriptRequest>,
     ) -> Result<pb::ExecuteScriptResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let req = bk::FastExecuteScript::try_from(request.into_inner()).map_err(status)?;
         let launch = bk.fast_execute_script(&op, &req).await.map_err(status)?;
         let id = launch.job_instance_id.unwrap_or_default();
@@ -53,7 +53,7 @@ impl JobApi {
         request: Request<pb::ExecuteJobPlanRequest>,
     ) -> Result<pb::ExecuteJobPlanResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let req = bk::ExecuteJobPlan::try_from(request.into_inner()).map_err(status)?;
         let launch = bk.execute_job_plan(&op, &req).await.map_err(status)?;
         let id = launch.job_instance_id.unwrap_or_default();
@@ -74,7 +74,7 @@ impl JobApi {
         request: Request<pb::GetJobInstanceStatusRequest>,
     ) -> Result<pb::GetJobInstanceStatusResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (at, with_hosts) = convert::status_query(request.into_inner()).map_err(status)?;
         let s = bk
             .get_job_instance_status(&op, &at.scope, at.job_instance_id, with_hosts)
@@ -88,7 +88,7 @@ impl JobApi {
         request: Request<pb::GetJobInstanceLogsRequest>,
     ) -> Result<pb::GetJobInstanceLogsResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let q = LogsQuery::try_from(request.into_inner()).map_err(status)?;
         let at = q.instance;
         let logs = bk
@@ -109,7 +109,7 @@ impl JobApi {
         request: Request<pb::TerminateJobInstanceRequest>,
     ) -> Result<pb::TerminateJobInstanceResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let at = convert::terminate_query(request.into_inner()).map_err(status)?;
         let done = bk
             .terminate_job_instance(&op, &at.scope, at.job_instance_id)

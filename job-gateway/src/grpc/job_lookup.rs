@@ -13,7 +13,7 @@ impl JobApi {
         request: Request<pb::ListJobPlansRequest>,
     ) -> Result<pb::ListJobPlansResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (scope, query, page) =
             convert::plan_list_query(request.into_inner()).map_err(status)?;
         let listed = bk
@@ -37,7 +37,7 @@ impl JobApi {
         request: Request<pb::GetJobPlanRequest>,
     ) -> Result<pb::GetJobPlanResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (scope, id) = convert::plan_ref(request.into_inner()).map_err(status)?;
         let plan = bk
             .get_job_plan_detail(&op, &scope, id)
@@ -53,7 +53,7 @@ impl JobApi {
         request: Request<pb::ListJobInstancesRequest>,
     ) -> Result<pb::ListJobInstancesResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (scope, query, page) =
             convert::instance_list_query(request.into_inner()).map_err(status)?;
         let listed = bk
@@ -77,7 +77,7 @@ impl JobApi {
         request: Request<pb::GetJobInstanceGlobalVarsRequest>,
     ) -> Result<pb::GetJobInstanceGlobalVarsResponse, Status> {
         let bk = &self.shared.bk;
-        let op = operator(bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let at = convert::global_vars_query(request.into_inner()).map_err(status)?;
         let vars = bk
             .get_job_instance_global_var_value(&op, &at.scope, at.job_instance_id)

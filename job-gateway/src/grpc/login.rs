@@ -1,5 +1,6 @@
 //! `LoginService`: a person's BlueKing `bk_token` turned into their BlueKing user, remembered for
-//! `bk.login_cache_ms`.
+//! `bk.login_cache_ms`. The same [`Logins`] checks the `x-bk-token` of every call when the app is
+//! not login-exempt.
 //!
 //! Decision: only verified tokens are remembered, keyed by the token's SHA-256 (the token itself is
 //! never kept, logged or put on a span). The bound is honest and tested: a token BlueKing expires
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use proto::jobgateway::v1 as pb;
 use proto::jobgateway::v1::login_service_server::LoginService;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -26,17 +27,17 @@ const CACHE_SOFT_LIMIT: usize = 10_000;
 /// Verified users by the SHA-256 of their token, with the time BlueKing vouched for them.
 type Verified = HashMap<[u8; 32], (Instant, LoginUser)>;
 
-/// The `LoginService` adapter.
+/// Verified login tokens; clones share the cache.
 #[derive(Clone)]
-pub struct LoginApi {
+pub struct Logins {
     bk: BkClient,
     login_url: String,
     ttl: Duration,
     cache: Arc<Mutex<Verified>>,
 }
 
-impl LoginApi {
-    /// An adapter asking `bk`, naming `login_url` on refusal, remembering answers for `ttl`.
+impl Logins {
+    /// Asks `bk`, names `login_url` on refusal, remembers answers for `ttl`.
     pub fn new(bk: BkClient, login_url: String, ttl: Duration) -> Self {
         Self {
             bk,
@@ -44,6 +45,11 @@ impl LoginApi {
             ttl,
             cache: Arc::default(),
         }
+    }
+
+    /// The page people log in at.
+    pub fn login_url(&self) -> &str {
+        &self.login_url
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<LoginUser> {
@@ -65,25 +71,38 @@ impl LoginApi {
         cache.insert(key, (Instant::now(), user.clone()));
     }
 
-    async fn verify(&self, token: String) -> Result<LoginUser, GatewayError> {
+    /// The user `token` belongs to; NotLoggedIn when it is empty, unknown or expired.
+    pub async fn verify(&self, token: &SecretString) -> Result<LoginUser, GatewayError> {
         let not_logged_in = || GatewayError::NotLoggedIn {
             login_url: self.login_url.clone(),
         };
-        if token.trim().is_empty() {
+        if token.expose_secret().trim().is_empty() {
             return Err(not_logged_in());
         }
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let key: [u8; 32] = Sha256::digest(token.expose_secret().as_bytes()).into();
         if let Some(user) = self.cached(&key) {
             return Ok(user);
         }
-        let token = SecretString::from(token);
-        match self.bk.login_user(&token).await? {
+        match self.bk.login_user(token).await? {
             Some(user) => {
                 self.remember(key, &user);
                 Ok(user)
             }
             None => Err(not_logged_in()),
         }
+    }
+}
+
+/// The `LoginService` adapter.
+#[derive(Clone)]
+pub struct LoginApi {
+    logins: Logins,
+}
+
+impl LoginApi {
+    /// An adapter over `logins`.
+    pub fn new(logins: Logins) -> Self {
+        Self { logins }
     }
 }
 
@@ -95,8 +114,8 @@ impl LoginService for LoginApi {
     ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
         let span = rpc_span("VerifyToken");
         async {
-            let token = request.into_inner().bk_token;
-            let user = self.verify(token).await.map_err(status)?;
+            let token = SecretString::from(request.into_inner().bk_token);
+            let user = self.logins.verify(&token).await.map_err(status)?;
             tracing::Span::current().record("operator", user.bk_username.as_str());
             Ok(Response::new(pb::VerifyTokenResponse {
                 display_name: user

@@ -3,7 +3,10 @@
 //!
 //! Every RPC runs in a `grpc` span carrying the RPC name, the operator and the BlueKing request
 //! id (the client records `bk_request_id` on the span that is current when it is called). The
-//! operator is the caller's `x-bk-username`, or the configured default, which is logged.
+//! operator is the caller's `x-bk-username`, or the configured default, which is logged. When
+//! BlueKing's app is not login-exempt (`bk.login_exempt = false`), each call also carries the
+//! user's proof (`x-bk-token`, checked here against BlueKing's login, or `x-bk-access-token`),
+//! which travels upstream instead of `bk_username`.
 
 mod agent;
 mod cmdb;
@@ -20,29 +23,36 @@ use tracing::{Span, field};
 
 pub use cmdb::CmdbApi;
 pub use job::{JobApi, WatchJobInstanceStream};
-pub use login::LoginApi;
+pub use login::{LoginApi, Logins};
 pub use watch::{WatchKey, WatchSnapshot};
 
-use crate::bk::BkClient;
+use crate::bk::{BkClient, Credential, Operator};
 use crate::config::WatchSettings;
 use crate::error::GatewayError;
 use crate::watch::{Gauges, StreamBounds, WatchHub};
 
-/// What every adapter shares: the BlueKing client and the watch hub.
+/// What every adapter shares: the BlueKing client, the watch hub and the verified logins.
 pub(crate) struct Shared {
     bk: BkClient,
+    logins: Logins,
     hub: WatchHub<WatchKey, WatchSnapshot>,
     bounds: StreamBounds,
 }
 
 /// Builds both adapters over one client and one watch hub.
-pub fn services(bk: BkClient, watch: &WatchSettings, gauges: Option<Gauges>) -> (CmdbApi, JobApi) {
+pub fn services(
+    bk: BkClient,
+    logins: Logins,
+    watch: &WatchSettings,
+    gauges: Option<Gauges>,
+) -> (CmdbApi, JobApi) {
     let mut hub = WatchHub::new(watch.backoff());
     if let Some(g) = gauges {
         hub = hub.with_gauges(g);
     }
     let shared = Arc::new(Shared {
         bk,
+        logins,
         hub,
         bounds: watch.bounds(),
     });
@@ -59,18 +69,74 @@ fn rpc_span(rpc: &'static str) -> Span {
     )
 }
 
+/// Metadata carrying the user's BlueKing login token (the `bk_token` cookie).
+pub const BK_TOKEN_HEADER: &str = "x-bk-token";
+/// Metadata carrying the user's OAuth access token.
+pub const ACCESS_TOKEN_HEADER: &str = "x-bk-access-token";
+
 /// The BlueKing operator of a call: the authenticated caller's user (see
 /// `service_kit::auth::operator`); the default stands in, logged, only with authentication off.
-fn operator<T>(bk: &BkClient, request: &Request<T>) -> Result<String, Status> {
-    let (name, defaulted) = service_kit::auth::operator(request, Some(bk.default_operator()))?;
-    if defaulted {
-        tracing::info!(
-            operator = %name,
-            "no x-bk-username from the caller; using the default operator"
-        );
+/// With a login-exempt app the name is all BlueKing needs. Otherwise the call must carry the
+/// user's proof: a `bk_token` is verified through BlueKing's login (cached), must belong to the
+/// named user (PERMISSION_DENIED otherwise) and names the user when nobody else did; an
+/// `access_token` is passed on for BlueKing to check. Without either the call is
+/// UNAUTHENTICATED and sends nothing upstream.
+async fn operator<T>(shared: &Shared, request: &Request<T>) -> Result<Operator, Status> {
+    let (name, defaulted) =
+        service_kit::auth::operator(request, Some(shared.bk.default_operator()))?;
+    let op = if shared.bk.login_exempt() {
+        if defaulted {
+            tracing::info!(
+                operator = %name,
+                "no x-bk-username from the caller; using the default operator"
+            );
+        }
+        Operator::exempt(name)
+    } else {
+        match credential(request)? {
+            Some(Credential::BkToken(token)) => {
+                let user = shared.logins.verify(&token).await.map_err(status)?;
+                if !defaulted && user.bk_username != name {
+                    return Err(Status::permission_denied(format!(
+                        "the x-bk-token belongs to `{}`, not to `{name}`",
+                        user.bk_username
+                    )));
+                }
+                Operator::proven(user.bk_username, Credential::BkToken(token))
+            }
+            Some(c) => Operator::proven(name, c),
+            None => {
+                return Err(status(GatewayError::NotLoggedIn {
+                    login_url: shared.logins.login_url().to_owned(),
+                }));
+            }
+        }
+    };
+    Span::current().record("operator", op.name());
+    Ok(op)
+}
+
+/// The user's proof sent with a call, if any: `x-bk-token`, else `x-bk-access-token`.
+fn credential<T>(request: &Request<T>) -> Result<Option<Credential>, Status> {
+    let md = request.metadata();
+    for (header, make) in [
+        (BK_TOKEN_HEADER, Credential::BkToken as fn(_) -> _),
+        (ACCESS_TOKEN_HEADER, Credential::AccessToken),
+    ] {
+        let Some(raw) = md.get(header) else {
+            continue;
+        };
+        let text = raw
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 1024)
+            .ok_or_else(|| {
+                Status::invalid_argument(format!("{header} must be 1 to 1024 ascii characters"))
+            })?;
+        return Ok(Some(make(secrecy::SecretString::from(text.to_owned()))));
     }
-    Span::current().record("operator", name.as_str());
-    Ok(name)
+    Ok(None)
 }
 
 /// Any failure below the adapters as a status (through the one mapping in `error.rs`).

@@ -59,11 +59,12 @@ impl JobApi {
         request: Request<pb::WatchJobInstanceRequest>,
     ) -> Result<WatchJobInstanceStream, Status> {
         let bk = self.shared.bk.clone();
-        let op = operator(&bk, &request)?;
+        let op = operator(&self.shared, &request).await?;
         let (at, with_hosts) = convert::watch_query(request.into_inner()).map_err(status)?;
-        let key: WatchKey = (at.scope, at.job_instance_id, op.clone());
+        let key: WatchKey = (at.scope, at.job_instance_id, op.name().to_owned());
         let fetch = move || -> FetchFuture<WatchSnapshot> {
-            let (bk, op, at): (bk::BkClient, String, InstanceRef) = (bk.clone(), op.clone(), at);
+            let (bk, op, at): (bk::BkClient, bk::Operator, InstanceRef) =
+                (bk.clone(), op.clone(), at);
             Box::pin(async move {
                 let s = bk
                     .get_job_instance_status(&op, &at.scope, at.job_instance_id, true)

@@ -23,7 +23,7 @@ async fn cmdb_over_the_gateway_uses_path_ids_and_reports_the_gateway_request_id(
     };
     let err = server
         .client(Transport::Apigw)
-        .list_biz_hosts("alice", 12, &req)
+        .list_biz_hosts(&"alice".into(), 12, &req)
         .await
         .unwrap_err();
     let BkError::Business(b) = &err else {
@@ -52,12 +52,15 @@ async fn gse_v2_goes_to_the_gateway_and_none_found_is_an_empty_answer() {
     .await;
     let client = server.client(Transport::Esb);
     let ids = vec!["0:172.20.4.11".to_owned(), "0:172.20.4.12".to_owned()];
-    let states = client.list_agent_state("alice", &ids).await.unwrap();
+    let states = client
+        .list_agent_state(&"alice".into(), &ids)
+        .await
+        .unwrap();
     let alive: Vec<bool> = states.iter().map(AgentStateV2::is_alive).collect();
     assert_eq!(alive, [true, false]);
     assert!(
         client
-            .list_agent_state("alice", &ids)
+            .list_agent_state(&"alice".into(), &ids)
             .await
             .unwrap()
             .is_empty()
@@ -92,7 +95,7 @@ async fn gse_v1_goes_to_esb_keyed_by_cloud_and_ip() {
     ];
     let status = server
         .client(Transport::Apigw)
-        .get_agent_status("alice", &hosts)
+        .get_agent_status(&"alice".into(), &hosts)
         .await
         .unwrap();
     assert!(status[&v1_key(&hosts[0])].is_alive());

@@ -10,7 +10,7 @@ async fn execute_script_over_esb_posts_the_documented_body_with_credentials() {
     let server = Server::start(|_, _| launched()).await;
     let launch = server
         .client(Transport::Esb)
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap();
     assert_eq!(launch.job_instance_id, Some(88120));
@@ -44,11 +44,11 @@ async fn the_gateway_carries_credentials_only_in_the_header_and_reads_with_get()
     .await;
     let client = server.client(Transport::Apigw);
     client
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap();
     let status = client
-        .get_job_instance_status("bob", &Scope::biz(12), 88120, true)
+        .get_job_instance_status(&"bob".into(), &Scope::biz(12), 88120, true)
         .await
         .unwrap();
     assert_eq!(status.job_instance.unwrap().status, Some(2));
@@ -91,7 +91,7 @@ async fn a_launch_that_times_out_is_sent_exactly_once() {
     let server = Server::start(|_, _| Reply::Hang).await;
     let err = server
         .client(Transport::Esb)
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap_err();
     assert!(matches!(err, BkError::Timeout { .. }), "{err:?}");
@@ -103,7 +103,7 @@ async fn a_launch_answered_502_is_sent_exactly_once() {
     let server = Server::start(|_, _| Reply::Text(502, "Bad Gateway")).await;
     let err = server
         .client(Transport::Esb)
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap_err();
     assert!(
@@ -129,7 +129,7 @@ async fn a_launch_stopped_by_the_gateway_rate_limit_is_sent_again_and_lands_once
     .await;
     let launch = server
         .client(Transport::Apigw)
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap();
     assert_eq!(launch.job_instance_id, Some(88120));
@@ -145,7 +145,7 @@ async fn a_terminate_answered_by_esb_1306201_is_not_repeated() {
     .await;
     let err = server
         .client(Transport::Esb)
-        .terminate_job_instance("alice", &Scope::biz(12), 88120)
+        .terminate_job_instance(&"alice".into(), &Scope::biz(12), 88120)
         .await
         .unwrap_err();
     assert_eq!(err.request_id(), Some("e-7"));
@@ -162,7 +162,7 @@ async fn a_read_answered_502_is_retried_until_it_succeeds() {
     .await;
     let vars = server
         .client(Transport::Apigw)
-        .get_job_instance_global_var_value("alice", &Scope::biz(12), 7)
+        .get_job_instance_global_var_value(&"alice".into(), &Scope::biz(12), 7)
         .await
         .unwrap();
     assert_eq!(vars.job_instance_id, Some(7));
@@ -175,7 +175,7 @@ async fn a_refused_connection_proves_the_launch_never_left() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let err = client_for(&base, Transport::Esb)
-        .fast_execute_script("alice", &script_request())
+        .fast_execute_script(&"alice".into(), &script_request())
         .await
         .unwrap_err();
     assert!(matches!(err, BkError::NotDelivered { .. }), "{err:?}");
@@ -199,7 +199,13 @@ async fn batch_logs_of_1200_hosts_go_in_calls_of_500_500_200_and_merge_in_order(
     let ids: Vec<i64> = (1..=1200).collect();
     let logs = server
         .client(Transport::Apigw)
-        .batch_get_job_instance_ip_log("alice", &Scope::biz(12), 1, 2, &LogHosts::Ids(ids.clone()))
+        .batch_get_job_instance_ip_log(
+            &"alice".into(),
+            &Scope::biz(12),
+            1,
+            2,
+            &LogHosts::Ids(ids.clone()),
+        )
         .await
         .unwrap();
     let sizes: Vec<usize> = server
