@@ -1,6 +1,7 @@
 //! backup-service: searches log files on BlueKing hosts and backs them up through job-gateway,
 //! keeping backups, per-host results, records and progress events in Postgres.
 
+pub mod access;
 pub mod config;
 pub mod convert;
 pub mod domain;

@@ -19,6 +19,7 @@ use tonic::{Request, Status};
 
 use crate::config::JobGatewaySettings;
 
+mod access;
 mod cmdb;
 mod failure;
 mod finished;
