@@ -2,6 +2,7 @@
 //! keeping backups, per-host results, records and progress events in Postgres.
 
 pub mod access;
+pub mod audit;
 pub mod config;
 pub mod convert;
 pub mod domain;

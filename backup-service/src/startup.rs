@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use proto::backup::v1::audit_service_server::AuditServiceServer;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
@@ -22,9 +23,11 @@ use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 
+use crate::access::Access;
+use crate::audit::Audit;
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{BackupApi, Limits};
+use crate::grpc::{AuditApi, BackupApi, Limits};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -137,7 +140,10 @@ impl Application {
     /// Serves until `shutdown` resolves, then shuts down gracefully: health goes NOT_SERVING,
     /// calls get the grace period, workers stop (their leases let another replica resume).
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let services = [<BackupServiceServer<BackupApi> as NamedService>::NAME];
+        let services = [
+            <BackupServiceServer<BackupApi> as NamedService>::NAME,
+            <AuditServiceServer<AuditApi> as NamedService>::NAME,
+        ];
         let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
         let backup_metrics = BackupMetrics::register(
@@ -197,6 +203,7 @@ impl Application {
             progress,
             wakeup,
             self.limits(),
+            Audit::new(self.pool.clone()),
         );
         let backup = BackupServiceServer::new(api)
             .max_decoding_message_size(self.settings.server.max_message_bytes)
@@ -204,7 +211,21 @@ impl Application {
             .send_compressed(CompressionEncoding::Gzip);
         let auth = BearerAuth::new(&self.settings.auth);
         let _reloader = auth.spawn_reloader();
-        let router = router.add_service(InterceptedService::new(backup, auth));
+        let access = Access::new(
+            self.gateway.clone(),
+            Duration::from_millis(self.settings.access.cache_ms),
+        );
+        let audit_api = AuditApi::new(
+            self.pool.clone(),
+            access,
+            self.settings.default_operator.clone(),
+        );
+        let router = router
+            .add_service(InterceptedService::new(backup, auth.clone()))
+            .add_service(InterceptedService::new(
+                AuditServiceServer::new(audit_api),
+                auth,
+            ));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);
         let served = serve_until(

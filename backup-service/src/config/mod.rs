@@ -17,7 +17,8 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, WatchConfig, WorkerConfig,
+    AccessConfig, BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, WatchConfig,
+    WorkerConfig,
 };
 
 /// Environment variable prefix of every setting.
@@ -67,6 +68,7 @@ Settings (defaults < --config TOML file < environment):
   plan.read_plan_id           BACKUP_SERVICE__PLAN__READ_PLAN_ID          JOB plan holding read.sh; 0 runs it with ExecuteScript [0]
   plan.args_variable          BACKUP_SERVICE__PLAN__ARGS_VARIABLE         string variable receiving the arguments [bkb_args]
   plan.hosts_variable         BACKUP_SERVICE__PLAN__HOSTS_VARIABLE        host-list variable the plans target [bkb_hosts]
+  access.cache_ms             BACKUP_SERVICE__ACCESS__CACHE_MS            how long BlueKing's answer to whether a user may act on a business is remembered (a permission revoked meanwhile still works until then); 0 = always ask [30000]
 ";
 
 /// The whole settings tree.
@@ -99,6 +101,8 @@ pub struct Settings {
     pub watch: WatchConfig,
     /// JOB plan mode.
     pub plan: PlanConfig,
+    /// Per-business authorization.
+    pub access: AccessConfig,
 }
 
 impl Default for Settings {
@@ -117,6 +121,7 @@ impl Default for Settings {
             worker: WorkerConfig::default(),
             watch: WatchConfig::default(),
             plan: PlanConfig::default(),
+            access: AccessConfig::default(),
         }
     }
 }
@@ -405,6 +410,7 @@ mod tests {
             "plan.read_plan_id",
             "plan.args_variable",
             "plan.hosts_variable",
+            "access.cache_ms",
         ] {
             let env = service_kit::settings::env_name(ENV_PREFIX, key);
             assert!(

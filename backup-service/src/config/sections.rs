@@ -171,3 +171,18 @@ impl Default for WatchConfig {
         }
     }
 }
+
+/// The `[access]` section: per-business authorization.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// How long BlueKing's answer to "may this user act on this business" (and the list of
+    /// businesses a user may see) is remembered; 0 asks every time.
+    pub cache_ms: u64,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self { cache_ms: 30_000 }
+    }
+}

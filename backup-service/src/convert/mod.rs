@@ -3,6 +3,7 @@
 //! compile until it is handled.
 
 mod backups;
+pub mod page;
 mod records;
 mod start;
 

@@ -9,6 +9,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Audit, Done};
 use crate::convert::backup_id;
 use crate::error::BackupError;
 use crate::gateway::Gateway;
@@ -44,6 +45,7 @@ pub struct BackupApi {
     pub(super) progress: Progress,
     pub(super) wakeup: Wakeup,
     pub(super) limits: Limits,
+    pub(super) audit: Audit,
 }
 
 impl BackupApi {
@@ -54,6 +56,7 @@ impl BackupApi {
         progress: Progress,
         wakeup: Wakeup,
         limits: Limits,
+        audit: Audit,
     ) -> Self {
         Self {
             pool,
@@ -61,7 +64,19 @@ impl BackupApi {
             progress,
             wakeup,
             limits,
+            audit,
         }
+    }
+
+    /// The business of backup `raw_id`, for the audit event of a call refused about it; `None`
+    /// when the id is malformed or unknown (or the database cannot tell).
+    async fn business_of(&self, raw_id: &str) -> Option<i64> {
+        let id = backup_id("backup_id", raw_id).ok()?;
+        store::backups::get(&self.pool, id)
+            .await
+            .ok()
+            .flatten()
+            .map(|b| b.bk_biz_id)
     }
 
     /// The caller's BlueKing user: the authenticated caller's (a fixed-user token's user or the
@@ -98,10 +113,28 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::StartBackupRequest>,
     ) -> Result<Response<pb::StartBackupResponse>, Status> {
-        let operator = self.operator(&request)?;
-        Ok(Response::new(
-            self.start(request.into_inner(), &operator).await?,
-        ))
+        let actor = Actor::of(&request);
+        let biz = request.get_ref().bk_biz_id;
+        let result = match self.operator(&request) {
+            Ok(operator) => self
+                .start(request.into_inner(), &operator)
+                .await
+                .map_err(Status::from),
+            Err(s) => Err(s),
+        };
+        let done = Done {
+            bk_biz_id: (biz > 0).then_some(biz),
+            target: result.as_ref().map(backup_of_start).unwrap_or_default(),
+            message: match &result {
+                Ok(r) if r.replayed => "replayed an earlier StartBackup".to_owned(),
+                Ok(r) => format!("queued on {} hosts", hosts_of(r.backup.as_ref())),
+                Err(_) => String::new(),
+            },
+        };
+        self.audit
+            .record(&actor, "StartBackup", done, result.as_ref().map(|_| ()))
+            .await;
+        result.map(Response::new)
     }
 
     async fn get_backup(
@@ -136,20 +169,68 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::CancelBackupRequest>,
     ) -> Result<Response<pb::CancelBackupResponse>, Status> {
-        let operator = self.operator(&request)?;
-        Ok(Response::new(
-            self.cancel(request.into_inner(), &operator).await?,
-        ))
+        let actor = Actor::of(&request);
+        let target = request.get_ref().backup_id.clone();
+        let result = match self.operator(&request) {
+            Ok(operator) => self
+                .cancel(request.into_inner(), &operator)
+                .await
+                .map_err(Status::from),
+            Err(s) => Err(s),
+        };
+        let done = Done {
+            bk_biz_id: match &result {
+                Ok(r) => biz_of(r.backup.as_ref()),
+                Err(_) => self.business_of(&target).await,
+            },
+            target,
+            message: match &result {
+                Ok(r) => format!(
+                    "{:?}",
+                    pb::CancelOutcome::try_from(r.outcome).unwrap_or_default()
+                ),
+                Err(_) => String::new(),
+            },
+        };
+        self.audit
+            .record(&actor, "CancelBackup", done, result.as_ref().map(|_| ()))
+            .await;
+        result.map(Response::new)
     }
 
     async fn retry_backup(
         &self,
         request: Request<pb::RetryBackupRequest>,
     ) -> Result<Response<pb::RetryBackupResponse>, Status> {
-        let operator = self.operator(&request)?;
-        Ok(Response::new(
-            self.retry(request.into_inner(), &operator).await?,
-        ))
+        let actor = Actor::of(&request);
+        let original = request.get_ref().backup_id.clone();
+        let result = match self.operator(&request) {
+            Ok(operator) => self
+                .retry(request.into_inner(), &operator)
+                .await
+                .map_err(Status::from),
+            Err(s) => Err(s),
+        };
+        let done = match &result {
+            Ok(r) => Done {
+                bk_biz_id: biz_of(r.backup.as_ref()),
+                target: r
+                    .backup
+                    .as_ref()
+                    .map(|b| b.backup_id.clone())
+                    .unwrap_or_default(),
+                message: format!("retry of {original}"),
+            },
+            Err(_) => Done {
+                bk_biz_id: self.business_of(&original).await,
+                target: original,
+                message: String::new(),
+            },
+        };
+        self.audit
+            .record(&actor, "RetryBackup", done, result.as_ref().map(|_| ()))
+            .await;
+        result.map(Response::new)
     }
 
     async fn list_backup_records(
@@ -170,4 +251,19 @@ impl BackupService for BackupApi {
             next_page_token,
         }))
     }
+}
+
+fn backup_of_start(r: &pb::StartBackupResponse) -> String {
+    r.backup
+        .as_ref()
+        .map(|b| b.backup_id.clone())
+        .unwrap_or_default()
+}
+
+fn hosts_of(b: Option<&pb::Backup>) -> usize {
+    b.map_or(0, |b| b.bk_host_ids.len())
+}
+
+fn biz_of(b: Option<&pb::Backup>) -> Option<i64> {
+    b.map(|b| b.bk_biz_id)
 }

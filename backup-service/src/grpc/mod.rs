@@ -3,6 +3,7 @@
 //! (`hosts.rs`), or its host selector resolved there (`crate::selector`), before anything is
 //! stored or run.
 
+mod audit;
 mod backup;
 mod files;
 mod hosts;
@@ -10,4 +11,5 @@ mod lifecycle;
 mod read;
 mod search;
 
+pub use audit::AuditApi;
 pub use backup::{BackupApi, Limits};

@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
+pub mod audit;
 mod backup_list;
 pub mod backups;
 pub mod cancel;
