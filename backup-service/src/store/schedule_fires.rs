@@ -76,8 +76,8 @@ pub enum Decision {
     Fire(Box<NewBackup>),
     /// The previous backup still runs (overlap policy).
     SkipOverlap,
-    /// Too late to make (outside the catch-up window).
-    Missed,
+    /// Too late to make (outside the catch-up window); why.
+    Missed(String),
     /// Could not start; why.
     FailedToStart(String),
     /// Wait for the previous backup to end, then start (overlap policy BUFFER_ONE).
@@ -90,7 +90,7 @@ impl Decision {
         match self {
             Decision::Fire(_) => RunDecision::Fired,
             Decision::SkipOverlap => RunDecision::SkippedOverlap,
-            Decision::Missed => RunDecision::Missed,
+            Decision::Missed(_) => RunDecision::Missed,
             Decision::FailedToStart(_) => RunDecision::FailedToStart,
             Decision::Buffer => RunDecision::Buffered,
         }
@@ -118,6 +118,50 @@ pub struct Fire {
     pub now: DateTime<Utc>,
     /// Who called TriggerSchedule (manual runs); empty for cron fires.
     pub triggered_by: String,
+    /// Earlier fires of the schedule recorded MISSED with this one (catch-up), oldest first.
+    pub missed: Vec<MissedFire>,
+    /// What the decision saw of the schedule's earlier runs; when given and no longer true
+    /// under the schedule's lock, nothing is stored ([`Recorded::Changed`]).
+    pub seen: Option<Overlap>,
+}
+
+/// An earlier fire recorded MISSED together with a later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissedFire {
+    /// Nominal time.
+    pub scheduled_at: DateTime<Utc>,
+    /// Why (past the catch-up window, a later fire made instead, how many more).
+    pub reason: String,
+}
+
+/// What an overlap policy looks at: the schedule's earlier runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Overlap {
+    /// A backup of the schedule has not ended.
+    pub running: bool,
+    /// A fire of the schedule waits in BUFFERED.
+    pub buffered: bool,
+}
+
+/// The states of a backup that has not ended, as SQL.
+pub(crate) const NOT_ENDED: &str = "('queued', 'running', 'cancelling')";
+
+/// What schedule `id`'s overlap policy sees now.
+pub async fn overlap(pool: &PgPool, id: Uuid) -> Result<Overlap, StoreError> {
+    let mut conn = pool.acquire().await?;
+    overlap_on(&mut conn, id).await
+}
+
+/// [`overlap`] on `conn` (inside a transaction holding the schedule's lock).
+pub(crate) async fn overlap_on(conn: &mut PgConnection, id: Uuid) -> Result<Overlap, StoreError> {
+    let (running, buffered): (bool, bool) = sqlx::query_as(&format!(
+        "select exists (select 1 from backups where schedule_id = $1 and state in {NOT_ENDED}), \
+           exists (select 1 from schedule_runs where schedule_id = $1 and decision = 'buffered')"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Overlap { running, buffered })
 }
 
 /// A stored run.
@@ -171,6 +215,9 @@ pub enum Recorded {
     /// The schedule changed since the claim (updated, paused, deleted, or moved to another
     /// fire) and this fire has no run: nothing was stored; the fire is dropped.
     Superseded,
+    /// The schedule's earlier runs are no longer as [`Fire::seen`] says (one ended, or one
+    /// started); nothing was stored, the caller decides again from this.
+    Changed(Overlap),
 }
 
 /// Records `fire` exactly once: the run, the backup it starts (with `backups.schedule_id`), and
@@ -213,6 +260,26 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     if !live {
         return Ok((Recorded::Superseded, false));
     }
+    if let Some(seen) = fire.seen {
+        let now = overlap_on(conn, fire.schedule_id).await?;
+        if now != seen {
+            return Ok((Recorded::Changed(now), false));
+        }
+    }
+    for m in &fire.missed {
+        // A manual run at that very instant already stands for it.
+        sqlx::query(
+            "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, reason, \
+               decided_at) values ($1, $2, 'cron', 'missed', $3, $4) \
+             on conflict (schedule_id, scheduled_at) do nothing",
+        )
+        .bind(fire.schedule_id)
+        .bind(m.scheduled_at)
+        .bind(&m.reason)
+        .bind(fire.now)
+        .execute(&mut *conn)
+        .await?;
+    }
     let (backup_id, reason) = match &fire.decision {
         Decision::Fire(new) => {
             let new = NewBackup {
@@ -231,17 +298,19 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
                 .await?;
             (Some(row.id), String::new())
         }
-        Decision::FailedToStart(reason) => (None, reason.clone()),
-        Decision::SkipOverlap | Decision::Missed | Decision::Buffer => (None, String::new()),
+        Decision::FailedToStart(reason) | Decision::Missed(reason) => (None, reason.clone()),
+        Decision::SkipOverlap | Decision::Buffer => (None, String::new()),
     };
-    // A fired run of a schedule with retention owes a prune once its backup ends.
+    // A fired run of a schedule with retention owes a prune once its backup ends; a fired run
+    // or one that failed to start owes its result to the failure count.
     let run: RunRow = sqlx::query_as(&format!(
         "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, backup_id, \
-           reason, resolved_host_ids, decided_at, triggered_by, retention_state) \
+           reason, resolved_host_ids, decided_at, triggered_by, retention_state, result_pending) \
          select $1, $2, $3, $4, $5, $6, $7, $8, $9, \
            case when $5::uuid is not null \
              and (s.keep_last is not null or s.keep_within_secs is not null) \
-             then 'pending' else 'none' end \
+             then 'pending' else 'none' end, \
+           $4 in ('fired', 'failed_to_start') \
          from schedules s where s.id = $1 returning {RUN_COLUMNS}"
     ))
     .bind(fire.schedule_id)
