@@ -58,14 +58,9 @@ pub fn catch_up(
     let mut head: Vec<DateTime<Utc>> = Vec::new();
     let mut latest = first;
     let mut before_latest = 0usize;
-    let mut seen = 0usize;
     let mut exact = true;
-    let mut fires = std::iter::once(first).chain(spec.fires_after(first));
-    loop {
-        let Some(f) = fires.next() else { break };
-        if f > now {
-            break;
-        }
+    let fires = std::iter::once(first).chain(spec.fires_after(first));
+    for (seen, f) in fires.take_while(|&f| f <= now).enumerate() {
         if seen == MAX_COUNTED {
             exact = false;
             latest = latest_near(spec, schedule_id, now).unwrap_or(latest);
@@ -78,7 +73,6 @@ pub fn catch_up(
             latest = f;
             before_latest = seen;
         }
-        seen += 1;
     }
     let late = now - due(latest);
     let make = late <= window.max(grace);

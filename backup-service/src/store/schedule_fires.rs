@@ -104,7 +104,8 @@ pub struct Fire {
     pub schedule_id: Uuid,
     /// The schedule's version the decision was made from; a changed schedule refuses it.
     pub version: i64,
-    /// Nominal time: for a cron fire, the schedule's `next_fire_at`.
+    /// Nominal time: for a cron fire, the schedule's `next_fire_at`, or a later fire when the
+    /// earlier ones are recorded in [`Fire::missed`].
     pub scheduled_at: DateTime<Utc>,
     /// Cron fires advance the schedule to `next`; manual ones leave it alone.
     pub trigger: RunTrigger,
@@ -118,7 +119,8 @@ pub struct Fire {
     pub now: DateTime<Utc>,
     /// Who called TriggerSchedule (manual runs); empty for cron fires.
     pub triggered_by: String,
-    /// Earlier fires of the schedule recorded MISSED with this one (catch-up), oldest first.
+    /// Earlier fires of the schedule recorded MISSED with this one (catch-up), oldest first;
+    /// a cron fire with missed ones is live when the first of them is the schedule's next.
     pub missed: Vec<MissedFire>,
     /// What the decision saw of the schedule's earlier runs; when given and no longer true
     /// under the schedule's lock, nothing is stored ([`Recorded::Changed`]).
@@ -240,8 +242,13 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     .fetch_optional(&mut *conn)
     .await?;
     let existing = run_at(conn, fire.schedule_id, fire.scheduled_at).await?;
+    // The schedule's next fire: this one, or (catch-up) the first of those recorded missed.
+    let first = fire
+        .missed
+        .first()
+        .map_or(fire.scheduled_at, |m| m.scheduled_at);
     let is_next = |c: &(ScheduleState, i64, Option<DateTime<Utc>>)| {
-        c.0 == ScheduleState::Active && c.1 == fire.version && c.2 == Some(fire.scheduled_at)
+        c.0 == ScheduleState::Active && c.1 == fire.version && c.2 == Some(first)
     };
     let live = match (&current, fire.trigger) {
         (None, _) => false,

@@ -168,6 +168,17 @@ pub async fn results_due(pool: &PgPool, limit: u32) -> Result<Vec<i64>, StoreErr
     .await?)
 }
 
+/// A run whose result is being counted, as read: schedule, decision, reason, and its
+/// backup's state, canceller and message.
+type EndedRow = (
+    Uuid,
+    RunDecision,
+    String,
+    Option<BackupState>,
+    Option<String>,
+    Option<String>,
+);
+
 /// A run whose result is being counted, as the scheduler classifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedRun {
@@ -227,14 +238,7 @@ pub async fn count_result(
         if lock_schedule_of(conn, run_id).await?.is_none() {
             return Ok((None, false));
         }
-        let run: Option<(
-            Uuid,
-            RunDecision,
-            String,
-            Option<BackupState>,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
+        let run: Option<EndedRow> = sqlx::query_as(
             "update schedule_runs r set result_pending = false \
                  from schedule_runs o left join backups b on b.id = o.backup_id \
                  where r.id = $1 and o.id = r.id and r.result_pending \
