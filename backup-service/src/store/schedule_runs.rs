@@ -43,15 +43,20 @@ pub struct Releasable {
 /// Up to `limit` buffered fires whose schedule has no backup that has not ended, oldest first.
 /// One statement.
 pub async fn releasable(pool: &PgPool, limit: u32) -> Result<Vec<Releasable>, StoreError> {
-    Ok(sqlx::query_as(&format!(
-        "select r.id, r.schedule_id, r.scheduled_at from schedule_runs r \
+    Ok(sqlx::query_as(&releasable_statement(""))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?)
+}
+
+/// [`releasable`]'s statement after `prefix` (`explain ` in tests).
+fn releasable_statement(prefix: &str) -> String {
+    format!(
+        "{prefix}select r.id, r.schedule_id, r.scheduled_at from schedule_runs r \
          where r.decision = 'buffered' and not exists (select 1 from backups b \
            where b.schedule_id = r.schedule_id and b.state in {NOT_ENDED}) \
          order by r.id limit $1"
-    ))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?)
+    )
 }
 
 /// What becomes of a released fire.
@@ -158,14 +163,19 @@ async fn lock_schedule_of(
 /// Up to `limit` runs whose result is still to count and known: their backup ended, or they
 /// failed to start. One statement.
 pub async fn results_due(pool: &PgPool, limit: u32) -> Result<Vec<i64>, StoreError> {
-    Ok(sqlx::query_scalar(&format!(
-        "select r.id from schedule_runs r left join backups b on b.id = r.backup_id \
+    Ok(sqlx::query_scalar(&results_due_statement(""))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?)
+}
+
+/// [`results_due`]'s statement after `prefix` (`explain ` in tests).
+fn results_due_statement(prefix: &str) -> String {
+    format!(
+        "{prefix}select r.id from schedule_runs r left join backups b on b.id = r.backup_id \
          where r.result_pending and (r.backup_id is null or b.state not in {NOT_ENDED}) \
          order by r.id limit $1"
-    ))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?)
+    )
 }
 
 /// A run whose result is being counted, as read: schedule, decision, reason, and its
@@ -313,3 +323,7 @@ pub async fn by_state(pool: &PgPool) -> Result<Vec<(ScheduleState, i64)>, StoreE
             .await?,
     )
 }
+
+#[cfg(test)]
+#[path = "schedule_runs_tests.rs"]
+mod tests;
