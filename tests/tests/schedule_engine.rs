@@ -495,3 +495,41 @@ async fn two_replicas_on_one_database_make_each_fire_exactly_once(_p: Pool, db: 
     second.stop().await;
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_fire_found_on_time_is_made_even_when_the_replicas_queue_keeps_it_waiting_past_the_grace(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let t0 = real_now();
+    // One fire at a time, and each selector resolution slow: the second fire waits its turn.
+    let (stack, clock) = Stack::start_with_clock(&db, Door::Esb, t0, |s| {
+        s.scheduler.concurrency = 1;
+    })
+    .await;
+    stack
+        .fault("apis/list_biz_hosts", json!({"latency_ms": 1500}))
+        .await;
+    let pool = pool(&db).await;
+    let a = create(&pool, fields("a", hosts(&[1004])), "admin", t0).await;
+    let b = create(&pool, fields("b", hosts(&[1005])), "admin", t0).await;
+    let t1 = a.next_fire_at.unwrap();
+    clock.set(t1);
+    // Both are claimed (found due on time) in one tick; then the clock moves past the grace
+    // while the first one's selector is still being resolved.
+    eventually("both fires claimed", || async {
+        let (x, y) = (get(&pool, a.id).await, get(&pool, b.id).await);
+        (x.claimed_until.is_some() && y.claimed_until.is_some()).then_some(())
+    })
+    .await;
+    clock.advance(TimeDelta::minutes(2));
+    for s in [&a, &b] {
+        let r = runs_reach(&pool, s.id, 1).await;
+        assert_eq!(
+            (r[0].scheduled_at, r[0].decision),
+            (t1, RunDecision::Fired),
+            "{r:?}"
+        );
+    }
+    stack.stop().await;
+}

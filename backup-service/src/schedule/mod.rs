@@ -15,7 +15,7 @@ pub use clock::{Clock, ManualClock};
 pub use engine::{Engine, FireLimits};
 pub use metrics::ScheduleMetrics;
 pub use spec::{Spec, SpecError, SpecInput};
-pub use tick::{SchedulerSettings, run};
+pub use tick::{SchedulerSettings, run, tick};
 
 /// Whether a schedule with `consecutive_failures` failed runs in a row (counting the one that
 /// just ended) pauses, when it pauses after `pause_after` of them (`None`: never).

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -87,7 +87,7 @@ pub async fn tick(engine: &Engine, settings: &SchedulerSettings) -> Result<bool>
     bounded(due, settings.concurrency, |s| {
         let engine = engine.clone();
         async move {
-            if let Err(e) = fire_due(&engine, &s).await {
+            if let Err(e) = fire_due(&engine, &s, now).await {
                 tracing::warn!(schedule_id = %s.id, error = %e, "scheduled fire not recorded; retried when its claim runs out");
             }
         }
@@ -125,9 +125,12 @@ pub(crate) fn spec_of(s: &ScheduleRow) -> std::result::Result<Spec, SpecError> {
     })
 }
 
-/// Makes claimed schedule `s`'s due fire: catch-up picks the fire to make (or records it
-/// MISSED), with the earlier ones MISSED, and the overlap policy decides the rest.
-async fn fire_due(engine: &Engine, s: &ScheduleRow) -> Result<()> {
+/// Makes claimed schedule `s`'s due fire, found due at `found`: catch-up picks the fire to make
+/// (or records it MISSED), with the earlier ones MISSED, and the overlap policy decides the
+/// rest. Lateness is judged at `found`, the claim's time: a fire found on time is not missed
+/// because this replica's own queue of fires (or BlueKing's rate limit on resolving selectors)
+/// kept it waiting.
+async fn fire_due(engine: &Engine, s: &ScheduleRow, found: DateTime<Utc>) -> Result<()> {
     let Some(first) = s.next_fire_at else {
         return Ok(());
     };
@@ -145,7 +148,7 @@ async fn fire_due(engine: &Engine, s: &ScheduleRow) -> Result<()> {
         &spec,
         s.id,
         first,
-        now,
+        found,
         window,
         limits.grace,
         limits.max_missed_rows,
