@@ -162,6 +162,20 @@ pub async fn ended(pool: &PgPool, id: uuid::Uuid) -> String {
     .await
 }
 
+/// Waits until run `run_id`'s result has been counted towards its schedule.
+pub async fn counted(pool: &PgPool, run_id: i64) {
+    eventually("the run's result counted", || async {
+        let pending: bool =
+            sqlx::query_scalar("select result_pending from schedule_runs where id = $1")
+                .bind(run_id)
+                .fetch_one(pool)
+                .await
+                .expect("run");
+        (!pending).then_some(())
+    })
+    .await
+}
+
 /// An engine of the test's own on the stack's database and job-gateway, on `clock`: what
 /// TriggerSchedule calls.
 pub fn engine(stack: &Stack, pool: &PgPool, clock: &ManualClock) -> Engine {

@@ -25,6 +25,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::backups::{self, Created, NewBackup};
+use super::schedule_overlap::overlap_on;
+pub use super::schedule_overlap::{NOT_ENDED, Overlap, overlap};
 use super::schedules::{NextFire, SCHEDULE_COLUMNS, ScheduleRow};
 use crate::domain::{RetentionState, RunDecision, RunTrigger, ScheduleState};
 
@@ -134,36 +136,6 @@ pub struct MissedFire {
     pub scheduled_at: DateTime<Utc>,
     /// Why (past the catch-up window, a later fire made instead, how many more).
     pub reason: String,
-}
-
-/// What an overlap policy looks at: the schedule's earlier runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Overlap {
-    /// A backup of the schedule has not ended.
-    pub running: bool,
-    /// A fire of the schedule waits in BUFFERED.
-    pub buffered: bool,
-}
-
-/// The states of a backup that has not ended, as SQL.
-pub(crate) const NOT_ENDED: &str = "('queued', 'running', 'cancelling')";
-
-/// What schedule `id`'s overlap policy sees now.
-pub async fn overlap(pool: &PgPool, id: Uuid) -> Result<Overlap, StoreError> {
-    let mut conn = pool.acquire().await?;
-    overlap_on(&mut conn, id).await
-}
-
-/// [`overlap`] on `conn` (inside a transaction holding the schedule's lock).
-pub(crate) async fn overlap_on(conn: &mut PgConnection, id: Uuid) -> Result<Overlap, StoreError> {
-    let (running, buffered): (bool, bool) = sqlx::query_as(&format!(
-        "select exists (select 1 from backups where schedule_id = $1 and state in {NOT_ENDED}), \
-           exists (select 1 from schedule_runs where schedule_id = $1 and decision = 'buffered')"
-    ))
-    .bind(id)
-    .fetch_one(conn)
-    .await?;
-    Ok(Overlap { running, buffered })
 }
 
 /// A stored run.

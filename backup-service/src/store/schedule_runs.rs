@@ -15,19 +15,11 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::backups::{self, Created, NewBackup};
-use super::schedule_fires::{NOT_ENDED, RUN_COLUMNS, RunRow, fire_request_id, overlap_on};
+use super::schedule_fires::{RUN_COLUMNS, RunRow, fire_request_id};
+pub use super::schedule_overlap::running_backups;
+use super::schedule_overlap::{NOT_ENDED, overlap_on};
 use super::schedules::{SCHEDULE_COLUMNS, ScheduleRow};
 use crate::domain::{BackupState, RunDecision, ScheduleState};
-
-/// The backups of schedule `id` that have not ended (CANCEL_PREVIOUS cancels them).
-pub async fn running_backups(pool: &PgPool, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-    Ok(sqlx::query_scalar(&format!(
-        "select id from backups where schedule_id = $1 and state in {NOT_ENDED} order by created_at"
-    ))
-    .bind(id)
-    .fetch_all(pool)
-    .await?)
-}
 
 /// A buffered fire whose schedule has no backup running now.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
