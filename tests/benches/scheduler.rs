@@ -13,7 +13,8 @@
 //! bk-sim and job-gateway share this process. Postgres is the one DATABASE_URL points at; the
 //! bench creates its own database and drops it at the end.
 //!
-//! Run: `DATABASE_URL=... cargo bench -p e2e --bench scheduler`.
+//! Run: `DATABASE_URL=... cargo bench -p e2e --bench scheduler`; `BENCH_BK_UNLIMITED=1` lifts
+//! job-gateway's rate limits, `BENCH_CONCURRENCY` and `BENCH_TICK_MS` override the settings.
 
 use std::time::{Duration, Instant};
 
@@ -113,7 +114,21 @@ async fn run(db_name: &str) -> anyhow::Result<()> {
     let gateway = Gateway::new(&settings.job_gateway, Runner::Script)?;
     let engine = Engine::new(pool.clone(), gateway, Clock::System, Wakeup::default())
         .with_limits(FireLimits::default());
-    let sched = SchedulerSettings::default();
+    // BENCH_CONCURRENCY overrides `scheduler.concurrency` (fires decided at once).
+    let mut sched = SchedulerSettings::default();
+    if let Some(n) = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        sched.concurrency = n;
+    }
+    // BENCH_TICK_MS overrides `scheduler.tick_ms`.
+    if let Some(ms) = std::env::var("BENCH_TICK_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        sched.tick = Duration::from_millis(ms);
+    }
     println!(
         "scheduler bench: {SCHEDULES} active schedules, {DUE} due at {t}; tick {} ms, batch {}, \
          concurrency {}; job-gateway rate limits {}; {} cores, {} build",
