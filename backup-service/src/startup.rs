@@ -1,6 +1,6 @@
 //! Builds the service from settings and a bound listener, and runs it until shutdown: the gRPC
-//! server, the backup workers, the progress listener, the database probe behind health and
-//! (optionally) the metrics endpoint. Migrations are applied before anything serves.
+//! server, the backup workers, the scheduler, the progress listener, the database probe behind
+//! health and (optionally) the metrics endpoint. Migrations are applied before anything serves.
 //!
 //! Every call passes the metrics layer, then the edge layer (deadline, honest codes); the
 //! server's limits (`[server]`) bound what one connection can hold.
@@ -31,7 +31,7 @@ use crate::grpc::{AuditApi, BackupApi, Limits};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
-use crate::schedule::{Clock, Engine};
+use crate::schedule::{self, Clock, Engine, FireLimits, ScheduleMetrics, SchedulerSettings};
 use crate::store;
 use crate::worker::{self, Wakeup, WorkerSettings};
 
@@ -125,6 +125,28 @@ impl Application {
         }
     }
 
+    fn scheduler_settings(&self) -> SchedulerSettings {
+        let s = &self.settings.scheduler;
+        SchedulerSettings {
+            enabled: s.enabled,
+            tick: Duration::from_millis(s.tick_ms),
+            batch: s.batch,
+            concurrency: s.concurrency,
+            lease: chrono::TimeDelta::milliseconds(s.claim_lease_ms as i64),
+        }
+    }
+
+    fn fire_limits(&self) -> FireLimits {
+        let b = &self.settings.backup;
+        FireLimits {
+            max_hosts: b.max_hosts,
+            name_zone: b.name_zone(),
+            deadline_slack_secs: b.deadline_slack_secs,
+            grace: chrono::TimeDelta::milliseconds(self.settings.scheduler.grace_ms as i64),
+            ..FireLimits::default()
+        }
+    }
+
     fn limits(&self) -> Limits {
         let b = &self.settings.backup;
         Limits {
@@ -151,6 +173,7 @@ impl Application {
             self.pool.clone(),
             self.settings.database.max_connections,
         )?;
+        let schedule_metrics = ScheduleMetrics::register(&registry, self.pool.clone())?;
         let methods = served_methods(&[proto::FILE_DESCRIPTOR_SET], &services);
         let mut server = self
             .settings
@@ -163,10 +186,18 @@ impl Application {
         let stop = CancellationToken::new();
         if let Some(listener) = self.metrics_listener.take() {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
+            let (backups, schedules) = (backup_metrics.refresher(), schedule_metrics.clone());
+            let refresh: service_kit::metrics::Refresh = std::sync::Arc::new(move || {
+                let (backups, schedules) = (backups.clone(), schedules.clone());
+                Box::pin(async move {
+                    backups().await;
+                    schedules.refresh().await;
+                })
+            });
             tokio::spawn(service_kit::metrics::serve_with(
                 listener,
                 registry.clone(),
-                Some(backup_metrics.refresher()),
+                Some(refresh),
                 stop.clone().cancelled_owned(),
             ));
         }
@@ -194,9 +225,14 @@ impl Application {
             self.gateway.clone(),
             self.clock.clone(),
             wakeup.clone(),
-        );
-        // The scheduler loop is spawned here (issue 11, in progress).
-        let _ = &engine;
+        )
+        .with_limits(self.fire_limits())
+        .with_metrics(schedule_metrics);
+        let mut scheduler = AbortOnDrop(tokio::spawn(schedule::run(
+            engine.clone(),
+            self.scheduler_settings(),
+            stop.clone(),
+        )));
         let api = BackupApi::new(
             self.pool.clone(),
             self.gateway.clone(),
@@ -243,6 +279,7 @@ impl Application {
         .await;
         stop.cancel();
         let _ = (&mut workers.0).await;
+        let _ = (&mut scheduler.0).await;
         self.pool.close().await;
         served?;
         tracing::info!("backup-service stopped");

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod contract;
 pub mod flow;
+pub mod scheduler;
 pub mod stack;
 
 use std::net::SocketAddr;
@@ -141,15 +142,25 @@ pub fn backup_settings(db: &PgConnectOptions, gw: SocketAddr) -> backup_service:
     s.worker.poll_max_ms = 300;
     s.worker.claim_interval_ms = 200;
     s.worker.lease_ms = 3000;
+    s.scheduler.tick_ms = 100;
     s
 }
 
 /// Starts backup-service (migrating its database first) on a fresh port.
 pub async fn spawn_backup_service(settings: backup_service::config::Settings) -> RunningService {
+    spawn_backup_service_with_clock(settings, backup_service::schedule::Clock::System).await
+}
+
+/// Like [`spawn_backup_service`], its scheduler running on `clock` (a manual clock in tests).
+pub async fn spawn_backup_service_with_clock(
+    settings: backup_service::config::Settings,
+    clock: backup_service::schedule::Clock,
+) -> RunningService {
     let listener = bind().await;
     let app = backup_service::startup::Application::build(settings, listener)
         .await
-        .expect("build");
+        .expect("build")
+        .with_clock(clock);
     let (addr, metrics) = (app.local_addr(), app.metrics_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {

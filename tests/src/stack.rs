@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+use backup_service::schedule::{Clock, ManualClock};
+use chrono::{DateTime, Utc};
+
 use proto::backup::v1::backup_service_client::BackupServiceClient;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
@@ -68,6 +71,19 @@ impl Stack {
         Self::start_all(db, door, |_| {}, adjust_gateway, adjust).await
     }
 
+    /// Like [`Stack::start_with`], backup-service's scheduler on a manual clock reading
+    /// `start`; the clock, which the test moves.
+    pub async fn start_with_clock(
+        db: &PgConnectOptions,
+        door: Door,
+        start: DateTime<Utc>,
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> (Self, ManualClock) {
+        let (clock, manual) = Clock::manual(start);
+        let stack = Self::start_inner(db, door, |_| {}, |_| {}, adjust, clock).await;
+        (stack, manual)
+    }
+
     /// Like [`Stack::start_custom`], letting the test adjust bk-sim's settings too.
     pub async fn start_all(
         db: &PgConnectOptions,
@@ -75,6 +91,17 @@ impl Stack {
         adjust_sim: impl FnOnce(&mut bk_sim::Settings),
         adjust_gateway: impl FnOnce(&mut job_gateway::config::Settings),
         adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> Self {
+        Self::start_inner(db, door, adjust_sim, adjust_gateway, adjust, Clock::System).await
+    }
+
+    async fn start_inner(
+        db: &PgConnectOptions,
+        door: Door,
+        adjust_sim: impl FnOnce(&mut bk_sim::Settings),
+        adjust_gateway: impl FnOnce(&mut job_gateway::config::Settings),
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+        clock: Clock,
     ) -> Self {
         // RUST_LOG=info shows every service's log in the test's output.
         if std::env::var_os("RUST_LOG").is_some() {
@@ -99,7 +126,7 @@ impl Stack {
         let gw = crate::spawn_job_gateway(gw).await;
         let mut settings = backup_settings(db, gw.addr);
         adjust(&mut settings);
-        let backup = crate::spawn_backup_service(settings).await;
+        let backup = crate::spawn_backup_service_with_clock(settings, clock).await;
         Self {
             sim,
             gw,
@@ -119,6 +146,20 @@ impl Stack {
     /// Starts another backup-service replica on the same database.
     pub async fn replica(&self) -> RunningService {
         crate::spawn_backup_service(backup_settings(&self.db, self.gw.addr)).await
+    }
+
+    /// Starts another backup-service replica on the same database, its scheduler on `clock`.
+    pub async fn replica_with_clock(&self, clock: &ManualClock) -> RunningService {
+        crate::spawn_backup_service_with_clock(
+            backup_settings(&self.db, self.gw.addr),
+            Clock::Manual(clock.clone()),
+        )
+        .await
+    }
+
+    /// The settings of this stack's backup-service (for an engine built by the test).
+    pub fn backup_settings(&self) -> backup_service::config::Settings {
+        backup_settings(&self.db, self.gw.addr)
     }
 
     /// Where host `id`'s `/` lives on this machine.

@@ -17,8 +17,8 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    AccessConfig, BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, WatchConfig,
-    WorkerConfig,
+    AccessConfig, BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig,
+    SchedulerConfig, WatchConfig, WorkerConfig,
 };
 
 /// Environment variable prefix of every setting.
@@ -62,6 +62,12 @@ Settings (defaults < --config TOML file < environment):
   worker.launch_settle_ms     BACKUP_SERVICE__WORKER__LAUNCH_SETTLE_MS    after an uncertain launch (or an earlier claim's), look for the job this long before launching again; bounds the launch call [60000]
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
   watch.max_streams_per_caller BACKUP_SERVICE__WATCH__MAX_STREAMS_PER_CALLER WatchBackup streams one caller (its token's name; its IP without auth) may hold; more is RESOURCE_EXHAUSTED [100]
+  scheduler.enabled           BACKUP_SERVICE__SCHEDULER__ENABLED          fire schedules on this replica (any number of replicas may) [true]
+  scheduler.tick_ms           BACKUP_SERVICE__SCHEDULER__TICK_MS          look for due schedules this often [250]
+  scheduler.batch             BACKUP_SERVICE__SCHEDULER__BATCH            due schedules claimed per statement (a full batch is followed at once by the next) [500]
+  scheduler.concurrency       BACKUP_SERVICE__SCHEDULER__CONCURRENCY      fires decided and recorded at once [32]
+  scheduler.claim_lease_ms    BACKUP_SERVICE__SCHEDULER__CLAIM_LEASE_MS   a claimed due schedule is left to this replica this long; after a crash another replica makes the fire [30000]
+  scheduler.grace_ms          BACKUP_SERVICE__SCHEDULER__GRACE_MS         a fire this late is still made without a catch-up window; later is MISSED [30000]
   plan.enabled                BACKUP_SERVICE__PLAN__ENABLED               run the scripts as JOB plans instead of ExecuteScript [false]
   plan.search_plan_id         BACKUP_SERVICE__PLAN__SEARCH_PLAN_ID        JOB plan holding search.sh (plan mode)
   plan.backup_plan_id         BACKUP_SERVICE__PLAN__BACKUP_PLAN_ID        JOB plan holding backup.sh (plan mode)
@@ -103,6 +109,8 @@ pub struct Settings {
     pub plan: PlanConfig,
     /// Per-business authorization.
     pub access: AccessConfig,
+    /// The scheduler.
+    pub scheduler: SchedulerConfig,
 }
 
 impl Default for Settings {
@@ -122,6 +130,7 @@ impl Default for Settings {
             watch: WatchConfig::default(),
             plan: PlanConfig::default(),
             access: AccessConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -228,6 +237,9 @@ impl Settings {
                 "worker.poll_max_ms",
                 "must be at least worker.poll_initial_ms (> 0)",
             ));
+        }
+        if let Some((key, problem)) = self.scheduler.problem() {
+            return Err(invalid(key, problem));
         }
         if let Some(op) = &self.default_operator
             && op.trim().is_empty()
@@ -390,6 +402,12 @@ mod tests {
             "backup.max_files_per_host",
             "backup.name_time_zone",
             "worker.concurrency",
+            "scheduler.enabled",
+            "scheduler.tick_ms",
+            "scheduler.batch",
+            "scheduler.concurrency",
+            "scheduler.claim_lease_ms",
+            "scheduler.grace_ms",
             "worker.lease_ms",
             "worker.claim_interval_ms",
             "worker.poll_initial_ms",

@@ -186,3 +186,56 @@ impl Default for AccessConfig {
         Self { cache_ms: 30_000 }
     }
 }
+
+/// The `[scheduler]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Whether this replica fires schedules.
+    pub enabled: bool,
+    /// Time between ticks.
+    pub tick_ms: u64,
+    /// Most due schedules claimed per tick.
+    pub batch: u32,
+    /// Fires decided and recorded at once.
+    pub concurrency: usize,
+    /// How long a claim keeps other replicas off a due schedule.
+    pub claim_lease_ms: u64,
+    /// How late a fire may be and still be made without a catch-up window.
+    pub grace_ms: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tick_ms: 250,
+            batch: 500,
+            concurrency: 32,
+            claim_lease_ms: 30_000,
+            grace_ms: 30_000,
+        }
+    }
+}
+
+impl SchedulerConfig {
+    /// The first setting that is out of range, and why.
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if !(10..=60_000).contains(&self.tick_ms) {
+            return Some(("scheduler.tick_ms", "must be 10..=60000"));
+        }
+        if !(1..=10_000).contains(&self.batch) {
+            return Some(("scheduler.batch", "must be 1..=10000"));
+        }
+        if !(1..=1024).contains(&self.concurrency) {
+            return Some(("scheduler.concurrency", "must be 1..=1024"));
+        }
+        if self.claim_lease_ms < 1000 {
+            return Some(("scheduler.claim_lease_ms", "must be at least 1000"));
+        }
+        if self.grace_ms > 3_600_000 {
+            return Some(("scheduler.grace_ms", "must be at most 3600000 (an hour)"));
+        }
+        None
+    }
+}

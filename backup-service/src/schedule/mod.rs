@@ -4,12 +4,18 @@
 //! exactly-once fire are in `store::schedules` and `store::schedule_fires`.
 
 pub mod clock;
+pub mod decide;
 pub mod engine;
+mod metrics;
+mod results;
 pub mod spec;
+mod tick;
 
 pub use clock::{Clock, ManualClock};
-pub use engine::Engine;
+pub use engine::{Engine, FireLimits};
+pub use metrics::ScheduleMetrics;
 pub use spec::{Spec, SpecError, SpecInput};
+pub use tick::{SchedulerSettings, run, tick};
 
 /// Whether a schedule with `consecutive_failures` failed runs in a row (counting the one that
 /// just ended) pauses, when it pauses after `pause_after` of them (`None`: never).

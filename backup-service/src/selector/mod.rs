@@ -54,8 +54,10 @@ impl fmt::Display for CloudIp {
     }
 }
 
-/// A validated host selector: at least one field set, `all_hosts` alone.
+/// A validated host selector: at least one field set, `all_hosts` alone. Stored as JSON; a
+/// field left out of the JSON reads as empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HostSelector {
     /// Host ids, ascending, each once.
     pub bk_host_ids: Vec<i64>,

@@ -20,6 +20,8 @@ pub mod finish;
 pub mod records;
 pub mod schedule_fires;
 mod schedule_list;
+mod schedule_overlap;
+pub mod schedule_runs;
 pub mod schedules;
 pub mod stats;
 pub mod work;

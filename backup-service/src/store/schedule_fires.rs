@@ -25,6 +25,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::backups::{self, Created, NewBackup};
+use super::schedule_overlap::overlap_on;
+pub use super::schedule_overlap::{NOT_ENDED, Overlap, overlap};
 use super::schedules::{NextFire, SCHEDULE_COLUMNS, ScheduleRow};
 use crate::domain::{RetentionState, RunDecision, RunTrigger, ScheduleState};
 
@@ -76,8 +78,8 @@ pub enum Decision {
     Fire(Box<NewBackup>),
     /// The previous backup still runs (overlap policy).
     SkipOverlap,
-    /// Too late to make (outside the catch-up window).
-    Missed,
+    /// Too late to make (outside the catch-up window); why.
+    Missed(String),
     /// Could not start; why.
     FailedToStart(String),
     /// Wait for the previous backup to end, then start (overlap policy BUFFER_ONE).
@@ -90,7 +92,7 @@ impl Decision {
         match self {
             Decision::Fire(_) => RunDecision::Fired,
             Decision::SkipOverlap => RunDecision::SkippedOverlap,
-            Decision::Missed => RunDecision::Missed,
+            Decision::Missed(_) => RunDecision::Missed,
             Decision::FailedToStart(_) => RunDecision::FailedToStart,
             Decision::Buffer => RunDecision::Buffered,
         }
@@ -104,7 +106,8 @@ pub struct Fire {
     pub schedule_id: Uuid,
     /// The schedule's version the decision was made from; a changed schedule refuses it.
     pub version: i64,
-    /// Nominal time: for a cron fire, the schedule's `next_fire_at`.
+    /// Nominal time: for a cron fire, the schedule's `next_fire_at`, or a later fire when the
+    /// earlier ones are recorded in [`Fire::missed`].
     pub scheduled_at: DateTime<Utc>,
     /// Cron fires advance the schedule to `next`; manual ones leave it alone.
     pub trigger: RunTrigger,
@@ -118,6 +121,21 @@ pub struct Fire {
     pub now: DateTime<Utc>,
     /// Who called TriggerSchedule (manual runs); empty for cron fires.
     pub triggered_by: String,
+    /// Earlier fires of the schedule recorded MISSED with this one (catch-up), oldest first;
+    /// a cron fire with missed ones is live when the first of them is the schedule's next.
+    pub missed: Vec<MissedFire>,
+    /// What the decision saw of the schedule's earlier runs; when given and no longer true
+    /// under the schedule's lock, nothing is stored ([`Recorded::Changed`]).
+    pub seen: Option<Overlap>,
+}
+
+/// An earlier fire recorded MISSED together with a later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissedFire {
+    /// Nominal time.
+    pub scheduled_at: DateTime<Utc>,
+    /// Why (past the catch-up window, a later fire made instead, how many more).
+    pub reason: String,
 }
 
 /// A stored run.
@@ -171,6 +189,9 @@ pub enum Recorded {
     /// The schedule changed since the claim (updated, paused, deleted, or moved to another
     /// fire) and this fire has no run: nothing was stored; the fire is dropped.
     Superseded,
+    /// The schedule's earlier runs are no longer as [`Fire::seen`] says (one ended, or one
+    /// started); nothing was stored, the caller decides again from this.
+    Changed(Overlap),
 }
 
 /// Records `fire` exactly once: the run, the backup it starts (with `backups.schedule_id`), and
@@ -193,8 +214,13 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     .fetch_optional(&mut *conn)
     .await?;
     let existing = run_at(conn, fire.schedule_id, fire.scheduled_at).await?;
+    // The schedule's next fire: this one, or (catch-up) the first of those recorded missed.
+    let first = fire
+        .missed
+        .first()
+        .map_or(fire.scheduled_at, |m| m.scheduled_at);
     let is_next = |c: &(ScheduleState, i64, Option<DateTime<Utc>>)| {
-        c.0 == ScheduleState::Active && c.1 == fire.version && c.2 == Some(fire.scheduled_at)
+        c.0 == ScheduleState::Active && c.1 == fire.version && c.2 == Some(first)
     };
     let live = match (&current, fire.trigger) {
         (None, _) => false,
@@ -212,6 +238,26 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     }
     if !live {
         return Ok((Recorded::Superseded, false));
+    }
+    if let Some(seen) = fire.seen {
+        let now = overlap_on(conn, fire.schedule_id).await?;
+        if now != seen {
+            return Ok((Recorded::Changed(now), false));
+        }
+    }
+    for m in &fire.missed {
+        // A manual run at that very instant already stands for it.
+        sqlx::query(
+            "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, reason, \
+               decided_at) values ($1, $2, 'cron', 'missed', $3, $4) \
+             on conflict (schedule_id, scheduled_at) do nothing",
+        )
+        .bind(fire.schedule_id)
+        .bind(m.scheduled_at)
+        .bind(&m.reason)
+        .bind(fire.now)
+        .execute(&mut *conn)
+        .await?;
     }
     let (backup_id, reason) = match &fire.decision {
         Decision::Fire(new) => {
@@ -231,17 +277,19 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
                 .await?;
             (Some(row.id), String::new())
         }
-        Decision::FailedToStart(reason) => (None, reason.clone()),
-        Decision::SkipOverlap | Decision::Missed | Decision::Buffer => (None, String::new()),
+        Decision::FailedToStart(reason) | Decision::Missed(reason) => (None, reason.clone()),
+        Decision::SkipOverlap | Decision::Buffer => (None, String::new()),
     };
-    // A fired run of a schedule with retention owes a prune once its backup ends.
+    // A fired run of a schedule with retention owes a prune once its backup ends; a fired run
+    // or one that failed to start owes its result to the failure count.
     let run: RunRow = sqlx::query_as(&format!(
         "insert into schedule_runs (schedule_id, scheduled_at, trigger, decision, backup_id, \
-           reason, resolved_host_ids, decided_at, triggered_by, retention_state) \
+           reason, resolved_host_ids, decided_at, triggered_by, retention_state, result_pending) \
          select $1, $2, $3, $4, $5, $6, $7, $8, $9, \
            case when $5::uuid is not null \
              and (s.keep_last is not null or s.keep_within_secs is not null) \
-             then 'pending' else 'none' end \
+             then 'pending' else 'none' end, \
+           $4 in ('fired', 'failed_to_start') \
          from schedules s where s.id = $1 returning {RUN_COLUMNS}"
     ))
     .bind(fire.schedule_id)

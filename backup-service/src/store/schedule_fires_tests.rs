@@ -42,6 +42,8 @@ fn fire_of(row: &ScheduleRow, now: DateTime<Utc>) -> Fire {
         next,
         now,
         triggered_by: String::new(),
+        missed: Vec::new(),
+        seen: None,
     }
 }
 
@@ -200,7 +202,7 @@ async fn decisions_that_start_nothing_are_recorded_and_advance_the_schedule(pool
     let t = at("2026-12-05T04:00:00Z");
     let row = stored(&pool, 3, "nightly", t).await;
     let decisions = [
-        Decision::Missed,
+        Decision::Missed("past the catch-up window".into()),
         Decision::SkipOverlap,
         Decision::FailedToStart("no host in the selector".into()),
     ];
@@ -227,7 +229,7 @@ async fn decisions_that_start_nothing_are_recorded_and_advance_the_schedule(pool
         [
             (RunDecision::FailedToStart, None, "no host in the selector"),
             (RunDecision::SkippedOverlap, None, ""),
-            (RunDecision::Missed, None, ""),
+            (RunDecision::Missed, None, "past the catch-up window"),
         ]
     );
     let (newest, more) = super::runs(&pool, current.id, None, 1).await.unwrap();

@@ -212,6 +212,8 @@ async fn a_deleted_schedule_keeps_its_runs_and_backups_readable(pool: PgPool) {
         next: None,
         now: t,
         triggered_by: String::new(),
+        missed: Vec::new(),
+        seen: None,
     };
     let Recorded::New(run) = schedule_fires::record_fire(&pool, &fire).await.unwrap() else {
         panic!("recorded before");
