@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
+use proto::backup::v1::schedule_service_server::ScheduleServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
 use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
@@ -24,7 +25,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{BackupApi, Limits};
+use crate::grpc::{BackupApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -137,7 +138,10 @@ impl Application {
     /// Serves until `shutdown` resolves, then shuts down gracefully: health goes NOT_SERVING,
     /// calls get the grace period, workers stop (their leases let another replica resume).
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let services = [<BackupServiceServer<BackupApi> as NamedService>::NAME];
+        let services = [
+            <BackupServiceServer<BackupApi> as NamedService>::NAME,
+            <ScheduleServiceServer<ScheduleApi> as NamedService>::NAME,
+        ];
         let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
         let backup_metrics = BackupMetrics::register(
@@ -191,6 +195,12 @@ impl Application {
         );
         // The scheduler loop is spawned here (issue 11, in progress).
         let _ = &engine;
+        let schedules = ScheduleApi::new(
+            self.pool.clone(),
+            self.gateway.clone(),
+            engine.clone(),
+            self.limits(),
+        );
         let api = BackupApi::new(
             self.pool.clone(),
             self.gateway.clone(),
@@ -202,9 +212,15 @@ impl Application {
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        let schedules = ScheduleServiceServer::new(schedules)
+            .max_decoding_message_size(self.settings.server.max_message_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
         let auth = BearerAuth::new(&self.settings.auth);
         let _reloader = auth.spawn_reloader();
-        let router = router.add_service(InterceptedService::new(backup, auth));
+        let router = router
+            .add_service(InterceptedService::new(backup, auth.clone()))
+            .add_service(InterceptedService::new(schedules, auth));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);
         let served = serve_until(

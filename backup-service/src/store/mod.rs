@@ -19,6 +19,7 @@ pub mod finish;
 pub mod records;
 pub mod schedule_fires;
 mod schedule_list;
+pub mod schedule_runs;
 pub mod schedules;
 pub mod stats;
 pub mod work;
