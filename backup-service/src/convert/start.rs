@@ -68,12 +68,7 @@ impl BackupRequest {
                 format!("at most {MAX_REQUEST_ID} printable characters"),
             ));
         }
-        if request_id.starts_with(SCHEDULE_REQUEST_PREFIX) {
-            return Err(BackupError::invalid(
-                "request_id",
-                format!("ids starting `{SCHEDULE_REQUEST_PREFIX}` are the scheduler's own"),
-            ));
-        }
+        client_request_id(&request_id)?;
         if bk_biz_id <= 0 {
             return Err(BackupError::invalid("bk_biz_id", "must be positive"));
         }
@@ -93,6 +88,18 @@ impl BackupRequest {
             timeout_secs,
         })
     }
+}
+
+/// Refuses a client's request id the scheduler reserves (starting
+/// [`SCHEDULE_REQUEST_PREFIX`]): StartBackup's and RetryBackup's.
+pub fn client_request_id(request_id: &str) -> Result<()> {
+    if request_id.starts_with(SCHEDULE_REQUEST_PREFIX) {
+        return Err(BackupError::invalid(
+            "request_id",
+            format!("ids starting `{SCHEDULE_REQUEST_PREFIX}` are the scheduler's own"),
+        ));
+    }
+    Ok(())
 }
 
 /// A requested bound on total time in whole seconds: a fraction of a second counts as a whole
