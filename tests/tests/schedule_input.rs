@@ -410,3 +410,54 @@ async fn bad_input_is_refused_naming_the_field_and_stores_nothing(_p: Pool, db: 
     assert_eq!(stored, 1);
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_selector_that_selects_no_host_now_is_accepted_for_hosts_that_join_before_it_fires(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let (stack, mut alice, _pool) = up(&db).await;
+    // Module 3004 (dbproxy) loses its only host, 1006.
+    reqwest::Client::new()
+        .put(format!("{}/_sim/hosts/1006/modules", stack.sim.base_url()))
+        .json(&serde_json::json!({ "bk_module_ids": [3003] }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .expect("host moved");
+    let empty = pb::Schedule {
+        selector: Some(pb::HostSelector {
+            bk_module_ids: vec![3004],
+            ..Default::default()
+        }),
+        ..nightly("dbproxy")
+    };
+    let s = create(&mut alice, empty).await;
+    assert_eq!(s.selector.unwrap().bk_module_ids, vec![3004]);
+    // A module id the business does not have is refused all the same.
+    let typo = pb::Schedule {
+        selector: Some(pb::HostSelector {
+            bk_module_ids: vec![30004],
+            ..Default::default()
+        }),
+        ..nightly("typo")
+    };
+    let err = alice
+        .create_schedule(pb::CreateScheduleRequest {
+            schedule: Some(typo),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violation(&err).0, "schedule.selector.bk_module_ids");
+    // Bob may not see business 3: BlueKing's verdict, passed on.
+    let mut bob = e2e::schedule_client(&stack.backup, Some("bob")).await;
+    let err = bob
+        .create_schedule(pb::CreateScheduleRequest {
+            schedule: Some(nightly("bob's")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    stack.stop().await;
+}

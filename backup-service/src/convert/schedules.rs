@@ -340,3 +340,7 @@ fn rename(field: &str) -> impl Fn(BackupError) -> BackupError + '_ {
         other => other,
     }
 }
+
+#[cfg(test)]
+#[path = "schedules_tests.rs"]
+mod tests;
