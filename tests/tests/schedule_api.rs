@@ -4,14 +4,16 @@
 //! backup-service, Postgres). Bad input and previews are in `schedule_input.rs`, runs and
 //! scheduled backups in `schedule_runs.rs`; TriggerSchedule's engine has its own tests.
 
+use backup_service::schedule::Clock;
+use backup_service::startup::Application;
 use chrono::{TimeDelta, Utc};
 use e2e::contract::{duration, violation};
 use e2e::flow::watch_to_end;
-use e2e::schedule_client;
 use e2e::schedules::{
-    YEARLY, create, fired, first_after, get, list, mask, nightly, record, time_of, up,
+    YEARLY, at, create, fired, first_after, get, list, mask, nightly, record, time_of, up,
 };
 use e2e::stack::{Door, Stack};
+use e2e::{Authed, backup_settings, schedule_client};
 use prost_types::FieldMask;
 use proto::backup::v1 as pb;
 use proto::backup::v1::schedule_service_client::ScheduleServiceClient;
@@ -497,4 +499,136 @@ async fn the_schedule_service_wants_the_bearer_token_and_its_calls_are_counted(
                   grpc_service=\"backup.v1.ScheduleService\",grpc_type=\"unary\"}";
     assert_eq!(stack.backup.metric(sample).await, 1.0);
     stack.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_time_the_api_reads_or_writes_is_the_scheduler_clock(_p: Pool, db: PgConnectOptions) {
+    // bk-sim and job-gateway of a stack, and instead of its backup-service (whose scheduler
+    // would find this test's March fires long due) one whose scheduler clock the test sets.
+    let Stack {
+        sim, gw, backup, ..
+    } = Stack::start(&db, Door::Esb).await;
+    backup.stop().await;
+    let t0 = at("2026-03-07T12:00:00Z");
+    let (clock, manual) = Clock::manual(t0);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = Application::build(backup_settings(&db, gw.addr), listener)
+        .await
+        .unwrap()
+        .with_clock(clock);
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut alice = ScheduleServiceClient::with_interceptor(
+        channel,
+        Authed {
+            username: Some("alice"),
+        },
+    );
+
+    let ny = pb::ScheduleSpec {
+        cron: "30 2 * * *".into(),
+        time_zone: "America/New_York".into(),
+        ..Default::default()
+    };
+    let s = create(
+        &mut alice,
+        pb::Schedule {
+            spec: Some(ny.clone()),
+            ..nightly("new york")
+        },
+    )
+    .await;
+    assert_eq!(time_of(&s.create_time), t0);
+    assert_eq!(
+        time_of(&s.next_fire_time),
+        at("2026-03-08T07:00:00Z"),
+        "spring forward: 03:00 EDT"
+    );
+    let preview = alice
+        .preview_schedule(pb::PreviewScheduleRequest {
+            spec: Some(ny),
+            count: 1,
+            after: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .fires;
+    assert_eq!(time_of(&preview[0].fire_time), at("2026-03-08T07:00:00Z"));
+
+    let paused = alice
+        .pause_schedule(pb::PauseScheduleRequest {
+            schedule_id: s.schedule_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .schedule
+        .unwrap();
+    assert_eq!(time_of(&paused.update_time), t0);
+    let t1 = manual.advance(TimeDelta::days(3));
+    let resumed = alice
+        .resume_schedule(pb::ResumeScheduleRequest {
+            schedule_id: s.schedule_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .schedule
+        .unwrap();
+    assert_eq!(time_of(&resumed.update_time), t1);
+    assert_eq!(
+        time_of(&resumed.next_fire_time),
+        at("2026-03-11T06:30:00Z"),
+        "the first fire after the clock's now"
+    );
+    let updated = alice
+        .update_schedule(pb::UpdateScheduleRequest {
+            schedule: Some(pb::Schedule {
+                schedule_id: s.schedule_id.clone(),
+                spec: Some(pb::ScheduleSpec {
+                    cron: "0 12 * * *".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["spec.cron"]),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .schedule
+        .unwrap();
+    assert_eq!(
+        time_of(&updated.next_fire_time),
+        at("2026-03-10T16:00:00Z"),
+        "12:00 EDT, later the same day"
+    );
+    let t2 = manual.advance(TimeDelta::hours(1));
+    let deleted = alice
+        .delete_schedule(pb::DeleteScheduleRequest {
+            schedule_id: s.schedule_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .schedule
+        .unwrap();
+    assert_eq!(time_of(&deleted.delete_time), t2);
+    drop(alice);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    gw.stop().await;
+    sim.stop();
 }
