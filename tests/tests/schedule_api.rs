@@ -468,6 +468,37 @@ async fn pause_takes_a_note_resume_fires_from_now_and_delete_keeps_runs_and_back
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let refused = [
+        alice
+            .resume_schedule(pb::ResumeScheduleRequest {
+                schedule_id: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        alice
+            .delete_schedule(pb::DeleteScheduleRequest {
+                schedule_id: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        alice
+            .update_schedule(pb::UpdateScheduleRequest {
+                schedule: Some(pb::Schedule {
+                    schedule_id: id.clone(),
+                    name: "revived".into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["name"]),
+            })
+            .await
+            .map(|_| ()),
+    ];
+    for r in refused {
+        assert_eq!(r.unwrap_err().code(), Code::FailedPrecondition);
+    }
+    assert_eq!(get(&mut alice, &id).await, deleted, "nothing changed");
     let err = alice
         .delete_schedule(pb::DeleteScheduleRequest {
             schedule_id: Uuid::new_v4().to_string(),
