@@ -335,6 +335,21 @@ async fn an_update_changes_the_masked_fields_only_and_a_stale_etag_changes_nothi
         assert!(reason.contains(says), "{paths:?}: {reason}");
     }
     assert_eq!(get(&mut alice, &s.schedule_id).await, v4);
+    // The request is checked before the schedule is looked up.
+    let unknown = pb::Schedule {
+        schedule_id: Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let err = alice
+        .update_schedule(update(unknown.clone(), mask(&["operator"])))
+        .await
+        .unwrap_err();
+    assert_eq!(violation(&err).0, "update_mask");
+    let err = alice
+        .update_schedule(update(unknown, mask(&["name"])))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
     stack.stop().await;
 }
 

@@ -51,6 +51,7 @@ pub fn merge(
     given: pb::Schedule,
     mask: Option<prost_types::FieldMask>,
 ) -> Result<pb::Schedule> {
+    check_mask(mask.as_ref())?;
     let paths = mask.map(|m| m.paths).unwrap_or_default();
     if paths.is_empty() {
         if given.bk_biz_id != 0 && given.bk_biz_id != current.bk_biz_id {
@@ -62,9 +63,6 @@ pub fn merge(
         let set = populated(&given);
         return Ok(apply(current, &given, set.iter().copied()));
     }
-    for path in &paths {
-        check(path)?;
-    }
     let named = paths.iter().flat_map(|p| {
         if p == "*" {
             ALL.to_vec()
@@ -73,6 +71,11 @@ pub fn merge(
         }
     });
     Ok(apply(current, &given, named))
+}
+
+/// Refuses a mask naming a field UpdateSchedule may not change (before anything is read).
+pub fn check_mask(mask: Option<&prost_types::FieldMask>) -> Result<()> {
+    mask.map_or(Ok(()), |m| m.paths.iter().try_for_each(|p| check(p)))
 }
 
 /// Refuses a path the mask may not name.

@@ -17,7 +17,7 @@ use crate::schedule::{Spec, SpecInput};
 use crate::selector::HostSelector;
 use crate::store::schedules::{NextFire, ScheduleFields};
 
-pub use super::schedule_mask::merge;
+pub use super::schedule_mask::{check_mask, merge};
 pub use super::schedule_messages::{run_message, schedule_message};
 
 /// Longest schedule name.

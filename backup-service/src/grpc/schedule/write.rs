@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{ScheduleApi, deleted};
 use crate::convert::schedules::{
-    ValidSchedule, etag, merge, next_fire, schedule_id, schedule_message, under,
+    ValidSchedule, check_mask, etag, merge, next_fire, schedule_id, schedule_message, under,
 };
 use crate::domain::ScheduleState;
 use crate::error::{BackupError, Result};
@@ -110,6 +110,7 @@ impl ScheduleApi {
         let given = schedule.ok_or_else(|| BackupError::invalid("schedule", "is required"))?;
         let id = schedule_id("schedule.schedule_id", &given.schedule_id)?;
         let wanted = etag("schedule.etag", &given.etag)?;
+        check_mask(update_mask.as_ref())?;
         let mut tries = 0;
         loop {
             tries += 1;
