@@ -57,3 +57,120 @@ fn a_spec_error_names_the_field_under_its_prefix_and_an_empty_zone_is_utc() {
     let err = spec_of(spec("* * * *", ""), "spec").unwrap_err();
     assert_eq!(field_of(err), "spec.cron");
 }
+
+fn schedule() -> pb::Schedule {
+    pb::Schedule {
+        name: "nightly".into(),
+        bk_biz_id: 3,
+        selector: Some(pb::HostSelector {
+            bk_module_ids: vec![3003, 3001, 3001],
+            ..Default::default()
+        }),
+        bk_file_dir: "/data/logs".into(),
+        bk_file_suffix: ".log".into(),
+        spec: Some(pb::ScheduleSpec {
+            cron: "0 4 * * *".into(),
+            time_zone: "Asia/Shanghai".into(),
+            jitter: Some(prost_types::Duration {
+                seconds: 1,
+                nanos: 500_000_000,
+            }),
+            ..Default::default()
+        }),
+        retention: Some(pb::Retention {
+            keep_last: 0,
+            keep_within: Some(prost_types::Duration {
+                seconds: 86_399,
+                nanos: 1,
+            }),
+        }),
+        // Output only: ignored.
+        state: pb::ScheduleState::Deleted as i32,
+        operator: "mallory".into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_schedule_becomes_the_columns_the_store_keeps_with_defaults_filled_in() {
+    let v = ValidSchedule::new(schedule(), 1_000, 3_600).unwrap();
+    let f = &v.fields;
+    assert_eq!(v.bk_biz_id, 3);
+    assert_eq!(
+        v.selector.bk_module_ids,
+        vec![3001, 3003],
+        "sorted, each once"
+    );
+    assert_eq!(f.selector, serde_json::to_value(&v.selector).unwrap());
+    assert_eq!(f.bk_file_suffix, "log", "stored without its dot");
+    assert_eq!(
+        (f.cron.as_str(), f.time_zone.as_str()),
+        ("0 4 * * *", "Asia/Shanghai")
+    );
+    assert_eq!(f.jitter_ms, 1_500);
+    assert_eq!(f.overlap_policy, OverlapPolicy::Skip, "unspecified is SKIP");
+    assert_eq!(f.catch_up_window_secs, 0);
+    assert_eq!(f.pause_after_failures, None, "0: never");
+    assert_eq!(f.run_timeout_secs, 3_600, "unset: the server default");
+    assert_eq!(
+        (f.keep_last, f.keep_within_secs),
+        (None, Some(86_400)),
+        "a fraction counts"
+    );
+}
+
+#[test]
+fn each_bad_field_is_named_by_its_path_in_the_request() {
+    type Edit = fn(&mut pb::Schedule);
+    let cases: [(Edit, &str); 6] = [
+        (|s| s.bk_file_suffix = ".".into(), "schedule.bk_file_suffix"),
+        (
+            |s| s.selector.as_mut().unwrap().cloud_ips = vec!["10.0.1.11".into()],
+            "schedule.selector.cloud_ips[0]",
+        ),
+        (
+            |s| {
+                s.spec.as_mut().unwrap().start_time = Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: -1,
+                })
+            },
+            "schedule.spec.start_time",
+        ),
+        (
+            |s| {
+                s.retention = Some(pb::Retention {
+                    keep_last: 1_000_000_000,
+                    keep_within: None,
+                })
+            },
+            "schedule.retention.keep_last",
+        ),
+        (
+            |s| {
+                s.catch_up_window = Some(prost_types::Duration {
+                    seconds: -1,
+                    nanos: 0,
+                })
+            },
+            "schedule.catch_up_window",
+        ),
+        (
+            |s| {
+                s.run_timeout = Some(prost_types::Duration {
+                    seconds: -5,
+                    nanos: 0,
+                })
+            },
+            "schedule.run_timeout",
+        ),
+    ];
+    for (edit, field) in cases {
+        let mut s = schedule();
+        edit(&mut s);
+        assert_eq!(
+            field_of(ValidSchedule::new(s, 1_000, 3_600).unwrap_err()),
+            field
+        );
+    }
+}
