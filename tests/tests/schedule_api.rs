@@ -395,6 +395,15 @@ async fn pause_takes_a_note_resume_fires_from_now_and_delete_keeps_runs_and_back
         .await
         .unwrap_err();
     assert_eq!(violation(&err).0, "etag");
+    let err = alice
+        .pause_schedule(pb::PauseScheduleRequest {
+            schedule_id: id.clone(),
+            note: "n".repeat(1025),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violation(&err).0, "note");
     assert_eq!(get(&mut alice, &id).await, paused);
 
     // The fire due while paused (its time passed) is not made up: the next fire is the first

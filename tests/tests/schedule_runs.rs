@@ -260,5 +260,13 @@ async fn schedule_runs_list_newest_first_in_pages_with_their_backups_state(
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+    let err = alice
+        .list_schedule_runs(pb::ListScheduleRunsRequest {
+            page_size: -1,
+            ..req.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violation(&err).0, "page_size");
     stack.stop().await;
 }
