@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use proto::backup::v1::audit_service_server::AuditServiceServer;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
+use proto::backup::v1::schedule_service_server::ScheduleServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
 use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
@@ -27,7 +28,7 @@ use crate::access::Access;
 use crate::audit::Audit;
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{AuditApi, BackupApi, Limits};
+use crate::grpc::{AuditApi, BackupApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -165,6 +166,7 @@ impl Application {
         let services = [
             <BackupServiceServer<BackupApi> as NamedService>::NAME,
             <AuditServiceServer<AuditApi> as NamedService>::NAME,
+            <ScheduleServiceServer<ScheduleApi> as NamedService>::NAME,
         ];
         let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
@@ -233,6 +235,12 @@ impl Application {
             self.scheduler_settings(),
             stop.clone(),
         )));
+        let schedules = ScheduleApi::new(
+            self.pool.clone(),
+            self.gateway.clone(),
+            engine.clone(),
+            self.limits(),
+        );
         let api = BackupApi::new(
             self.pool.clone(),
             self.gateway.clone(),
@@ -242,6 +250,10 @@ impl Application {
             Audit::new(self.pool.clone()),
         );
         let backup = BackupServiceServer::new(api)
+            .max_decoding_message_size(self.settings.server.max_message_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
+        let schedules = ScheduleServiceServer::new(schedules)
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
@@ -260,8 +272,9 @@ impl Application {
             .add_service(InterceptedService::new(backup, auth.clone()))
             .add_service(InterceptedService::new(
                 AuditServiceServer::new(audit_api),
-                auth,
-            ));
+                auth.clone(),
+            ))
+            .add_service(InterceptedService::new(schedules, auth));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);
         let served = serve_until(

@@ -6,11 +6,13 @@ pub mod bench;
 pub mod contract;
 pub mod flow;
 pub mod scheduler;
+pub mod schedules;
 pub mod stack;
 
 use std::net::SocketAddr;
 
 use proto::backup::v1::backup_service_client::BackupServiceClient;
+use proto::backup::v1::schedule_service_client::ScheduleServiceClient;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
@@ -49,6 +51,15 @@ pub async fn backup_client(
     username: Option<&'static str>,
 ) -> BackupServiceClient<InterceptedService<Channel, Authed>> {
     BackupServiceClient::with_interceptor(svc.channel().await, Authed { username })
+}
+
+/// An authenticated schedule-service client (backup-service's `backup.v1.ScheduleService`)
+/// acting as `username`.
+pub async fn schedule_client(
+    svc: &RunningService,
+    username: Option<&'static str>,
+) -> ScheduleServiceClient<InterceptedService<Channel, Authed>> {
+    ScheduleServiceClient::with_interceptor(svc.channel().await, Authed { username })
 }
 
 /// A service running in this process; stopped (gracefully) by [`RunningService::stop`].

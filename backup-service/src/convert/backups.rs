@@ -8,7 +8,7 @@ use crate::events::{Counts, Event, HostSummary};
 use crate::store::backups::BackupRow;
 use crate::store::events::StoredEvent;
 
-fn state(s: BackupState) -> pb::BackupState {
+pub(crate) fn state(s: BackupState) -> pb::BackupState {
     match s {
         BackupState::Queued => pb::BackupState::Queued,
         BackupState::Running => pb::BackupState::Running,

@@ -4,12 +4,18 @@
 
 mod backups;
 pub mod page;
+pub mod page_token;
 mod records;
+mod schedule_mask;
+mod schedule_messages;
+pub mod schedules;
 mod start;
 
 pub use backups::{backup_message, event_message, host_message, state_from};
+pub use schedule_messages::schedule_state_from;
 pub use start::{
-    BackupRequest, backup_selection, file_selection, host_list, hosts, job_timeout_secs,
+    BackupRequest, backup_selection, client_request_id, file_selection, host_list, hosts,
+    job_timeout_secs,
 };
 
 use chrono::{DateTime, Utc};

@@ -12,6 +12,9 @@ use crate::selector::HostSelector;
 
 /// Longest client request id.
 pub const MAX_REQUEST_ID: usize = 128;
+/// The prefix of the request ids of backups a schedule's fire starts
+/// (`store::schedule_fires::fire_request_id`); a client may not use it.
+pub const SCHEDULE_REQUEST_PREFIX: &str = "schedule:";
 /// Longest bound on a backup's total time (JOB's own maximum step timeout); longer requests
 /// are clamped to it.
 pub const MAX_TIMEOUT_SECS: i64 = 86_400;
@@ -65,6 +68,7 @@ impl BackupRequest {
                 format!("at most {MAX_REQUEST_ID} printable characters"),
             ));
         }
+        client_request_id(&request_id)?;
         if bk_biz_id <= 0 {
             return Err(BackupError::invalid("bk_biz_id", "must be positive"));
         }
@@ -86,9 +90,21 @@ impl BackupRequest {
     }
 }
 
+/// Refuses a client's request id the scheduler reserves (starting
+/// [`SCHEDULE_REQUEST_PREFIX`]): StartBackup's and RetryBackup's.
+pub fn client_request_id(request_id: &str) -> Result<()> {
+    if request_id.starts_with(SCHEDULE_REQUEST_PREFIX) {
+        return Err(BackupError::invalid(
+            "request_id",
+            format!("ids starting `{SCHEDULE_REQUEST_PREFIX}` are the scheduler's own"),
+        ));
+    }
+    Ok(())
+}
+
 /// A requested bound on total time in whole seconds: a fraction of a second counts as a whole
 /// one, values above [`MAX_TIMEOUT_SECS`] are clamped to it, zero or less is refused.
-fn timeout_secs(d: prost_types::Duration) -> Result<i32> {
+pub(crate) fn timeout_secs(d: prost_types::Duration) -> Result<i32> {
     let valid_nanos = (0..1_000_000_000).contains(&d.nanos);
     if !valid_nanos || d.seconds < 0 || (d.seconds == 0 && d.nanos == 0) {
         return Err(BackupError::invalid(

@@ -82,13 +82,18 @@ impl BackupApi {
     /// The caller's BlueKing user: the authenticated caller's (a fixed-user token's user or the
     /// user a delegator named); with authentication off `x-bk-username`, else `default_operator`.
     fn operator<T>(&self, req: &Request<T>) -> Result<String, Status> {
-        let default = self.limits.default_operator.as_deref();
-        let (name, defaulted) = service_kit::auth::operator(req, default)?;
-        if defaulted {
-            tracing::info!(operator = %name, "no x-bk-username: using the default operator");
-        }
-        Ok(name)
+        caller(req, &self.limits)
     }
+}
+
+/// The caller's BlueKing user under `limits` (BackupService and ScheduleService alike).
+pub(super) fn caller<T>(req: &Request<T>, limits: &Limits) -> Result<String, Status> {
+    let default = limits.default_operator.as_deref();
+    let (name, defaulted) = service_kit::auth::operator(req, default)?;
+    if defaulted {
+        tracing::info!(operator = %name, "no x-bk-username: using the default operator");
+    }
+    Ok(name)
 }
 
 /// Stream of progress events for WatchBackup.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::BackupApi;
 use super::read::view_of;
-use crate::convert::{BackupRequest, backup_id, job_timeout_secs};
+use crate::convert::{BackupRequest, backup_id, client_request_id, job_timeout_secs};
 use crate::domain::HostState;
 use crate::error::{BackupError, Result};
 use crate::hostscript::BackupDirName;
@@ -136,6 +136,7 @@ impl BackupApi {
             request_id,
         } = req;
         let id = backup_id("backup_id", &raw_id)?;
+        client_request_id(&request_id)?;
         let original = backups::get(&self.pool, id)
             .await?
             .ok_or_else(|| BackupError::NotFound(format!("backup `{id}`")))?;

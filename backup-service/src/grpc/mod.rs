@@ -1,4 +1,5 @@
-//! gRPC adapters of `backup.v1.BackupService`: one file per group of RPCs. Requests are
+//! gRPC adapters of `backup.v1.BackupService` (one file per group of RPCs) and of
+//! `backup.v1.ScheduleService` (`schedule/`). Requests are
 //! validated (in `convert`), and the business and hosts of a search or backup checked in CMDB
 //! (`hosts.rs`), or its host selector resolved there (`crate::selector`), before anything is
 //! stored or run.
@@ -9,7 +10,9 @@ mod files;
 mod hosts;
 mod lifecycle;
 mod read;
+mod schedule;
 mod search;
 
 pub use audit::AuditApi;
 pub use backup::{BackupApi, Limits};
+pub use schedule::ScheduleApi;

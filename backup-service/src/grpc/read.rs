@@ -1,13 +1,12 @@
 //! GetBackup, ListBackups and WatchBackup, and the views a backup is shown in.
 
-use chrono::DateTime;
 use proto::backup::v1 as pb;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::BackupApi;
 use crate::convert::{
-    backup_id, backup_message, from_timestamp, host_message, page_size, state_from,
+    backup_id, backup_message, from_timestamp, host_message, page_size, page_token, state_from,
 };
 use crate::error::{BackupError, Result};
 use crate::store::backups::{self, BackupFilter, BackupRow};
@@ -15,6 +14,8 @@ use crate::store::details;
 
 /// Largest ListBackups page.
 const MAX_BACKUP_PAGE: u32 = 500;
+/// The kind of ListBackups' page tokens.
+const TOKEN_KIND: &str = "b1";
 
 /// `row` as a message in `view` (BASIC: counts only; HOSTS: per-host results; FULL: plus
 /// per-file results).
@@ -85,7 +86,7 @@ impl BackupApi {
             view: raw_view,
             page_size: size,
             page_token,
-            schedule_id: _, // TODO(H-A): filter
+            schedule_id,
         } = req;
         if bk_biz_id < 0 || bk_host_id < 0 {
             let field = if bk_biz_id < 0 {
@@ -114,16 +115,23 @@ impl BackupApi {
                 .map(|t| from_timestamp("create_time_end", t))
                 .transpose()?,
             bk_host_id: (bk_host_id > 0).then_some(bk_host_id),
+            schedule_id: (!schedule_id.is_empty())
+                .then(|| {
+                    Uuid::parse_str(&schedule_id).map_err(|_| {
+                        BackupError::invalid("schedule_id", "not a schedule id (a UUID)")
+                    })
+                })
+                .transpose()?,
         };
         let view = view(raw_view, pb::BackupView::Hosts)?;
         let after = (!page_token.is_empty())
-            .then(|| decode_token(&page_token, &filter))
+            .then(|| page_token::decode(TOKEN_KIND, &page_token, &filter))
             .transpose()?;
         let size = page_size(size, 50, MAX_BACKUP_PAGE)?;
         let (rows, more) = backups::list(&self.pool, &filter, after, size).await?;
         let out = views_of(&self.pool, &rows, view).await?;
         let next_page_token = match rows.last() {
-            Some(last) if more => encode_token(last, &filter),
+            Some(last) if more => page_token::encode(TOKEN_KIND, last.created_at, last.id, &filter),
             _ => String::new(),
         };
         Ok(pb::ListBackupsResponse {
@@ -131,47 +139,4 @@ impl BackupApi {
             next_page_token,
         })
     }
-}
-
-fn fingerprint(filter: &BackupFilter) -> u64 {
-    crate::records::fnv1a(&format!("{filter:?}"))
-}
-
-fn encode_token(last: &BackupRow, filter: &BackupFilter) -> String {
-    use base64::Engine as _;
-    let raw = format!(
-        "b1:{}:{}:{:016x}",
-        last.created_at.timestamp_micros(),
-        last.id,
-        fingerprint(filter)
-    );
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-fn decode_token(token: &str, filter: &BackupFilter) -> Result<(DateTime<chrono::Utc>, Uuid)> {
-    use base64::Engine as _;
-    let bad = || {
-        BackupError::invalid(
-            "page_token",
-            "page_token is malformed or was issued for different filters",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let parts: Vec<&str> = raw.split(':').collect();
-    let ["b1", micros, id, fp] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if u64::from_str_radix(fp, 16).ok() != Some(fingerprint(filter)) {
-        return Err(bad());
-    }
-    let at = micros
-        .parse()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    let id = Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok((at, id))
 }

@@ -1,5 +1,5 @@
 //! SQL for ListBackups: filters, newest first, keyset pages on `(created_at, id)`. A listing by
-//! business or operator reads that column's `(…, created_at desc, id desc)` index.
+//! business, operator or schedule reads that column's `(…, created_at desc, id desc)` index.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -24,6 +24,8 @@ pub struct BackupFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Backups that include this host.
     pub bk_host_id: Option<i64>,
+    /// Backups started by this schedule's fires.
+    pub schedule_id: Option<Uuid>,
 }
 
 /// One page of backups newest first, after `(created_at, id)` when given; one row more than
@@ -73,6 +75,9 @@ fn statement<'a>(
         q.push(" and bk_host_ids @> array[")
             .push_bind(host)
             .push("]::int8[]");
+    }
+    if let Some(schedule) = filter.schedule_id {
+        q.push(" and schedule_id = ").push_bind(schedule);
     }
     if let Some((at, id)) = after {
         q.push(" and (created_at, id) < (")

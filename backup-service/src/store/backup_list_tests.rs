@@ -26,7 +26,7 @@ async fn seed(pool: &PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn a_listing_by_business_or_operator_reads_its_own_index_when_its_rows_are_all_old(
+async fn a_listing_by_business_operator_or_schedule_reads_its_own_index_when_its_rows_are_all_old(
     pool: PgPool,
 ) {
     seed(&pool).await;
@@ -44,6 +44,13 @@ async fn a_listing_by_business_or_operator_reads_its_own_index_when_its_rows_are
             "backups_operator_created_idx",
             BackupFilter {
                 operator: Some("dave".into()),
+                ..f()
+            },
+        ),
+        (
+            "backups_schedule_created_idx",
+            BackupFilter {
+                schedule_id: Some(uuid::Uuid::new_v4()),
                 ..f()
             },
         ),

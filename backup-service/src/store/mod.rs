@@ -21,6 +21,7 @@ pub mod records;
 pub mod schedule_fires;
 mod schedule_list;
 mod schedule_overlap;
+pub mod schedule_run_list;
 pub mod schedule_runs;
 pub mod schedules;
 pub mod stats;

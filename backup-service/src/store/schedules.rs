@@ -1,5 +1,6 @@
 //! SQL for schedules as callers see them: create, read, update under an etag, pause, resume,
-//! soft delete; listing is in `schedule_list`, the fires in `schedule_fires`.
+//! soft delete; listing is in `schedule_list`, the fires in `schedule_fires`, the runs as
+//! ListScheduleRuns reads them in `schedule_runs`.
 //!
 //! Tables (migration `20261205000011_schedules`):
 //! - `schedules`: one row per schedule, with its spec (cron text, zone, bounds, jitter) kept as
