@@ -17,7 +17,8 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, WatchConfig, WorkerConfig,
+    BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig, RetentionConfig, WatchConfig,
+    WorkerConfig,
 };
 
 /// Environment variable prefix of every setting.
@@ -67,6 +68,10 @@ Settings (defaults < --config TOML file < environment):
   plan.read_plan_id           BACKUP_SERVICE__PLAN__READ_PLAN_ID          JOB plan holding read.sh; 0 runs it with ExecuteScript [0]
   plan.args_variable          BACKUP_SERVICE__PLAN__ARGS_VARIABLE         string variable receiving the arguments [bkb_args]
   plan.hosts_variable         BACKUP_SERVICE__PLAN__HOSTS_VARIABLE        host-list variable the plans target [bkb_hosts]
+  retention.enabled           BACKUP_SERVICE__RETENTION__ENABLED          prune schedules' old backups after their runs on this replica [true]
+  retention.interval_ms       BACKUP_SERVICE__RETENTION__INTERVAL_MS      look for finished runs that owe a prune this often [5000]
+  retention.batch             BACKUP_SERVICE__RETENTION__BATCH            runs claimed at once [8]
+  retention.prune_timeout_secs BACKUP_SERVICE__RETENTION__PRUNE_TIMEOUT_SECS bound on one prune.sh job (its JOB timeout) [300]
 ";
 
 /// The whole settings tree.
@@ -99,6 +104,8 @@ pub struct Settings {
     pub watch: WatchConfig,
     /// JOB plan mode.
     pub plan: PlanConfig,
+    /// Retention of schedules' backups.
+    pub retention: RetentionConfig,
 }
 
 impl Default for Settings {
@@ -117,6 +124,7 @@ impl Default for Settings {
             worker: WorkerConfig::default(),
             watch: WatchConfig::default(),
             plan: PlanConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -223,6 +231,15 @@ impl Settings {
                 "worker.poll_max_ms",
                 "must be at least worker.poll_initial_ms (> 0)",
             ));
+        }
+        if self.retention.interval_ms < 10 {
+            return Err(invalid("retention.interval_ms", "must be at least 10"));
+        }
+        if self.retention.batch == 0 {
+            return Err(invalid("retention.batch", "must be at least 1"));
+        }
+        if !(1..=86_400).contains(&self.retention.prune_timeout_secs) {
+            return Err(invalid("retention.prune_timeout_secs", "must be 1..=86400"));
         }
         if let Some(op) = &self.default_operator
             && op.trim().is_empty()
@@ -398,6 +415,10 @@ mod tests {
             "server.max_message_bytes",
             "server.max_concurrent_streams",
             "server.keepalive_interval_ms",
+            "retention.enabled",
+            "retention.interval_ms",
+            "retention.batch",
+            "retention.prune_timeout_secs",
             "server.keepalive_timeout_ms",
             "plan.enabled",
             "plan.search_plan_id",
