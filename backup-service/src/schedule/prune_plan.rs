@@ -124,3 +124,6 @@ impl Names {
     }
 }
 
+#[cfg(test)]
+#[path = "prune_plan_tests.rs"]
+mod tests;

@@ -228,3 +228,6 @@ pub async fn finish(
     .await
 }
 
+#[cfg(test)]
+#[path = "retention_tests.rs"]
+mod tests;
