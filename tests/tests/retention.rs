@@ -387,3 +387,49 @@ async fn a_host_that_refuses_or_fails_a_removal_fails_the_run_and_the_other_host
     r.stop().await;
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn in_plan_mode_scheduled_backups_mark_their_schedule_and_the_prune_runs_as_a_script(
+    _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    db: PgConnectOptions,
+) {
+    // The demo world keeps search.sh, backup.sh and read.sh as plans 4101-4103; no plan holds
+    // prune.sh.
+    let plans = |s: &mut backup_service::config::Settings| {
+        s.plan.enabled = true;
+        s.plan.search_plan_id = 4101;
+        s.plan.backup_plan_id = 4102;
+        s.plan.read_plan_id = 4103;
+    };
+    let stack = Stack::start_with(&db, Door::Apigw, |s| {
+        plans(s);
+        s.retention.enabled = false;
+    })
+    .await;
+    let pool = stack.pool().await;
+    let ours = schedule(&pool, "plan mode", Some(1), None).await;
+    let mut made = vec![];
+    for k in 0..2 {
+        let at = Utc::now() - TimeDelta::hours(2 - k);
+        made.push(fire(&stack, &pool, &ours, k, &[1001], at).await);
+    }
+    assert!(stack.upstream_calls("execute_job_plan").await >= 2);
+    assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
+    let root = backup_root(&stack, 1001).await;
+    for (_, name) in &made {
+        assert_eq!(mark(&root, name)[4], ours.id.to_string());
+    }
+
+    let r = stack
+        .replica_with(|s| {
+            plans(s);
+            s.retention.interval_ms = 50;
+        })
+        .await;
+    let runs = settled(&pool, ours.id).await;
+    assert!(runs.iter().all(|r| r.0 == RetentionState::Done), "{runs:?}");
+    assert_eq!(prune_jobs(&stack).await, 1);
+    assert_eq!(entries(&root), vec![made[1].1.clone()]);
+    r.stop().await;
+    stack.stop().await;
+}
