@@ -44,9 +44,9 @@ pub struct RetentionSettings {
 }
 
 impl RetentionSettings {
-    /// The claim's lease: long enough for every job of a run, one after the other.
+    /// The claim's lease, renewed before each job: one job's bound and its wait, with room.
     fn lease(&self) -> Duration {
-        (self.prune_timeout + Duration::from_secs(60)) * 4
+        self.prune_timeout + Duration::from_secs(120)
     }
 }
 
@@ -80,9 +80,28 @@ async fn tick(
     settings: &RetentionSettings,
 ) -> Result<(), StoreError> {
     let claims = retention::claim(pool, settings.lease(), settings.batch, clock.now()).await?;
-    for claim in claims {
-        let result = prune_run(pool, gateway, clock, settings, &claim).await?;
-        match retention::finish(pool, &claim, &result, clock.now()).await {
+    // Every claimed run at once: each one's lease runs from now.
+    let runs = claims.iter().map(|claim| async move {
+        let result = prune_run(pool, gateway, clock, settings, claim).await;
+        (claim, result)
+    });
+    for (claim, result) in futures::future::join_all(runs).await {
+        let result = match result {
+            Ok(Some(result)) => result,
+            Ok(None) => {
+                tracing::info!(
+                    run_id = claim.run_id,
+                    "retention: the claim ran out and another replica took the run over"
+                );
+                continue;
+            }
+            Err(e) => {
+                // The claim runs out and another claim prunes the run again.
+                tracing::warn!(run_id = claim.run_id, error = %e, "retention: prune interrupted");
+                continue;
+            }
+        };
+        match retention::finish(pool, claim, &result, clock.now()).await {
             Ok(()) => tracing::info!(
                 run_id = claim.run_id,
                 schedule_id = %claim.schedule_id,
@@ -95,26 +114,28 @@ async fn tick(
                 run_id = claim.run_id,
                 "retention: the claim ran out and another replica took the run over"
             ),
-            Err(e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(run_id = claim.run_id, error = %e, "retention: result not recorded");
+            }
         }
     }
     Ok(())
 }
 
-/// The prune of one claimed run.
+/// The prune of one claimed run; `None` when the claim was taken over meanwhile.
 async fn prune_run(
     pool: &PgPool,
     gateway: &Gateway,
     clock: &Clock,
     settings: &RetentionSettings,
     claim: &Claim,
-) -> Result<Pruned, StoreError> {
+) -> Result<Option<Pruned>, StoreError> {
     let keep_last = claim.keep_last.and_then(|n| u32::try_from(n).ok());
     let keep_within = claim.keep_within_secs.and_then(|s| u64::try_from(s).ok());
     let policy = Retention::new(keep_last, keep_within.map(Duration::from_secs));
     // A deleted schedule removes nothing more; one that keeps everything now has nothing to do.
     let (Ok(policy), false) = (policy, claim.schedule_state == ScheduleState::Deleted) else {
-        return Ok(Pruned::default());
+        return Ok(Some(Pruned::default()));
     };
     let hosts = retention::run_hosts(pool, claim.backup_id).await?;
     let rows = retention::host_backups(pool, claim.schedule_id, &hosts).await?;
@@ -126,6 +147,9 @@ async fn prune_run(
     let mut result = Pruned::default();
     let mut problems = vec![];
     for (i, group) in groups.iter().enumerate() {
+        if !retention::renew(pool, claim, settings.lease()).await? {
+            return Ok(None);
+        }
         let job = PruneJob {
             gateway,
             settings,
@@ -138,7 +162,7 @@ async fn prune_run(
         job.run(&mut result, &mut problems).await;
     }
     result.message = problems.join("; ");
-    Ok(result)
+    Ok(Some(result))
 }
 
 /// One `prune.sh` job of a run.

@@ -5,8 +5,9 @@
 //! on the database's clock like every lease) and at most one run of a schedule is claimed at a
 //! time, so two replicas never prune the same directories at once. Claims are made one
 //! replica at a time (a transaction-scoped advisory lock), so a claim always sees the others'
-//! committed claims. `retention_attempts` counts claims and fences a replica whose lease ran
-//! out: its result is not recorded. A run claimed [`MAX_ATTEMPTS`] times without a result is
+//! committed claims. The lease is renewed before each job of the prune; `retention_attempts`
+//! counts claims and fences a replica whose lease ran out: it stops, and its result is not
+//! recorded. A run claimed [`MAX_ATTEMPTS`] times without a result is
 //! given up (FAILED); the next run's prune covers the same directories.
 
 use std::time::Duration;
@@ -118,6 +119,22 @@ pub async fn claim(
     .await?;
     tx.commit().await?;
     Ok(claims)
+}
+
+/// Extends `claim`'s lease to `lease` from now, before each job of its prune; false when the
+/// claim was taken over (the caller stops).
+pub async fn renew(pool: &PgPool, claim: &Claim, lease: Duration) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update schedule_runs \
+           set retention_claimed_until = now() + make_interval(secs => $3) \
+         where id = $1 and retention_attempts = $2 and retention_state = 'pending'",
+    )
+    .bind(claim.run_id)
+    .bind(claim.attempt)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Ends (FAILED) the pending prunes claimed [`MAX_ATTEMPTS`] times whose last claim ran out.

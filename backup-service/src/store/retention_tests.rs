@@ -123,6 +123,9 @@ async fn a_claim_taken_over_is_fenced_and_the_result_marks_hosts_and_records_pru
         failed: 1,
         message: "host 1002: x not removed: permission_denied".into(),
     };
+    // The stale claim can neither renew its lease nor record a result.
+    assert!(!renew(&pool, &stale, LEASE).await.unwrap());
+    assert!(renew(&pool, &fresh, LEASE).await.unwrap());
     let late = finish(&pool, &stale, &result, t).await;
     assert!(matches!(late, Err(StoreError::Fenced(_))), "{late:?}");
     let pruned_hosts = "select count(*) from backup_hosts where pruned_at is not null";
