@@ -105,7 +105,7 @@ async fn tick(
             Ok(()) => tracing::info!(
                 run_id = claim.run_id,
                 schedule_id = %claim.schedule_id,
-                pruned = result.removed.len(),
+                pruned = result.pruned,
                 failed = result.failed,
                 message = %result.message,
                 "retention: run pruned"
@@ -247,6 +247,9 @@ impl PruneJob<'_> {
                 let name = entry.name.as_str();
                 match entry.outcome {
                     PruneOutcome::Pruned | PruneOutcome::Gone => {
+                        if entry.outcome == PruneOutcome::Pruned {
+                            result.pruned += 1;
+                        }
                         if let Some(b) = self.names.backup(name) {
                             result.removed.push((b, *h));
                         }

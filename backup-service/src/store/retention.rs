@@ -70,8 +70,11 @@ pub struct HostBackup {
 /// The outcome of one run's prune.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pruned {
-    /// Backups whose directory is gone from a host: `(backup, host)`.
+    /// Backups whose directory is gone from a host (removed now, or found gone): `(backup,
+    /// host)`.
     pub removed: Vec<(Uuid, i64)>,
+    /// Directories this prune removed, over all hosts.
+    pub pruned: i32,
     /// Removals that failed, over all hosts.
     pub failed: i32,
     /// Hosts and reasons; empty when nothing failed.
@@ -217,7 +220,7 @@ pub async fn finish(
         .bind(claim.run_id)
         .bind(claim.attempt)
         .bind(state)
-        .bind(i32::try_from(result.removed.len()).unwrap_or(i32::MAX))
+        .bind(result.pruned)
         .bind(result.failed)
         .bind(&result.message)
         .bind(now)

@@ -120,6 +120,7 @@ async fn a_claim_taken_over_is_fenced_and_the_result_marks_hosts_and_records_pru
     );
     let result = Pruned {
         removed: vec![(backups[0], 1001)],
+        pruned: 1,
         failed: 1,
         message: "host 1002: x not removed: permission_denied".into(),
     };
