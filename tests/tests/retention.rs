@@ -444,3 +444,47 @@ async fn in_plan_mode_scheduled_backups_mark_their_schedule_and_the_prune_runs_a
     r.stop().await;
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_host_whose_agent_went_offline_fails_the_prune_there_and_the_other_host_is_pruned(
+    _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start_with(&db, Door::Esb, |s| s.retention.enabled = false).await;
+    let pool = stack.pool().await;
+    let ours = schedule(&pool, "keep one", Some(1), None).await;
+    let hosts = [1001, 1002];
+    let mut made = vec![];
+    for k in 0..2 {
+        let at = Utc::now() - TimeDelta::hours(2 - k);
+        made.push(fire(&stack, &pool, &ours, k, &hosts, at).await);
+    }
+    reqwest::Client::new()
+        .put(format!("{}/_sim/hosts/1002/agent", stack.sim.base_url()))
+        .json(&serde_json::json!({"alive": false}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let r = stack.replica_with(|s| s.retention.interval_ms = 50).await;
+    let runs = settled(&pool, ours.id).await;
+    let (state, pruned, failed, message) = runs[0].clone();
+    assert_eq!(
+        (state, pruned, failed),
+        (RetentionState::Failed, 1, 1),
+        "{message}"
+    );
+    assert!(
+        message.starts_with("host 1002: no prune report (JOB: HOST_STATUS_AGENT_ERROR)"),
+        "{message}"
+    );
+    assert_eq!(
+        entries(&backup_root(&stack, 1001).await),
+        vec![made[1].1.clone()]
+    );
+    assert_eq!(entries(&backup_root(&stack, 1002).await).len(), 2);
+    r.stop().await;
+    stack.stop().await;
+}

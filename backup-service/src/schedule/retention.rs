@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use proto::jobgateway::v1::{HostLog, HostResult, HostStatus as JobHostStatus};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -213,8 +214,8 @@ impl PruneJob<'_> {
             self.claim.run_id, self.claim.attempt, self.seq
         ))
         .expect("digits and letters");
-        let logs = match self.launch(&req, &run).await {
-            Ok(logs) => logs,
+        let (logs, job_status) = match self.launch(&req, &run).await {
+            Ok(done) => done,
             Err(e) => {
                 return fail_all(
                     format!("prune job failed: {}", e.message()),
@@ -233,7 +234,13 @@ impl PruneJob<'_> {
                 Ok(r) => r,
                 Err(e) => {
                     result.failed += candidates.len() as i32;
-                    problems.push(format!("host {h}: no prune report: {e}"));
+                    let job = job_status
+                        .iter()
+                        .find(|r| r.bk_host_id == *h)
+                        .and_then(|r| JobHostStatus::try_from(r.status).ok())
+                        .map(|s| format!(" (JOB: {})", s.as_str_name()))
+                        .unwrap_or_default();
+                    problems.push(format!("host {h}: no prune report{job}: {e}"));
                     continue;
                 }
             };
@@ -274,12 +281,12 @@ impl PruneJob<'_> {
         }
     }
 
-    /// Launches the job, waits for it (bounded) and returns the hosts' logs.
+    /// Launches the job, waits for it (bounded) and returns the hosts' logs and JOB's results.
     async fn launch(
         &self,
         req: &PruneRequest<'_>,
         run: &RunId,
-    ) -> Result<Vec<proto::jobgateway::v1::HostLog>, tonic::Status> {
+    ) -> Result<(Vec<HostLog>, Vec<HostResult>), tonic::Status> {
         let param = prune_script_param(req, run);
         let timeout = self.settings.prune_timeout;
         let task_name = format!("bk-log-backup prune {}", run.as_str());
@@ -300,8 +307,16 @@ impl PruneJob<'_> {
         };
         let (biz, op) = (self.claim.bk_biz_id, self.claim.operator.as_str());
         let status = self.gateway.until_finished(biz, &job, op, polling).await?;
-        self.gateway
+        let logs = self
+            .gateway
             .step_logs(biz, &job, &status, &self.group.hosts, op)
-            .await
+            .await?;
+        let results = status
+            .steps
+            .into_iter()
+            .next()
+            .map(|s| s.host_results)
+            .unwrap_or_default();
+        Ok((logs, results))
     }
 }
