@@ -162,8 +162,20 @@ async fn prune_run(
         };
         job.run(&mut result, &mut problems).await;
     }
-    result.message = problems.join("; ");
+    result.message = summary(&problems);
     Ok(Some(result))
+}
+
+/// Problems named in a run's message; more are counted.
+const MAX_PROBLEMS: usize = 20;
+
+/// The run's message: its first problems, and how many more there were.
+fn summary(problems: &[String]) -> String {
+    let mut message = problems[..problems.len().min(MAX_PROBLEMS)].join("; ");
+    if problems.len() > MAX_PROBLEMS {
+        message.push_str(&format!("; and {} more", problems.len() - MAX_PROBLEMS));
+    }
+    message
 }
 
 /// One `prune.sh` job of a run.
@@ -318,5 +330,20 @@ impl PruneJob<'_> {
             .map(|s| s.host_results)
             .unwrap_or_default();
         Ok((logs, results))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_names_the_first_problems_and_counts_the_rest() {
+        let problems: Vec<String> = (0..25).map(|i| format!("host {i}: x")).collect();
+        let message = summary(&problems);
+        assert!(message.starts_with("host 0: x; host 1: x"), "{message}");
+        assert!(message.ends_with("host 19: x; and 5 more"), "{message}");
+        assert_eq!(summary(&problems[..2]), "host 0: x; host 1: x");
+        assert_eq!(summary(&[]), "");
     }
 }
