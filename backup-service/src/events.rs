@@ -93,6 +93,11 @@ pub struct HostSummary {
     /// When the host's result last changed (absent from events stored before it was kept).
     #[serde(default)]
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When retention removed this backup's directory from the host (schedules' backups);
+    /// statements that do not read it (the worker's) leave it unset.
+    #[serde(default)]
+    #[sqlx(default)]
+    pub pruned_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Totals of a backup, computed from its hosts.

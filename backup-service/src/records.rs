@@ -182,6 +182,8 @@ pub struct Record {
     pub job_instance_id: i64,
     /// Link to the JOB execution page.
     pub bk_job_link: String,
+    /// When retention removed the copy (its whole backup directory) from the host.
+    pub pruned_at: Option<DateTime<Utc>>,
 }
 
 impl Record {

@@ -32,6 +32,7 @@ use crate::grpc::{AuditApi, BackupApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
+use crate::schedule::retention::{self, RetentionSettings};
 use crate::schedule::{self, Clock, Engine, FireLimits, ScheduleMetrics, SchedulerSettings};
 use crate::store;
 use crate::worker::{self, Wakeup, WorkerSettings};
@@ -148,6 +149,16 @@ impl Application {
         }
     }
 
+    fn retention_settings(&self) -> RetentionSettings {
+        let r = &self.settings.retention;
+        RetentionSettings {
+            enabled: r.enabled,
+            interval: Duration::from_millis(r.interval_ms),
+            batch: i64::from(r.batch),
+            prune_timeout: Duration::from_secs(r.prune_timeout_secs),
+        }
+    }
+
     fn limits(&self) -> Limits {
         let b = &self.settings.backup;
         Limits {
@@ -241,6 +252,13 @@ impl Application {
             engine.clone(),
             self.limits(),
         );
+        let _retention = AbortOnDrop(tokio::spawn(retention::run(
+            self.pool.clone(),
+            self.gateway.clone(),
+            self.clock.clone(),
+            self.retention_settings(),
+            stop.clone(),
+        )));
         let api = BackupApi::new(
             self.pool.clone(),
             self.gateway.clone(),

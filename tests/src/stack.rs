@@ -162,6 +162,26 @@ impl Stack {
         backup_settings(&self.db, self.gw.addr)
     }
 
+    /// Like [`Stack::replica`], letting the test adjust the replica's settings.
+    pub async fn replica_with(
+        &self,
+        adjust: impl FnOnce(&mut backup_service::config::Settings),
+    ) -> RunningService {
+        let mut settings = backup_settings(&self.db, self.gw.addr);
+        adjust(&mut settings);
+        crate::spawn_backup_service(settings).await
+    }
+
+    /// The test's database (backup-service's own).
+    pub async fn pool(&self) -> sqlx::PgPool {
+        let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+        let (server, _) = base.rsplit_once('/').expect("url with a database");
+        let db = self.db.get_database().expect("database name");
+        sqlx::PgPool::connect(&format!("{server}/{db}"))
+            .await
+            .expect("connect to the test database")
+    }
+
     /// Where host `id`'s `/` lives on this machine.
     pub async fn host_root(&self, id: i64) -> PathBuf {
         self.sim.host_root(id).await.expect("host exists")

@@ -18,7 +18,7 @@ mod sections;
 
 pub use sections::{
     AccessConfig, BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig,
-    SchedulerConfig, WatchConfig, WorkerConfig,
+    RetentionConfig, SchedulerConfig, WatchConfig, WorkerConfig,
 };
 
 /// Environment variable prefix of every setting.
@@ -75,6 +75,10 @@ Settings (defaults < --config TOML file < environment):
   plan.args_variable          BACKUP_SERVICE__PLAN__ARGS_VARIABLE         string variable receiving the arguments [bkb_args]
   plan.hosts_variable         BACKUP_SERVICE__PLAN__HOSTS_VARIABLE        host-list variable the plans target [bkb_hosts]
   access.cache_ms             BACKUP_SERVICE__ACCESS__CACHE_MS            how long BlueKing's answer to whether a user may act on a business is remembered (a permission revoked meanwhile still works until then); 0 = always ask [30000]
+  retention.enabled           BACKUP_SERVICE__RETENTION__ENABLED          prune schedules' old backups after their runs on this replica [true]
+  retention.interval_ms       BACKUP_SERVICE__RETENTION__INTERVAL_MS      look for finished runs that owe a prune this often [5000]
+  retention.batch             BACKUP_SERVICE__RETENTION__BATCH            runs claimed at once [8]
+  retention.prune_timeout_secs BACKUP_SERVICE__RETENTION__PRUNE_TIMEOUT_SECS bound on one prune.sh job (its JOB timeout) [300]
 ";
 
 /// The whole settings tree.
@@ -111,6 +115,8 @@ pub struct Settings {
     pub access: AccessConfig,
     /// The scheduler.
     pub scheduler: SchedulerConfig,
+    /// Retention of schedules' backups.
+    pub retention: RetentionConfig,
 }
 
 impl Default for Settings {
@@ -131,6 +137,7 @@ impl Default for Settings {
             plan: PlanConfig::default(),
             access: AccessConfig::default(),
             scheduler: SchedulerConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -240,6 +247,15 @@ impl Settings {
         }
         if let Some((key, problem)) = self.scheduler.problem() {
             return Err(invalid(key, problem));
+        }
+        if self.retention.interval_ms < 10 {
+            return Err(invalid("retention.interval_ms", "must be at least 10"));
+        }
+        if self.retention.batch == 0 {
+            return Err(invalid("retention.batch", "must be at least 1"));
+        }
+        if !(1..=86_400).contains(&self.retention.prune_timeout_secs) {
+            return Err(invalid("retention.prune_timeout_secs", "must be 1..=86400"));
         }
         if let Some(op) = &self.default_operator
             && op.trim().is_empty()
@@ -421,6 +437,10 @@ mod tests {
             "server.max_message_bytes",
             "server.max_concurrent_streams",
             "server.keepalive_interval_ms",
+            "retention.enabled",
+            "retention.interval_ms",
+            "retention.batch",
+            "retention.prune_timeout_secs",
             "server.keepalive_timeout_ms",
             "plan.enabled",
             "plan.search_plan_id",

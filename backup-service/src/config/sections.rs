@@ -239,3 +239,28 @@ impl SchedulerConfig {
         None
     }
 }
+
+/// The `[retention]` section: pruning schedules' old backups after their runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Whether this replica prunes.
+    pub enabled: bool,
+    /// How often to look for runs that owe a prune.
+    pub interval_ms: u64,
+    /// Runs claimed at once.
+    pub batch: u32,
+    /// Bound on one `prune.sh` job.
+    pub prune_timeout_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_ms: 5000,
+            batch: 8,
+            prune_timeout_secs: 300,
+        }
+    }
+}

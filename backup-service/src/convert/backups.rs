@@ -108,7 +108,7 @@ pub fn host_message(h: &HostSummary) -> pb::HostBackupResult {
         bytes_copied: h.bytes_copied,
         files: vec![],
         update_time: h.updated_at.map(timestamp),
-        prune_time: None, // TODO(H-C)
+        prune_time: h.pruned_at.map(timestamp),
     }
 }
 

@@ -129,7 +129,7 @@ impl From<Record> for pb::BackupRecord {
             source_mtime: r.source_mtime.map(timestamp),
             backup_id: r.backup_id.to_string(),
             job_instance_id: r.job_instance_id,
-            prune_time: None, // TODO(H-C)
+            prune_time: r.pruned_at.map(timestamp),
         }
     }
 }

@@ -40,6 +40,8 @@ pub enum Which {
     Backup,
     /// `read.sh`: reads back a page of the manifest `backup.sh` wrote.
     Read,
+    /// `prune.sh`: retention of a schedule's backups; always ExecuteScript (no plan holds it).
+    Prune,
 }
 
 /// A launched JOB instance.
@@ -159,6 +161,7 @@ impl PlanIds {
             Which::Search => Some(self.search_plan_id),
             Which::Backup => Some(self.backup_plan_id),
             Which::Read => self.read_plan_id,
+            Which::Prune => None,
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Scheduled backups: [`spec`], when a schedule fires; [`clock`], the scheduler's one source
-//! of time; [`engine`], which decides and records fires; and the rule that pauses a failing
-//! schedule. The tables and the
-//! exactly-once fire are in `store::schedules` and `store::schedule_fires`.
+//! of time; [`engine`], which decides and records fires; [`retention`], which prunes a
+//! schedule's old backups after each run (what it asks of each host: [`prune_plan`]); and the
+//! rule that pauses a failing schedule. The tables and the exactly-once fire are in
+//! `store::schedules` and `store::schedule_fires`; retention's SQL in `store::retention`.
 
 pub mod clock;
 pub mod decide;
 pub mod engine;
 mod metrics;
+pub mod prune_plan;
 mod results;
+pub mod retention;
 pub mod spec;
 mod tick;
 

@@ -127,7 +127,7 @@ pub const BACKUP_COLUMNS: &str = "id, request_id, bk_biz_id, bk_file_dir, bk_fil
 
 pub(super) const HOST_COLUMNS: &str = "h.bk_host_id, h.bk_cloud_id, h.host_ip, h.status, h.reason, \
     h.log_excerpt, h.exit_code, h.job_host_status_code, h.files_found, h.files_copied, \
-    h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at";
+    h.files_failed, h.files_unknown, h.bytes_copied, h.updated_at, h.pruned_at";
 
 /// Whether [`create`] stored a new backup or found the one an earlier call with the same
 /// request id stored.

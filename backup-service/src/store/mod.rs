@@ -18,6 +18,7 @@ pub mod details;
 pub mod events;
 pub mod finish;
 pub mod records;
+pub mod retention;
 pub mod schedule_fires;
 mod schedule_list;
 mod schedule_overlap;

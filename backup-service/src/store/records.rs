@@ -84,7 +84,7 @@ const INSERT_COLUMNS: &str = "backup_id, bk_biz_id, bk_host_id, bk_cloud_id, hos
 
 const COLUMNS: &str = "id, backup_id, bk_biz_id, bk_host_id, bk_cloud_id, host_ip, bk_file_dir, \
     bk_file_suffix, source_path_bytes, bk_backup_name, backup_path_bytes, size_bytes, sha256, \
-    source_mtime, bk_file_create_time, bk_file_operator, job_instance_id, bk_job_link";
+    source_mtime, bk_file_create_time, bk_file_operator, job_instance_id, bk_job_link, pruned_at";
 
 /// The listing statement for `query`: filters, keyset position, newest first, one row more
 /// than the page so the caller knows whether another page exists.

@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::run::{BackupRun, Halt, Unrun};
 use crate::domain::{BackupState, FailureReason, HostReason, Phase};
 use crate::gateway::{self, Failure, Launch, Launched, Which, wait_after};
-use crate::hostscript::{BACKUP_SH, backup_script_param, encode_script_param};
+use crate::hostscript::{BACKUP_SH, backup_script_param_for, encode_script_param};
 use crate::store::backups::BackupRow;
 use crate::store::work::{self, HostAddress, Intent};
 
@@ -199,7 +199,14 @@ impl BackupRun<'_> {
     /// for the whole settle period.
     async fn launch_once(&self, row: &BackupRow, hosts: &[i64]) -> Result<bool, Halt> {
         let s = self.settings;
-        let param = backup_script_param(&self.args.selection, &self.args.name, &self.args.run);
+        // A scheduled backup carries its schedule (the mark names it); in plan mode the same
+        // tokens travel in the arguments variable.
+        let param = backup_script_param_for(
+            &self.args.selection,
+            &self.args.name,
+            &self.args.run,
+            self.args.schedule.as_ref(),
+        );
         // job-gateway drops the call (and sends nothing more of it) past this: a launch that
         // reached it while we were alive is sent within the settle period a re-claimer waits.
         let gw = self.gw.bounded(s.launch_settle);

@@ -13,7 +13,7 @@ use crate::convert::backup_selection;
 use crate::domain::{BackupState, FailureReason, HostReason, HostState, Phase};
 use crate::events::HostSummary;
 use crate::gateway::{Failure, Gateway};
-use crate::hostscript::{BackupDirName, FileSelection, RunId};
+use crate::hostscript::{BackupDirName, FileSelection, RunId, ScheduleTag};
 use crate::outcome::{HostOutcome, Outcome};
 use crate::store::StoreError;
 use crate::store::backups::{self, BackupRow};
@@ -39,6 +39,9 @@ pub(super) struct RunArgs {
     pub(super) selection: FileSelection,
     pub(super) name: BackupDirName,
     pub(super) run: RunId,
+    /// The schedule whose fire made the backup: its directory's mark names it, and only its
+    /// retention may ever remove the directory.
+    pub(super) schedule: Option<ScheduleTag>,
     /// Who asked for the backup (for the log).
     pub(super) operator: String,
 }
@@ -49,6 +52,7 @@ impl RunArgs {
             selection: backup_selection(&row.bk_file_dir, &row.bk_file_suffix).ok()?,
             name: BackupDirName::parse(&row.backup_name).ok()?,
             run: RunId::new(&row.id.simple().to_string()).ok()?,
+            schedule: row.schedule_id.map(ScheduleTag::from_uuid),
             operator: row.operator.clone(),
         })
     }
