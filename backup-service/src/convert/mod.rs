@@ -3,7 +3,6 @@
 //! compile until it is handled.
 
 mod backups;
-pub mod page;
 pub mod page_token;
 mod records;
 mod schedule_mask;

@@ -1,13 +1,13 @@
 //! Keyset page tokens of the listings sorted by `(time desc, id desc)`: ListBackups,
-//! ListSchedules and ListScheduleRuns. A token is opaque to clients (URL-safe base64) and
+//! ListSchedules, ListScheduleRuns and ListAuditEvents. A token is opaque to clients (URL-safe base64) and
 //! carries a kind, the last row's sort key and a hash of the filters it was issued for, so a
 //! token used with other filters, or on another listing, is INVALID_ARGUMENT `page_token`.
 
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
+use std::str::FromStr;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::error::{BackupError, Result};
 
@@ -18,7 +18,7 @@ fn fingerprint(filter: &impl Debug) -> u64 {
 
 /// The token of the page after the row sorted at `(at, id)` of a listing of `kind` (a short
 /// tag, no `:`) under `filter`.
-pub fn encode(kind: &str, at: DateTime<Utc>, id: Uuid, filter: &impl Debug) -> String {
+pub fn encode(kind: &str, at: DateTime<Utc>, id: impl Display, filter: &impl Debug) -> String {
     let raw = format!(
         "{kind}:{}:{id}:{:016x}",
         at.timestamp_micros(),
@@ -28,7 +28,11 @@ pub fn encode(kind: &str, at: DateTime<Utc>, id: Uuid, filter: &impl Debug) -> S
 }
 
 /// The sort key `token` holds, if it was issued by [`encode`] for `kind` and `filter`.
-pub fn decode(kind: &str, token: &str, filter: &impl Debug) -> Result<(DateTime<Utc>, Uuid)> {
+pub fn decode<K: FromStr>(
+    kind: &str,
+    token: &str,
+    filter: &impl Debug,
+) -> Result<(DateTime<Utc>, K)> {
     let bad = || {
         BackupError::invalid(
             "page_token",
@@ -51,12 +55,14 @@ pub fn decode(kind: &str, token: &str, filter: &impl Debug) -> Result<(DateTime<
         .ok()
         .and_then(DateTime::from_timestamp_micros)
         .ok_or_else(bad)?;
-    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    let id = id.parse().map_err(|_| bad())?;
     Ok((at, id))
 }
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -66,11 +72,14 @@ mod tests {
         let token = encode("s1", at, id, &Some(3));
         assert_eq!(decode("s1", &token, &Some(3)).unwrap(), (at, id));
         for (kind, filter) in [("s1", Some(4)), ("b1", Some(3))] {
-            let err = decode(kind, &token, &filter).unwrap_err();
+            let err = decode::<Uuid>(kind, &token, &filter).unwrap_err();
             assert!(
                 matches!(err, BackupError::InvalidArgument { ref field, .. } if field == "page_token")
             );
         }
-        assert!(decode("s1", "not base64!", &Some(3)).is_err());
+        assert!(decode::<Uuid>("s1", "not base64!", &Some(3)).is_err());
+        let audit = encode("a1", at, 42_i64, &Some(3));
+        assert_eq!(decode::<i64>("a1", &audit, &Some(3)).unwrap(), (at, 42));
+        assert!(decode::<i64>("a1", &token, &Some(3)).is_err());
     }
 }

@@ -7,12 +7,13 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::access::Access;
-use crate::convert::page::Keyset;
+use crate::convert::page_token;
 use crate::convert::{from_timestamp, optional_text, page_size, timestamp};
 use crate::error::{BackupError, Result};
 use crate::store::audit::{self, EventFilter, EventRow};
 
-const TOKEN: Keyset = Keyset("a1");
+/// Page tokens of ListAuditEvents.
+const TOKEN: &str = "a1";
 /// Longest action name a filter takes.
 const MAX_ACTION: usize = 64;
 
@@ -74,16 +75,12 @@ impl AuditApi {
         let after = if page_token.is_empty() {
             None
         } else {
-            let (at, id) = TOKEN.decode(&page_token, &filter)?;
-            let id = id
-                .parse::<i64>()
-                .map_err(|_| BackupError::invalid("page_token", "page_token is malformed"))?;
-            Some((at, id))
+            Some(page_token::decode::<i64>(TOKEN, &page_token, &filter)?)
         };
         self.access.check(user, bk_biz_id).await?;
         let (rows, more) = audit::list(&self.pool, &filter, after, size).await?;
         let next_page_token = match rows.last() {
-            Some(last) if more => TOKEN.encode(last.at, &last.id.to_string(), &filter),
+            Some(last) if more => page_token::encode(TOKEN, last.at, last.id, &filter),
             _ => String::new(),
         };
         Ok(pb::ListAuditEventsResponse {

@@ -127,7 +127,7 @@ impl ScheduleApi {
         let id = schedule_id("schedule_id", &raw)?;
         let size = page_size(size, DEFAULT_PAGE, MAX_PAGE)?;
         let before = (!token.is_empty())
-            .then(|| page_token::decode(RUNS_TOKEN, &token, &id))
+            .then(|| page_token::decode::<uuid::Uuid>(RUNS_TOKEN, &token, &id))
             .transpose()?
             .map(|(at, _)| at);
         // NOT_FOUND for an unknown schedule, rather than an empty page.
