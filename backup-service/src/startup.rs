@@ -251,6 +251,7 @@ impl Application {
             self.gateway.clone(),
             engine.clone(),
             self.limits(),
+            Audit::new(self.pool.clone()),
         );
         let _retention = AbortOnDrop(tokio::spawn(retention::run(
             self.pool.clone(),

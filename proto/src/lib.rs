@@ -68,7 +68,9 @@ mod tests {
         assert_eq!(
             services,
             [
+                "backup.v1.AuditService",
                 "backup.v1.BackupService",
+                "backup.v1.ScheduleService",
                 "jobgateway.v1.CmdbService",
                 "jobgateway.v1.JobService",
                 "jobgateway.v1.LoginService",
@@ -77,5 +79,6 @@ mod tests {
         let names: Vec<&str> = set.file.iter().map(|file| file.name()).collect();
         assert!(names.contains(&"google/protobuf/timestamp.proto"));
         assert!(names.contains(&"google/protobuf/duration.proto"));
+        assert!(names.contains(&"google/protobuf/field_mask.proto"));
     }
 }

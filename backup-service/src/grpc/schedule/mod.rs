@@ -4,12 +4,17 @@
 //! PreviewSchedule, ListScheduleRuns). Requests are validated in `convert::schedules`; SQL is
 //! in `store::schedules`, `store::schedule_list` and `store::schedule_run_list`.
 //!
+//! Each mutating RPC (create, update, delete, pause, resume, trigger) writes one audit event
+//! once decided, refusals included (`crate::audit`).
+//!
 //! Every "now" of these handlers is the engine's clock, the one the scheduler fires by, so a
 //! test that sets a manual clock sees creation, resume and preview agree with the fires.
 
 mod read;
 mod state;
 mod write;
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use proto::backup::v1 as pb;
@@ -20,6 +25,7 @@ use uuid::Uuid;
 
 use super::Limits;
 use super::backup::caller;
+use crate::audit::{Actor, Audit, Done};
 use crate::error::{BackupError, Result};
 use crate::gateway::Gateway;
 use crate::schedule::Engine;
@@ -32,17 +38,75 @@ pub struct ScheduleApi {
     gateway: Gateway,
     engine: Engine,
     limits: Limits,
+    audit: Audit,
 }
 
 impl ScheduleApi {
     /// The adapter; `limits` are BackupService's (host limit, default timeout, operator).
-    pub fn new(pool: PgPool, gateway: Gateway, engine: Engine, limits: Limits) -> Self {
+    pub fn new(
+        pool: PgPool,
+        gateway: Gateway,
+        engine: Engine,
+        limits: Limits,
+        audit: Audit,
+    ) -> Self {
         Self {
             pool,
             gateway,
             engine,
             limits,
+            audit,
         }
+    }
+
+    /// Runs `call` for `request` as its caller and writes the audit event of `action`: on
+    /// success what `done` tells of the answer (business, schedule, summary), on failure
+    /// `target` and the business `biz` or, without it, the business of schedule `target`.
+    async fn audited<Req, Resp, Fut>(
+        &self,
+        request: Request<Req>,
+        action: &'static str,
+        (target, biz): (String, Option<i64>),
+        call: impl FnOnce(Req, String) -> Fut,
+        done: impl FnOnce(&Resp) -> (Option<i64>, String, String),
+    ) -> std::result::Result<Response<Resp>, Status>
+    where
+        Fut: Future<Output = Result<Resp>>,
+    {
+        let actor = Actor::of(&request);
+        let result = match caller(&request, &self.limits) {
+            Ok(operator) => call(request.into_inner(), operator)
+                .await
+                .map_err(Status::from),
+            Err(s) => Err(s),
+        };
+        let (biz, target, message) = match &result {
+            Ok(r) => done(r),
+            Err(_) => (biz, target, String::new()),
+        };
+        let bk_biz_id = match biz {
+            Some(b) => Some(b),
+            None => self.business_of(&target).await,
+        };
+        let event = Done {
+            bk_biz_id,
+            target,
+            message,
+        };
+        self.audit
+            .record(&actor, action, event, result.as_ref().map(|_| ()))
+            .await;
+        result.map(Response::new)
+    }
+
+    /// The business of schedule `raw_id`, when it names one.
+    async fn business_of(&self, raw_id: &str) -> Option<i64> {
+        let id = Uuid::parse_str(raw_id).ok()?;
+        schedules::get(&self.pool, id)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.bk_biz_id)
     }
 
     /// What time it is, by the scheduler's clock.
@@ -69,10 +133,23 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::CreateScheduleRequest>,
     ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.create(request.into_inner(), &operator).await?,
-        ))
+        let key = (
+            String::new(),
+            request
+                .get_ref()
+                .schedule
+                .as_ref()
+                .map(|s| s.bk_biz_id)
+                .filter(|b| *b > 0),
+        );
+        self.audited(
+            request,
+            "CreateSchedule",
+            key,
+            |req, operator| async move { self.create(req, &operator).await },
+            |r| schedule_done(r.schedule.as_ref()),
+        )
+        .await
     }
 
     async fn get_schedule(
@@ -93,50 +170,83 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::UpdateScheduleRequest>,
     ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.update(request.into_inner(), &operator).await?,
-        ))
+        let key = (
+            request
+                .get_ref()
+                .schedule
+                .as_ref()
+                .map(|s| s.schedule_id.clone())
+                .unwrap_or_default(),
+            None,
+        );
+        self.audited(
+            request,
+            "UpdateSchedule",
+            key,
+            |req, operator| async move { self.update(req, &operator).await },
+            |r| schedule_done(r.schedule.as_ref()),
+        )
+        .await
     }
 
     async fn delete_schedule(
         &self,
         request: Request<pb::DeleteScheduleRequest>,
     ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.delete(request.into_inner(), &operator).await?,
-        ))
+        let key = (request.get_ref().schedule_id.clone(), None);
+        self.audited(
+            request,
+            "DeleteSchedule",
+            key,
+            |req, operator| async move { self.delete(req, &operator).await },
+            |r| schedule_done(r.schedule.as_ref()),
+        )
+        .await
     }
 
     async fn pause_schedule(
         &self,
         request: Request<pb::PauseScheduleRequest>,
     ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.pause(request.into_inner(), &operator).await?,
-        ))
+        let key = (request.get_ref().schedule_id.clone(), None);
+        self.audited(
+            request,
+            "PauseSchedule",
+            key,
+            |req, operator| async move { self.pause(req, &operator).await },
+            |r| schedule_done(r.schedule.as_ref()),
+        )
+        .await
     }
 
     async fn resume_schedule(
         &self,
         request: Request<pb::ResumeScheduleRequest>,
     ) -> Result<Response<pb::ResumeScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.resume(request.into_inner(), &operator).await?,
-        ))
+        let key = (request.get_ref().schedule_id.clone(), None);
+        self.audited(
+            request,
+            "ResumeSchedule",
+            key,
+            |req, operator| async move { self.resume(req, &operator).await },
+            |r| schedule_done(r.schedule.as_ref()),
+        )
+        .await
     }
 
     async fn trigger_schedule(
         &self,
         request: Request<pb::TriggerScheduleRequest>,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
-        Ok(Response::new(
-            self.trigger(request.into_inner(), &operator).await?,
-        ))
+        let key = (request.get_ref().schedule_id.clone(), None);
+        self.audited(
+            request,
+            "TriggerSchedule",
+            key,
+            |req, operator| async move { self.trigger(req, &operator).await },
+            |r| run_done(r.run.as_ref()),
+        )
+        .await
     }
 
     async fn preview_schedule(
@@ -151,5 +261,40 @@ impl ScheduleService for ScheduleApi {
         request: Request<pb::ListScheduleRunsRequest>,
     ) -> Result<Response<pb::ListScheduleRunsResponse>, Status> {
         Ok(Response::new(self.runs(request.into_inner()).await?))
+    }
+}
+
+/// The audit facts of an answer carrying a schedule: its business, id and state.
+fn schedule_done(s: Option<&pb::Schedule>) -> (Option<i64>, String, String) {
+    match s {
+        Some(s) => (
+            Some(s.bk_biz_id),
+            s.schedule_id.clone(),
+            format!(
+                "{:?}, etag {}",
+                pb::ScheduleState::try_from(s.state).unwrap_or_default(),
+                s.etag
+            ),
+        ),
+        None => (None, String::new(), String::new()),
+    }
+}
+
+/// The audit facts of a triggered run: its schedule (whose business is looked up) and what
+/// was decided.
+fn run_done(r: Option<&pb::ScheduleRun>) -> (Option<i64>, String, String) {
+    match r {
+        Some(r) => (
+            None,
+            r.schedule_id.clone(),
+            format!(
+                "{:?} {}",
+                pb::ScheduleRunDecision::try_from(r.decision).unwrap_or_default(),
+                r.backup_id
+            )
+            .trim_end()
+            .to_owned(),
+        ),
+        None => (None, String::new(), String::new()),
     }
 }
