@@ -84,7 +84,7 @@ cat <<MSG
 Demo stack is up (logs in .dev/logs/):
   bk-sim          http://$sim_addr            BlueKing simulator (JOB pages at http://$sim_addr/api_execute/<id>)
   job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService, jobgateway.v1.LoginService
-  backup-service  $backup_addr             backup.v1.BackupService
+  backup-service  $backup_addr             backup.v1.BackupService, backup.v1.ScheduleService, backup.v1.AuditService
   postgres        $database_url
   metrics         http://127.0.0.1:9101/metrics (job-gateway), http://127.0.0.1:9102/metrics (backup-service)
 
