@@ -142,7 +142,7 @@ pub enum Created {
 /// Stores `new` (QUEUED, hosts pending, first event) unless its request id was used before.
 pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreError> {
     let mut tx = pool.begin().await?;
-    let created = create_on(&mut tx, new).await?;
+    let created = create_on(&mut tx, new, None).await?;
     match created {
         Created::New(_) => tx.commit().await?,
         Created::Replayed(_) => tx.rollback().await?,
@@ -150,17 +150,18 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
     Ok(created)
 }
 
-/// [`create`] inside the caller's transaction (a schedule's fire stores its run with the
-/// backup). A replay writes nothing.
+/// [`create`] inside the caller's transaction, the backup of `schedule_id`'s fire when given
+/// (a fire stores its run with the backup). A replay writes nothing.
 pub(crate) async fn create_on(
     conn: &mut PgConnection,
     new: &NewBackup,
+    schedule_id: Option<Uuid>,
 ) -> Result<Created, StoreError> {
     let inserted: Option<BackupRow> = sqlx::query_as(&format!(
         "insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
            bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of, \
-           host_selector) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+           host_selector, schedule_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          on conflict (request_id) where request_id is not null do nothing \
          returning {BACKUP_COLUMNS}"
     ))
@@ -177,6 +178,7 @@ pub(crate) async fn create_on(
     .bind(new.deadline_at)
     .bind(new.retry_of)
     .bind(new.host_selector.as_ref().map(Json))
+    .bind(schedule_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = inserted else {

@@ -261,20 +261,7 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
     }
     let (backup_id, reason) = match &fire.decision {
         Decision::Fire(new) => {
-            let new = NewBackup {
-                request_id: Some(fire_request_id(fire.schedule_id, fire.scheduled_at)),
-                ..(**new).clone()
-            };
-            let Created::New(row) = backups::create_on(conn, &new).await? else {
-                return Err(StoreError::RequestIdTaken(
-                    new.request_id.unwrap_or_default(),
-                ));
-            };
-            sqlx::query("update backups set schedule_id = $2 where id = $1")
-                .bind(row.id)
-                .bind(fire.schedule_id)
-                .execute(&mut *conn)
-                .await?;
+            let row = store_backup(conn, fire.schedule_id, fire.scheduled_at, new).await?;
             (Some(row.id), String::new())
         }
         Decision::FailedToStart(reason) | Decision::Missed(reason) => (None, reason.clone()),
@@ -307,6 +294,27 @@ async fn record_on(conn: &mut PgConnection, fire: &Fire) -> Result<(Recorded, bo
         advance(conn, fire).await?;
     }
     Ok((Recorded::New(run), true))
+}
+
+/// Stores `new` as the backup of `schedule_id`'s fire at `scheduled_at`: its request id is the
+/// fire's ([`fire_request_id`]) and `backups.schedule_id` names the schedule. A backup that
+/// already holds that request id is [`StoreError::RequestIdTaken`]: the fire starts nothing.
+pub(super) async fn store_backup(
+    conn: &mut PgConnection,
+    schedule_id: Uuid,
+    scheduled_at: DateTime<Utc>,
+    new: &NewBackup,
+) -> Result<backups::BackupRow, StoreError> {
+    let new = NewBackup {
+        request_id: Some(fire_request_id(schedule_id, scheduled_at)),
+        ..new.clone()
+    };
+    match backups::create_on(conn, &new, Some(schedule_id)).await? {
+        Created::New(row) => Ok(row),
+        Created::Replayed(_) => Err(StoreError::RequestIdTaken(
+            new.request_id.unwrap_or_default(),
+        )),
+    }
 }
 
 async fn advance(conn: &mut PgConnection, fire: &Fire) -> Result<(), StoreError> {

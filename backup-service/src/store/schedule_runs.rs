@@ -14,8 +14,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::StoreError;
-use super::backups::{self, Created, NewBackup};
-use super::schedule_fires::{RUN_COLUMNS, RunRow, fire_request_id};
+use super::backups::NewBackup;
+use super::schedule_fires::{RUN_COLUMNS, RunRow, store_backup};
 pub use super::schedule_overlap::running_backups;
 use super::schedule_overlap::{NOT_ENDED, overlap_on};
 use super::schedules::{SCHEDULE_COLUMNS, ScheduleRow};
@@ -91,21 +91,8 @@ pub async fn release(
         }
         let (decision, backup_id, hosts, reason) = match release {
             Release::Fire(new) => {
-                let new = NewBackup {
-                    request_id: Some(fire_request_id(schedule_id, scheduled_at)),
-                    ..(**new).clone()
-                };
-                let Created::New(row) = backups::create_on(conn, &new).await? else {
-                    return Err(StoreError::RequestIdTaken(
-                        new.request_id.unwrap_or_default(),
-                    ));
-                };
-                sqlx::query("update backups set schedule_id = $2 where id = $1")
-                    .bind(row.id)
-                    .bind(schedule_id)
-                    .execute(&mut *conn)
-                    .await?;
-                (RunDecision::Fired, Some(row.id), new.bk_host_ids, "")
+                let row = store_backup(conn, schedule_id, scheduled_at, new).await?;
+                (RunDecision::Fired, Some(row.id), row.bk_host_ids, "")
             }
             Release::FailedToStart(why) => (RunDecision::FailedToStart, None, Vec::new(), &**why),
             Release::Missed(why) => (RunDecision::Missed, None, Vec::new(), &**why),

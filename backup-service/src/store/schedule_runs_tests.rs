@@ -11,6 +11,7 @@ use tokio::sync::Barrier;
 use super::*;
 use crate::domain::RunTrigger;
 use crate::schedule::decide;
+use crate::store::schedule_fires::fire_request_id;
 use crate::store::schedule_fires::{Decision, Fire, Recorded, record_fire};
 use crate::store::schedules::tests::{at, backup_for, stored};
 use crate::store::schedules::{self, NextFire};
