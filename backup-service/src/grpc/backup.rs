@@ -9,7 +9,8 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::audit::{Actor, Audit, Done};
+use super::audited::{Subject, audited};
+use crate::audit::Audit;
 use crate::convert::backup_id;
 use crate::error::BackupError;
 use crate::gateway::Gateway;
@@ -118,28 +119,29 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::StartBackupRequest>,
     ) -> Result<Response<pb::StartBackupResponse>, Status> {
-        let actor = Actor::of(&request);
         let biz = request.get_ref().bk_biz_id;
-        let result = match self.operator(&request) {
-            Ok(operator) => self
-                .start(request.into_inner(), &operator)
-                .await
-                .map_err(Status::from),
-            Err(s) => Err(s),
-        };
-        let done = Done {
+        let subject = Subject {
+            action: "StartBackup",
+            target: String::new(),
             bk_biz_id: (biz > 0).then_some(biz),
-            target: result.as_ref().map(backup_of_start).unwrap_or_default(),
-            message: match &result {
-                Ok(r) if r.replayed => "replayed an earlier StartBackup".to_owned(),
-                Ok(r) => format!("queued on {} hosts", hosts_of(r.backup.as_ref())),
-                Err(_) => String::new(),
-            },
         };
-        self.audit
-            .record(&actor, "StartBackup", done, result.as_ref().map(|_| ()))
-            .await;
-        result.map(Response::new)
+        audited(
+            &self.audit,
+            &self.limits,
+            request,
+            subject,
+            |req, operator| async move { self.start(req, &operator).await },
+            |r| {
+                let message = if r.replayed {
+                    "replayed an earlier StartBackup".to_owned()
+                } else {
+                    format!("queued on {} hosts", hosts_of(r.backup.as_ref()))
+                };
+                (biz_of(r.backup.as_ref()), id_of(r.backup.as_ref()), message)
+            },
+            |id| async move { self.business_of(&id).await },
+        )
+        .await
     }
 
     async fn get_backup(
@@ -174,68 +176,50 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::CancelBackupRequest>,
     ) -> Result<Response<pb::CancelBackupResponse>, Status> {
-        let actor = Actor::of(&request);
-        let target = request.get_ref().backup_id.clone();
-        let result = match self.operator(&request) {
-            Ok(operator) => self
-                .cancel(request.into_inner(), &operator)
-                .await
-                .map_err(Status::from),
-            Err(s) => Err(s),
+        let subject = Subject {
+            action: "CancelBackup",
+            target: request.get_ref().backup_id.clone(),
+            bk_biz_id: None,
         };
-        let done = Done {
-            bk_biz_id: match &result {
-                Ok(r) => biz_of(r.backup.as_ref()),
-                Err(_) => self.business_of(&target).await,
+        audited(
+            &self.audit,
+            &self.limits,
+            request,
+            subject,
+            |req, operator| async move { self.cancel(req, &operator).await },
+            |r| {
+                let outcome = pb::CancelOutcome::try_from(r.outcome).unwrap_or_default();
+                let b = r.backup.as_ref();
+                (biz_of(b), id_of(b), format!("{outcome:?}"))
             },
-            target,
-            message: match &result {
-                Ok(r) => format!(
-                    "{:?}",
-                    pb::CancelOutcome::try_from(r.outcome).unwrap_or_default()
-                ),
-                Err(_) => String::new(),
-            },
-        };
-        self.audit
-            .record(&actor, "CancelBackup", done, result.as_ref().map(|_| ()))
-            .await;
-        result.map(Response::new)
+            |id| async move { self.business_of(&id).await },
+        )
+        .await
     }
 
     async fn retry_backup(
         &self,
         request: Request<pb::RetryBackupRequest>,
     ) -> Result<Response<pb::RetryBackupResponse>, Status> {
-        let actor = Actor::of(&request);
         let original = request.get_ref().backup_id.clone();
-        let result = match self.operator(&request) {
-            Ok(operator) => self
-                .retry(request.into_inner(), &operator)
-                .await
-                .map_err(Status::from),
-            Err(s) => Err(s),
+        let subject = Subject {
+            action: "RetryBackup",
+            target: original.clone(),
+            bk_biz_id: None,
         };
-        let done = match &result {
-            Ok(r) => Done {
-                bk_biz_id: biz_of(r.backup.as_ref()),
-                target: r
-                    .backup
-                    .as_ref()
-                    .map(|b| b.backup_id.clone())
-                    .unwrap_or_default(),
-                message: format!("retry of {original}"),
+        audited(
+            &self.audit,
+            &self.limits,
+            request,
+            subject,
+            |req, operator| async move { self.retry(req, &operator).await },
+            |r| {
+                let b = r.backup.as_ref();
+                (biz_of(b), id_of(b), format!("retry of {original}"))
             },
-            Err(_) => Done {
-                bk_biz_id: self.business_of(&original).await,
-                target: original,
-                message: String::new(),
-            },
-        };
-        self.audit
-            .record(&actor, "RetryBackup", done, result.as_ref().map(|_| ()))
-            .await;
-        result.map(Response::new)
+            |id| async move { self.business_of(&id).await },
+        )
+        .await
     }
 
     async fn list_backup_records(
@@ -258,11 +242,8 @@ impl BackupService for BackupApi {
     }
 }
 
-fn backup_of_start(r: &pb::StartBackupResponse) -> String {
-    r.backup
-        .as_ref()
-        .map(|b| b.backup_id.clone())
-        .unwrap_or_default()
+fn id_of(b: Option<&pb::Backup>) -> String {
+    b.map(|b| b.backup_id.clone()).unwrap_or_default()
 }
 
 fn hosts_of(b: Option<&pb::Backup>) -> usize {

@@ -5,6 +5,7 @@
 //! stored or run.
 
 mod audit;
+mod audited;
 mod backup;
 mod files;
 mod hosts;

@@ -14,8 +14,6 @@ mod read;
 mod state;
 mod write;
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 use proto::backup::v1 as pb;
 use proto::backup::v1::schedule_service_server::ScheduleService;
@@ -24,8 +22,8 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::Limits;
-use super::backup::caller;
-use crate::audit::{Actor, Audit, Done};
+use super::audited::{Subject, audited};
+use crate::audit::Audit;
 use crate::error::{BackupError, Result};
 use crate::gateway::Gateway;
 use crate::schedule::Engine;
@@ -57,46 +55,6 @@ impl ScheduleApi {
             limits,
             audit,
         }
-    }
-
-    /// Runs `call` for `request` as its caller and writes the audit event of `action`: on
-    /// success what `done` tells of the answer (business, schedule, summary), on failure
-    /// `target` and the business `biz` or, without it, the business of schedule `target`.
-    async fn audited<Req, Resp, Fut>(
-        &self,
-        request: Request<Req>,
-        action: &'static str,
-        (target, biz): (String, Option<i64>),
-        call: impl FnOnce(Req, String) -> Fut,
-        done: impl FnOnce(&Resp) -> (Option<i64>, String, String),
-    ) -> std::result::Result<Response<Resp>, Status>
-    where
-        Fut: Future<Output = Result<Resp>>,
-    {
-        let actor = Actor::of(&request);
-        let result = match caller(&request, &self.limits) {
-            Ok(operator) => call(request.into_inner(), operator)
-                .await
-                .map_err(Status::from),
-            Err(s) => Err(s),
-        };
-        let (biz, target, message) = match &result {
-            Ok(r) => done(r),
-            Err(_) => (biz, target, String::new()),
-        };
-        let bk_biz_id = match biz {
-            Some(b) => Some(b),
-            None => self.business_of(&target).await,
-        };
-        let event = Done {
-            bk_biz_id,
-            target,
-            message,
-        };
-        self.audit
-            .record(&actor, action, event, result.as_ref().map(|_| ()))
-            .await;
-        result.map(Response::new)
     }
 
     /// The business of schedule `raw_id`, when it names one.
@@ -133,21 +91,24 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::CreateScheduleRequest>,
     ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
-        let key = (
-            String::new(),
-            request
+        let subject = Subject {
+            action: "CreateSchedule",
+            target: String::new(),
+            bk_biz_id: request
                 .get_ref()
                 .schedule
                 .as_ref()
                 .map(|s| s.bk_biz_id)
                 .filter(|b| *b > 0),
-        );
-        self.audited(
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "CreateSchedule",
-            key,
+            subject,
             |req, operator| async move { self.create(req, &operator).await },
             |r| schedule_done(r.schedule.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
@@ -170,21 +131,24 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::UpdateScheduleRequest>,
     ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
-        let key = (
-            request
+        let subject = Subject {
+            action: "UpdateSchedule",
+            target: request
                 .get_ref()
                 .schedule
                 .as_ref()
                 .map(|s| s.schedule_id.clone())
                 .unwrap_or_default(),
-            None,
-        );
-        self.audited(
+            bk_biz_id: None,
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "UpdateSchedule",
-            key,
+            subject,
             |req, operator| async move { self.update(req, &operator).await },
             |r| schedule_done(r.schedule.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
@@ -193,13 +157,19 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::DeleteScheduleRequest>,
     ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
-        let key = (request.get_ref().schedule_id.clone(), None);
-        self.audited(
+        let subject = Subject {
+            action: "DeleteSchedule",
+            target: request.get_ref().schedule_id.clone(),
+            bk_biz_id: None,
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "DeleteSchedule",
-            key,
+            subject,
             |req, operator| async move { self.delete(req, &operator).await },
             |r| schedule_done(r.schedule.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
@@ -208,13 +178,19 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::PauseScheduleRequest>,
     ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
-        let key = (request.get_ref().schedule_id.clone(), None);
-        self.audited(
+        let subject = Subject {
+            action: "PauseSchedule",
+            target: request.get_ref().schedule_id.clone(),
+            bk_biz_id: None,
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "PauseSchedule",
-            key,
+            subject,
             |req, operator| async move { self.pause(req, &operator).await },
             |r| schedule_done(r.schedule.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
@@ -223,13 +199,19 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::ResumeScheduleRequest>,
     ) -> Result<Response<pb::ResumeScheduleResponse>, Status> {
-        let key = (request.get_ref().schedule_id.clone(), None);
-        self.audited(
+        let subject = Subject {
+            action: "ResumeSchedule",
+            target: request.get_ref().schedule_id.clone(),
+            bk_biz_id: None,
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "ResumeSchedule",
-            key,
+            subject,
             |req, operator| async move { self.resume(req, &operator).await },
             |r| schedule_done(r.schedule.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
@@ -238,13 +220,19 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::TriggerScheduleRequest>,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
-        let key = (request.get_ref().schedule_id.clone(), None);
-        self.audited(
+        let subject = Subject {
+            action: "TriggerSchedule",
+            target: request.get_ref().schedule_id.clone(),
+            bk_biz_id: None,
+        };
+        audited(
+            &self.audit,
+            &self.limits,
             request,
-            "TriggerSchedule",
-            key,
+            subject,
             |req, operator| async move { self.trigger(req, &operator).await },
             |r| run_done(r.run.as_ref()),
+            |id| async move { self.business_of(&id).await },
         )
         .await
     }
