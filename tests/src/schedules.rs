@@ -51,7 +51,7 @@ pub fn nightly(name: &str) -> pb::Schedule {
 pub async fn up(db: &PgConnectOptions) -> (Stack, Schedules, PgPool) {
     let stack = Stack::start(db, Door::Esb).await;
     let client = schedule_client(&stack.backup, Some("alice")).await;
-    let pool = PgPool::connect_with(db.clone()).await.unwrap();
+    let pool = stack.pool().await;
     (stack, client, pool)
 }
 

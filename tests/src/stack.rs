@@ -174,12 +174,7 @@ impl Stack {
 
     /// The test's database (backup-service's own).
     pub async fn pool(&self) -> sqlx::PgPool {
-        let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-        let (server, _) = base.rsplit_once('/').expect("url with a database");
-        let db = self.db.get_database().expect("database name");
-        sqlx::PgPool::connect(&format!("{server}/{db}"))
-            .await
-            .expect("connect to the test database")
+        crate::scheduler::pool(&self.db).await
     }
 
     /// Where host `id`'s `/` lives on this machine.
