@@ -8,6 +8,8 @@ use chrono::Utc;
 use sqlx::PgPool;
 use tonic::{Request, Status};
 
+use service_kit::metrics::code_name;
+
 use crate::store::audit::{self, NewEvent};
 
 /// Who made a call, as far as the request tells, before any check of it.
@@ -101,29 +103,5 @@ impl Audit {
         if let Err(e) = audit::insert(&self.pool, &event).await {
             tracing::error!(action, error = %e, "audit event not stored");
         }
-    }
-}
-
-/// The canonical name of a gRPC code (`OK`, `INVALID_ARGUMENT`, …).
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code as C;
-    match code {
-        C::Ok => "OK",
-        C::Cancelled => "CANCELLED",
-        C::Unknown => "UNKNOWN",
-        C::InvalidArgument => "INVALID_ARGUMENT",
-        C::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        C::NotFound => "NOT_FOUND",
-        C::AlreadyExists => "ALREADY_EXISTS",
-        C::PermissionDenied => "PERMISSION_DENIED",
-        C::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        C::FailedPrecondition => "FAILED_PRECONDITION",
-        C::Aborted => "ABORTED",
-        C::OutOfRange => "OUT_OF_RANGE",
-        C::Unimplemented => "UNIMPLEMENTED",
-        C::Internal => "INTERNAL",
-        C::Unavailable => "UNAVAILABLE",
-        C::DataLoss => "DATA_LOSS",
-        C::Unauthenticated => "UNAUTHENTICATED",
     }
 }
