@@ -344,27 +344,17 @@ async fn run_at(
     .await?)
 }
 
-/// One page of schedule `id`'s runs, newest (nominal time) first, before `before` when given;
-/// one row more than `page_size` tells the caller another page exists.
+/// One page of schedule `id`'s runs, newest (nominal time) first, before `before` when given,
+/// as [`super::schedule_run_list::page`] reads them, without their backups' states; `true`
+/// when another page exists.
 pub async fn runs(
     pool: &PgPool,
     schedule_id: Uuid,
     before: Option<DateTime<Utc>>,
     page_size: u32,
 ) -> Result<(Vec<RunRow>, bool), StoreError> {
-    let mut rows: Vec<RunRow> = sqlx::query_as(&format!(
-        "select {RUN_COLUMNS} from schedule_runs \
-         where schedule_id = $1 and ($2::timestamptz is null or scheduled_at < $2) \
-         order by scheduled_at desc limit $3"
-    ))
-    .bind(schedule_id)
-    .bind(before)
-    .bind(i64::from(page_size) + 1)
-    .fetch_all(pool)
-    .await?;
-    let more = rows.len() > page_size as usize;
-    rows.truncate(page_size as usize);
-    Ok((rows, more))
+    let (rows, more) = super::schedule_run_list::page(pool, schedule_id, before, page_size).await?;
+    Ok((rows.into_iter().map(|r| r.run).collect(), more))
 }
 
 #[cfg(test)]
