@@ -62,6 +62,23 @@ async fn schedule(
     schedules::create(pool, &new, Utc::now()).await.unwrap()
 }
 
+/// `n` scheduled backups of `row` on `hosts`, made an hour apart up to an hour ago, oldest
+/// first (as [`fire`] returns them).
+async fn hourly(
+    stack: &Stack,
+    pool: &PgPool,
+    row: &ScheduleRow,
+    n: i64,
+    hosts: &[i64],
+) -> Vec<(Uuid, String)> {
+    let mut made = vec![];
+    for k in 0..n {
+        let at = Utc::now() - TimeDelta::hours(n - k);
+        made.push(fire(stack, pool, row, k, hosts, at).await);
+    }
+    made
+}
+
 /// One scheduled backup: fire `k` of `row` on `hosts`, decided at `made_at`, run to its end.
 /// Returns the backup id and its directory name.
 async fn fire(
@@ -208,11 +225,7 @@ async fn keep_last_leaves_the_newest_backups_of_the_schedule_and_touches_nothing
     let ours = schedule(&pool, "keep two", Some(2), None).await;
     let other = schedule(&pool, "keeps all", None, None).await;
     let hosts = [1001, 1002];
-    let mut made = vec![];
-    for k in 0..4 {
-        let at = Utc::now() - TimeDelta::hours(4 - k);
-        made.push(fire(&stack, &pool, &ours, k, &hosts, at).await);
-    }
+    let made = hourly(&stack, &pool, &ours, 4, &hosts).await;
     let (_, other_name) = fire(&stack, &pool, &other, 0, &hosts, Utc::now()).await;
     let (manual_id, manual) = run_backup(&mut client, start(&hosts, "/data/logs", "log")).await;
     let manual_name = manual.bk_backup_name.clone();
@@ -351,11 +364,7 @@ async fn a_host_that_refuses_or_fails_a_removal_fails_the_run_and_the_other_host
     let pool = stack.pool().await;
     let ours = schedule(&pool, "keep one", Some(1), None).await;
     let hosts = [1001, 1002];
-    let mut made = vec![];
-    for k in 0..4 {
-        let at = Utc::now() - TimeDelta::hours(4 - k);
-        made.push(fire(&stack, &pool, &ours, k, &hosts, at).await);
-    }
+    let made = hourly(&stack, &pool, &ours, 4, &hosts).await;
     // 1001: one mark names another schedule, one is gone, one directory is now a symlink.
     let root1 = backup_root(&stack, 1001).await;
     edit_mark(&root1, &made[0].1, 4, &Uuid::new_v4().to_string());
@@ -421,11 +430,7 @@ async fn in_plan_mode_scheduled_backups_mark_their_schedule_and_the_prune_runs_a
     .await;
     let pool = stack.pool().await;
     let ours = schedule(&pool, "plan mode", Some(1), None).await;
-    let mut made = vec![];
-    for k in 0..2 {
-        let at = Utc::now() - TimeDelta::hours(2 - k);
-        made.push(fire(&stack, &pool, &ours, k, &[1001], at).await);
-    }
+    let made = hourly(&stack, &pool, &ours, 2, &[1001]).await;
     assert!(stack.upstream_calls("execute_job_plan").await >= 2);
     assert_eq!(stack.upstream_calls("fast_execute_script").await, 0);
     let root = backup_root(&stack, 1001).await;
@@ -456,11 +461,7 @@ async fn a_host_whose_agent_went_offline_fails_the_prune_there_and_the_other_hos
     let pool = stack.pool().await;
     let ours = schedule(&pool, "keep one", Some(1), None).await;
     let hosts = [1001, 1002];
-    let mut made = vec![];
-    for k in 0..2 {
-        let at = Utc::now() - TimeDelta::hours(2 - k);
-        made.push(fire(&stack, &pool, &ours, k, &hosts, at).await);
-    }
+    let made = hourly(&stack, &pool, &ours, 2, &hosts).await;
     reqwest::Client::new()
         .put(format!("{}/_sim/hosts/1002/agent", stack.sim.base_url()))
         .json(&serde_json::json!({"alive": false}))
