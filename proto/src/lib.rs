@@ -7,8 +7,9 @@
 //! - [`jobgateway::v1`]: `CmdbService` and `JobService`, typed gRPC over
 //!   BlueKing CMDB, GSE and JOB, and `LoginService`, BlueKing login-token
 //!   verification, served by job-gateway.
-//! - [`backup::v1`]: `BackupService`, file search, backup, progress and records,
-//!   served by backup-service.
+//! - [`backup::v1`]: `BackupService` (file search, backup, progress and records),
+//!   `ScheduleService` (cron schedules), `HostService` (businesses, topology and hosts as
+//!   the caller sees them) and `AuditService`, served by backup-service.
 //!
 //! Each package module holds the messages, a `<service>_server` module with the
 //! service trait and its tower service, and a `<service>_client` module.
