@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod convert;
 pub mod domain;
 pub mod error;

@@ -2,8 +2,10 @@
 //! server, the backup workers, the scheduler, the progress listener, the database probe behind
 //! health and (optionally) the metrics endpoint. Migrations are applied before anything serves.
 //!
-//! Every call passes the metrics layer, then the edge layer (deadline, honest codes); the
-//! server's limits (`[server]`) bound what one connection can hold.
+//! Every call passes CORS and grpc-web translation (`console`), then the metrics layer, then the
+//! edge layer (deadline, honest codes); the server's limits (`[server]`) bound what one
+//! connection can hold. The same port speaks HTTP/1.1 for browsers and serves the web console's
+//! files at `/`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +17,7 @@ use proto::backup::v1::backup_service_server::BackupServiceServer;
 use proto::backup::v1::schedule_service_server::ScheduleServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
-use service_kit::grpc::{incoming, router_with_probes, serve_until, served_methods};
+use service_kit::grpc::{incoming, routes_with_probes, serve_until, served_methods};
 use service_kit::metrics::GrpcMetrics;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -27,6 +29,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::access::Access;
 use crate::audit::Audit;
 use crate::config::Settings;
+use crate::console;
 use crate::gateway::{Gateway, PlanIds, Runner};
 use crate::grpc::{AuditApi, BackupApi, Limits, ScheduleApi};
 use crate::health::probe_database;
@@ -192,10 +195,12 @@ impl Application {
             .settings
             .server
             .builder()
+            .accept_http1(true)
+            .layer(console::cors(&self.settings.console))
+            .layer(console::BrowserLayer)
             .layer(metrics.layer(methods))
             .layer(EdgeLayer);
-        let (health, router) =
-            router_with_probes(&mut server, &[proto::FILE_DESCRIPTOR_SET], &services)?;
+        let (health, routes) = routes_with_probes(&[proto::FILE_DESCRIPTOR_SET], &services)?;
         let stop = CancellationToken::new();
         if let Some(listener) = self.metrics_listener.take() {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
@@ -287,14 +292,21 @@ impl Application {
             access,
             self.settings.default_operator.clone(),
         );
-        let router = router
+        let routes = routes
             .add_service(InterceptedService::new(backup, auth.clone()))
             .add_service(InterceptedService::new(
                 AuditServiceServer::new(audit_api),
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(schedules, auth));
-        tracing::info!(addr = %self.local_addr, "backup-service serving");
+        let router = server.add_routes(console::with_console(routes, &self.settings.console));
+        tracing::info!(
+            addr = %self.local_addr,
+            console = self.settings.console.enabled,
+            console_built = console::assets::built(),
+            "backup-service serving (gRPC, grpc-web and the console at http://{}/)",
+            self.local_addr
+        );
         let incoming = incoming(self.listener);
         let served = serve_until(
             move |stop| {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 use tonic::transport::server::TcpIncoming;
@@ -31,6 +32,16 @@ pub fn router_with_probes<L: Clone>(
     descriptor_sets: &[&'static [u8]],
     services: &[&str],
 ) -> Result<(HealthReporter, Router<L>), tonic_reflection::server::Error> {
+    let (health, routes) = routes_with_probes(descriptor_sets, services)?;
+    Ok((health, server.add_routes(routes)))
+}
+
+/// The routes [`router_with_probes`] starts with, for a server that adds routes of its own
+/// (plain HTTP beside gRPC) before handing them to `Server::add_routes`.
+pub fn routes_with_probes(
+    descriptor_sets: &[&'static [u8]],
+    services: &[&str],
+) -> Result<(HealthReporter, Routes), tonic_reflection::server::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     let build = || {
         let mut b = tonic_reflection::server::Builder::configure()
@@ -49,11 +60,10 @@ pub fn router_with_probes<L: Clone>(
         }
         b
     };
-    let router = server
-        .add_service(health_service)
+    let routes = Routes::new(health_service)
         .add_service(build().build_v1()?)
         .add_service(build().build_v1alpha()?);
-    Ok((health, router))
+    Ok((health, routes))
 }
 
 /// The metric labels of `services` (described in `descriptor_sets`) and of the probes

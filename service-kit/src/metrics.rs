@@ -10,7 +10,9 @@
 //! gRPC carries its status in trailers (or, for errors before any message, in the headers of
 //! a trailers-only response), so the layer wraps the response body and records when it sees
 //! the trailers, when the body ends, or — if the client went away first — on drop as
-//! CANCELLED. Each call is recorded exactly once, after its stream has finished.
+//! CANCELLED. Each call is recorded exactly once, after its stream has finished. Requests that
+//! are not gRPC (no `application/grpc` content type: static files served beside it) pass
+//! uncounted.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -173,6 +175,17 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if !is_grpc(req.headers()) {
+            // Plain HTTP beside gRPC (a web console's files) is no call to count.
+            let fut = self.inner.call(req);
+            return Box::pin(async move {
+                let resp = fut.await?;
+                Ok(resp.map(|inner| MeteredBody {
+                    inner,
+                    pending: None,
+                }))
+            });
+        }
         let (service, method, kind) = self.methods.labels(req.uri().path());
         let labels = [kind.to_owned(), service.to_owned(), method.to_owned()];
         self.metrics
@@ -229,6 +242,13 @@ impl Pending {
         let [a, b, c] = &self.labels;
         self.metrics.record(&[a, b, c], code, self.started);
     }
+}
+
+/// Whether a request is a gRPC call (`application/grpc`, `application/grpc+proto`, ...).
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
 }
 
 fn status_code(headers: &HeaderMap) -> Option<tonic::Code> {

@@ -17,7 +17,7 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    AccessConfig, BackupSettings, DatabaseSettings, JobGatewaySettings, PlanConfig,
+    AccessConfig, BackupSettings, ConsoleConfig, DatabaseSettings, JobGatewaySettings, PlanConfig,
     RetentionConfig, SchedulerConfig, WatchConfig, WorkerConfig,
 };
 
@@ -79,6 +79,8 @@ Settings (defaults < --config TOML file < environment):
   retention.interval_ms       BACKUP_SERVICE__RETENTION__INTERVAL_MS      look for finished runs that owe a prune this often [5000]
   retention.batch             BACKUP_SERVICE__RETENTION__BATCH            runs claimed at once [8]
   retention.prune_timeout_secs BACKUP_SERVICE__RETENTION__PRUNE_TIMEOUT_SECS bound on one prune.sh job (its JOB timeout) [300]
+  console.enabled             BACKUP_SERVICE__CONSOLE__ENABLED            serve the web console at http://<listen_addr>/ (grpc-web is served either way) [true]
+  console.allowed_origins     BACKUP_SERVICE__CONSOLE__ALLOWED_ORIGINS    other origins whose pages may call by grpc-web (CORS; comma-separated scheme://host[:port]) [none: the console's own only]
 ";
 
 /// The whole settings tree.
@@ -117,6 +119,8 @@ pub struct Settings {
     pub scheduler: SchedulerConfig,
     /// Retention of schedules' backups.
     pub retention: RetentionConfig,
+    /// The web console and grpc-web callers from other origins.
+    pub console: ConsoleConfig,
 }
 
 impl Default for Settings {
@@ -138,6 +142,7 @@ impl Default for Settings {
             access: AccessConfig::default(),
             scheduler: SchedulerConfig::default(),
             retention: RetentionConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -256,6 +261,9 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.retention.prune_timeout_secs) {
             return Err(invalid("retention.prune_timeout_secs", "must be 1..=86400"));
+        }
+        if let Some((key, problem)) = self.console.problem() {
+            return Err(invalid(key, problem));
         }
         if let Some(op) = &self.default_operator
             && op.trim().is_empty()
@@ -389,6 +397,32 @@ mod tests {
     }
 
     #[test]
+    fn console_origins_must_be_origins_as_browsers_send_them() {
+        let mut s = with_url("postgres://bklb@127.0.0.1:5432/bklb");
+        s.console.allowed_origins = vec![
+            "http://127.0.0.1:5173".to_owned(),
+            "https://console.example.com".to_owned(),
+        ];
+        s.validate().unwrap();
+        for bad in [
+            "*",
+            "console.example.com",
+            "https://console.example.com/",
+            "https://console.example.com/app",
+            "https://Console.example.com",
+            "https://console.example.com:443",
+            "ftp://console.example.com",
+        ] {
+            s.console.allowed_origins = vec![bad.to_owned()];
+            let err = s.validate().unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid setting `console.allowed_origins`") && err.contains(bad),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_non_postgres_scheme_is_rejected() {
         let err = with_url("mysql://x/y").validate().unwrap_err().to_string();
         assert!(err.contains("must start with postgres://"), "{err}");
@@ -449,6 +483,8 @@ mod tests {
             "plan.args_variable",
             "plan.hosts_variable",
             "access.cache_ms",
+            "console.enabled",
+            "console.allowed_origins",
         ] {
             let env = service_kit::settings::env_name(ENV_PREFIX, key);
             assert!(

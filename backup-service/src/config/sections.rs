@@ -264,3 +264,53 @@ impl Default for RetentionConfig {
         }
     }
 }
+
+/// The `[console]` section: the web console served beside gRPC on `listen_addr`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Serve the console's files (embedded at build time) at `/`.
+    pub enabled: bool,
+    /// Other origins (`scheme://host[:port]`) whose pages may call the services by grpc-web
+    /// (CORS, with credentials). The console's own origin needs no entry: it is the same origin.
+    #[serde(deserialize_with = "service_kit::settings::string_or_list")]
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The offending setting and why, if an allowed origin is not an origin.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        self.allowed_origins.iter().find_map(|o| {
+            origin_problem(o).map(|why| ("console.allowed_origins", format!("`{o}` {why}")))
+        })
+    }
+}
+
+/// Why `origin` is not what a browser sends as `Origin` (`scheme://host[:port]`), if it is not.
+fn origin_problem(origin: &str) -> Option<&'static str> {
+    if origin == "*" {
+        return Some("is a wildcard: name each origin (calls carry the bk_token cookie)");
+    }
+    let Ok(url) = url::Url::parse(origin) else {
+        return Some("is not an origin like https://console.example.com");
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Some("must be an http(s) origin with a host");
+    }
+    if url.path() != "/" || origin.ends_with('/') || url.query().is_some() {
+        return Some("must have no path (scheme://host[:port] only)");
+    }
+    if url.origin().ascii_serialization() != origin {
+        return Some("must be written as the browser sends it (lowercase host, no default port)");
+    }
+    None
+}
