@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the demo stack in the foreground: a private Postgres, bk-sim with the demo world,
 # job-gateway and backup-service, with defaults that need no editing. Prints how to reach
-# each with `buf curl`, then walks through a search and a backup (scripts/demo-walkthrough.sh)
+# each with `buf curl` and the web console's URL, then walks through a search and a backup (scripts/demo-walkthrough.sh)
 # showing its records and their JOB links. Ctrl-C (or SIGTERM) stops the services; Postgres keeps running
 # (`scripts/pg.sh stop` stops it).
 #
@@ -23,6 +23,8 @@ bash scripts/ensure-tools.sh
 db_line=$(bash scripts/pg.sh start)
 database_url=${db_line#DATABASE_URL=}
 
+# backup-service embeds the console's built files: build them first.
+bash scripts/console.sh build
 log "building (debug)"
 cargo build --workspace --bins --locked >&2
 bin=$root/target/debug
@@ -85,6 +87,8 @@ Demo stack is up (logs in .dev/logs/):
   bk-sim          http://$sim_addr            BlueKing simulator (JOB pages at http://$sim_addr/api_execute/<id>)
   job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService, jobgateway.v1.LoginService
   backup-service  $backup_addr             backup.v1.BackupService, backup.v1.ScheduleService, backup.v1.AuditService
+  web console     http://$backup_addr/     grpc-web on the same port; log in with a demo user's bk_token
+                                              (tkn-admin: every business, tkn-alice: business 3, tkn-bob: business 5)
   postgres        $database_url
   metrics         http://127.0.0.1:9101/metrics (job-gateway), http://127.0.0.1:9102/metrics (backup-service)
 
@@ -104,6 +108,7 @@ Try:
 MSG
 bash scripts/demo-walkthrough.sh || log "the walkthrough failed: see $logs/"
 echo
+echo "The web console: http://$backup_addr/ (log in with tkn-alice, business 3)"
 echo "The stack keeps running; scripts/demo-walkthrough.sh runs the walkthrough again. Ctrl-C stops the services."
 wait -n "${pids[@]}" || true
 log "a service exited: see $logs/"

@@ -1,0 +1,131 @@
+// Drives the console in headless Chromium against a running stack (tests/tests/console_browser.rs
+// starts bk-sim, job-gateway and backup-service, then runs this file with node):
+// log in, search with per-host warnings and failures, back up and watch the progress reach
+// SUCCEEDED, find the records and follow a JOB link, list the backups, switch to English.
+// Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
+//
+// Environment: CONSOLE_URL (http://host:port of backup-service), BK_TOKEN (the demo user's
+// login token), OPERATOR (the BlueKing user the records name), CHROMIUM (default
+// /usr/bin/chromium), SCREENSHOTS (a directory).
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = required("CONSOLE_URL");
+const token = required("BK_TOKEN");
+const operator = required("OPERATOR");
+const shots = required("SCREENSHOTS");
+mkdirSync(shots, { recursive: true });
+
+function required(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "console-e2e-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  viewport: { width: 1280, height: 900 },
+  locale: "zh-CN",
+});
+context.setDefaultTimeout(15_000);
+const page = context.pages()[0] ?? (await context.newPage());
+const failures = [];
+page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+try {
+  // Log in: the demo form sets the bk_token cookie.
+  await page.goto(`${base}/login`);
+  await page.locator("[data-test=login-token]").fill(token);
+  await shot("01-login");
+  await page.locator("[data-test=login-submit]").click();
+  await page.waitForURL(/\/search$/);
+  const cookies = await context.cookies(base);
+  check(cookies.some((c) => c.name === "bk_token" && c.value === token), "login sets the bk_token cookie");
+  check((await page.locator("header").innerText()).includes("搜索与备份"), "Chinese is the default language");
+
+  // Business 3 (typed in, or chosen from the list when the server lists businesses).
+  const biz = page.locator("input[data-test=business]");
+  if (await biz.count()) await biz.fill("3");
+
+  // A search with warnings: 1004 has an unreadable subdirectory, 1009's agent is down.
+  await page.locator("[data-test=search-hosts]").fill("1001, 1004, 1009");
+  await page.locator("[data-test=search-dir]").fill("/project");
+  await page.locator("[data-test=search-suffix]").fill("log");
+  await page.locator("[data-test=search-submit]").click();
+  const totals = page.locator("[data-test=search-totals]");
+  await totals.waitFor();
+  const rows = page.locator("[data-test=search-results] .el-table__body tr.el-table__row");
+  check((await rows.count()) === 3, "the search shows one row per host");
+  const table = await page.locator("[data-test=search-results]").innerText();
+  check(table.includes("Agent 离线"), "the host whose agent is down says so");
+  check(table.includes("无法读取"), "the unreadable subdirectory is a warning");
+  await rows.first().locator(".el-table__expand-icon").click();
+  await page.locator("[data-test=search-results] .el-table__expanded-cell .mono").first().waitFor();
+  await shot("02-search");
+
+  // Back up two healthy hosts and watch it to the end.
+  await page.locator("[data-test=search-hosts]").fill("1001, 1002");
+  await page.locator("[data-test=search-dir]").fill("/data/logs");
+  await page.locator("[data-test=backup-start]").click();
+  await page.waitForURL(/\/backups\/[0-9a-f-]{36}$/);
+  const backupId = page.url().split("/").pop();
+  await page.locator("[data-test=backup-state][data-state=SUCCEEDED]").waitFor({ timeout: 90_000 });
+  const hosts = await page.locator("[data-test=backup-hosts]").innerText();
+  check(hosts.includes("1001") && hosts.includes("1002") && hosts.includes("成功"), "both hosts succeeded");
+  await shot("03-progress");
+
+  // A reload shows the ended backup again from the saved view.
+  await page.reload();
+  await page.locator("[data-test=backup-state][data-state=SUCCEEDED]").waitFor();
+  check(true, "the progress view survives a reload");
+
+  // Its records, with a JOB link that opens JOB's execution page.
+  await page.locator("[data-test=backup-records]").click();
+  await page.waitForURL(/\/records\?backup=/);
+  const recordRows = page.locator("[data-test=records-table] .el-table__body tr.el-table__row");
+  await recordRows.first().waitFor();
+  check((await recordRows.count()) > 0, "the backup's records are listed");
+  const records = await page.locator("[data-test=records-table]").innerText();
+  check(records.includes(operator), `the records name the operator ${operator}`);
+  await shot("04-records");
+  const link = page.locator("[data-test=job-link]").first();
+  const href = await link.getAttribute("href");
+  check(/\/api_execute\/\d+$/.test(href ?? ""), `the JOB link is JOB's execution page (${href})`);
+  const [job] = await Promise.all([context.waitForEvent("page"), link.click()]);
+  const response = await job.waitForNavigation().catch(() => null);
+  await job.waitForLoadState();
+  check(job.url() === href && (response === null || response.ok()), "the JOB link opens");
+  await job.screenshot({ path: join(shots, "05-job-page.png") });
+  await job.close();
+
+  // The backups list has it; English by the header's switch.
+  await page.goto(`${base}/backups`);
+  await page.locator(`[data-test=backups-table] a[href='/backups/${backupId}']`).waitFor();
+  check(true, "the backups list links the backup");
+  await page.locator("[data-test=language]").click();
+  await page.locator(".el-select-dropdown__item", { hasText: "English" }).click();
+  await page.locator("header", { hasText: "Records" }).waitFor();
+  check(true, "the header switches to English");
+  await shot("06-backups-en");
+
+  check(failures.length === 0, `no page errors ${failures.join("; ")}`);
+  console.log("console e2e: all checks passed");
+} catch (e) {
+  await shot("failure").catch(() => {});
+  console.error(`console e2e failed at ${page.url()}: ${e.stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,77 @@
+//! The web console in a real browser: headless Chromium (Debian's `chromium`, driven by
+//! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
+//! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
+//! of each page land in target/console-screenshots/.
+//!
+//! Until backup-service verifies the `bk_token` cookie itself, the stack here admits callers
+//! without a bearer token and acts as `alice` (`default_operator`); the login form still sets
+//! the cookie, which the spec checks.
+
+use std::path::{Path, PathBuf};
+
+use e2e::stack::{Door, Stack};
+use sqlx::postgres::PgConnectOptions;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[sqlx::test(migrations = false)]
+async fn in_chromium_a_person_logs_in_searches_backs_up_to_succeeded_and_opens_a_records_job_link(
+    _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    db: PgConnectOptions,
+) {
+    assert!(
+        backup_service::console::assets::built(),
+        "backup-service was built without the console: run `scripts/console.sh build`, then the tests again (scripts/test.sh does both)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: run `scripts/console.sh browser` (installs Debian's chromium)"
+    );
+    let stack = Stack::start_with(&db, Door::Esb, |s| {
+        s.auth.tokens.clear();
+        s.auth.allow_unauthenticated = true;
+        s.default_operator = Some("alice".to_owned());
+    })
+    .await;
+    let shots = workspace().join("target/console-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = tokio::process::Command::new("node")
+        .arg(workspace().join("console/e2e/console.e2e.mjs"))
+        .current_dir(workspace().join("console"))
+        .env("CONSOLE_URL", format!("http://{}", stack.backup.addr))
+        .env("BK_TOKEN", "tkn-alice")
+        .env("OPERATOR", "alice")
+        .env("CHROMIUM", &chromium)
+        .env("SCREENSHOTS", &shots)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs (scripts/console.sh build installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser spec failed ({}); screenshots in {}:\n{stdout}\n{stderr}",
+        out.status,
+        shots.display()
+    );
+    assert!(
+        stdout.contains("console e2e: all checks passed"),
+        "{stdout}"
+    );
+    for shot in [
+        "01-login",
+        "02-search",
+        "03-progress",
+        "04-records",
+        "05-job-page",
+        "06-backups-en",
+    ] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
+    }
+    stack.stop().await;
+}
