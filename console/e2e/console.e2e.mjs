@@ -1,10 +1,12 @@
 // Drives the console in headless Chromium against a running stack (tests/tests/console_browser.rs
 // starts bk-sim, job-gateway and backup-service, then runs this file with node):
 // log in, search with per-host warnings and failures, back up and watch the progress reach
-// SUCCEEDED, find the records and follow a JOB link, list the backups, switch to English.
+// SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
+// failed host, list the backups, switch to English.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
 //
-// Environment: CONSOLE_URL (http://host:port of backup-service), BK_TOKEN (the demo user's
+// Environment: CONSOLE_URL (http://host:port of backup-service), SIM_URL (bk-sim, whose admin
+// API sets host faults and agents), BK_TOKEN (the demo user's
 // login token), OPERATOR (the BlueKing user the records name), CHROMIUM (default
 // /usr/bin/chromium), SCREENSHOTS (a directory).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const base = required("CONSOLE_URL");
+const sim = required("SIM_URL");
 const token = required("BK_TOKEN");
 const operator = required("OPERATOR");
 const shots = required("SCREENSHOTS");
@@ -28,6 +31,30 @@ function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
   console.log(`ok - ${what}`);
 }
+
+/** Calls bk-sim's admin API. */
+async function simAdmin(method, path, body) {
+  const r = await fetch(`${sim}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`bk-sim ${method} ${path}: HTTP ${r.status}`);
+}
+
+/** Starts a backup of /data/logs/*.log on `hosts` from the search page; its id. */
+async function startBackup(hosts) {
+  await page.goto(`${base}/search`);
+  await page.locator("[data-test=search-hosts]").fill(hosts);
+  await page.locator("[data-test=search-dir]").fill("/data/logs");
+  await page.locator("[data-test=search-suffix]").fill("log");
+  await page.locator("[data-test=backup-start]").click();
+  await page.waitForURL(/\/backups\/[0-9a-f-]{36}$/);
+  return page.url().split("/").pop();
+}
+
+const state = (name, timeout) =>
+  page.locator(`[data-test=backup-state][data-state=${name}]`).waitFor(timeout ? { timeout } : undefined);
 
 const profile = mkdtempSync(join(tmpdir(), "console-e2e-"));
 const context = await chromium.launchPersistentContext(profile, {
@@ -75,19 +102,15 @@ try {
   await shot("02-search");
 
   // Back up two healthy hosts and watch it to the end.
-  await page.locator("[data-test=search-hosts]").fill("1001, 1002");
-  await page.locator("[data-test=search-dir]").fill("/data/logs");
-  await page.locator("[data-test=backup-start]").click();
-  await page.waitForURL(/\/backups\/[0-9a-f-]{36}$/);
-  const backupId = page.url().split("/").pop();
-  await page.locator("[data-test=backup-state][data-state=SUCCEEDED]").waitFor({ timeout: 90_000 });
+  const backupId = await startBackup("1001, 1002");
+  await state("SUCCEEDED", 90_000);
   const hosts = await page.locator("[data-test=backup-hosts]").innerText();
   check(hosts.includes("1001") && hosts.includes("1002") && hosts.includes("成功"), "both hosts succeeded");
   await shot("03-progress");
 
   // A reload shows the ended backup again from the saved view.
   await page.reload();
-  await page.locator("[data-test=backup-state][data-state=SUCCEEDED]").waitFor();
+  await state("SUCCEEDED");
   check(true, "the progress view survives a reload");
 
   // Its records, with a JOB link that opens JOB's execution page.
@@ -108,6 +131,31 @@ try {
   check(job.url() === href && (response === null || response.ok()), "the JOB link opens");
   await job.screenshot({ path: join(shots, "05-job-page.png") });
   await job.close();
+
+  // Cancel a backup whose host hangs.
+  await simAdmin("PUT", "/_sim/faults/hosts/1002", { kind: "hang" });
+  await startBackup("1002");
+  await state("RUNNING", 30_000);
+  await page.locator("[data-test=backup-cancel]").click();
+  await state("CANCELLED", 30_000);
+  check((await page.locator("[data-test=backup-hosts]").innerText()).includes("已取消"), "the hanging host is cancelled");
+  await shot("07-cancelled");
+  await simAdmin("DELETE", "/_sim/faults/hosts/1002");
+
+  // Retry the failed host: 1009's agent is down, so the backup is PARTIAL; with the agent back,
+  // the retry of 1009 alone succeeds.
+  const partial = await startBackup("1001, 1009");
+  await state("PARTIAL", 90_000);
+  const retry = page.locator("[data-test=backup-retry]");
+  check((await retry.innerText()).includes("1"), "one host to retry");
+  await simAdmin("PUT", "/_sim/hosts/1009/agent", { alive: true });
+  await retry.click();
+  await page.waitForURL((u) => /\/backups\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(partial));
+  await state("SUCCEEDED", 90_000);
+  const retried = await page.locator("[data-test=backup-hosts]").innerText();
+  check(retried.includes("1009") && !retried.includes("1001"), "the retry backed up 1009 alone");
+  check((await page.locator("[data-test=backup-retry-of]").innerText()) === partial, "the retry links its original");
+  await shot("08-retried");
 
   // The backups list has it; English by the header's switch.
   await page.goto(`${base}/backups`);

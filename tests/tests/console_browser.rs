@@ -1,4 +1,5 @@
-//! The web console in a real browser: headless Chromium (Debian's `chromium`, driven by
+//! The web console in a real browser (log in, search, back up to SUCCEEDED, records and their
+//! JOB link, cancel a hanging backup, retry a failed host, English): headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
 //! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
 //! of each page land in target/console-screenshots/.
@@ -17,7 +18,7 @@ fn workspace() -> PathBuf {
 }
 
 #[sqlx::test(migrations = false)]
-async fn in_chromium_a_person_logs_in_searches_backs_up_to_succeeded_and_opens_a_records_job_link(
+async fn in_chromium_a_person_logs_in_searches_backs_up_cancels_retries_and_opens_a_records_job_link(
     _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
     db: PgConnectOptions,
 ) {
@@ -42,6 +43,7 @@ async fn in_chromium_a_person_logs_in_searches_backs_up_to_succeeded_and_opens_a
         .arg(workspace().join("console/e2e/console.e2e.mjs"))
         .current_dir(workspace().join("console"))
         .env("CONSOLE_URL", format!("http://{}", stack.backup.addr))
+        .env("SIM_URL", stack.sim.base_url())
         .env("BK_TOKEN", "tkn-alice")
         .env("OPERATOR", "alice")
         .env("CHROMIUM", &chromium)

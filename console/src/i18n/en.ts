@@ -63,6 +63,7 @@ const en: typeof zh = {
     reconnecting: "Connection lost, reconnecting…",
     cancelled: "Cancellation requested",
     retried: "Retry backup created",
+    retryOf: "Retry of backup",
     hostsDone: "{done}/{total} hosts done",
     filesCopied: "{n} files copied ({size})",
   },

@@ -61,6 +61,7 @@ export default {
     reconnecting: "连接中断，正在重连…",
     cancelled: "已请求取消",
     retried: "已创建重试备份",
+    retryOf: "重试自备份",
     hostsDone: "{done}/{total} 台主机完成",
     filesCopied: "已复制 {n} 个文件（{size}）",
   },
