@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use proto::backup::v1::audit_service_server::AuditServiceServer;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
+use proto::backup::v1::host_service_server::HostServiceServer;
 use proto::backup::v1::schedule_service_server::ScheduleServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
@@ -31,7 +32,7 @@ use crate::audit::Audit;
 use crate::config::Settings;
 use crate::console;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{AuditApi, BackupApi, Limits, ScheduleApi};
+use crate::grpc::{AuditApi, BackupApi, HostApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -181,6 +182,7 @@ impl Application {
             <BackupServiceServer<BackupApi> as NamedService>::NAME,
             <AuditServiceServer<AuditApi> as NamedService>::NAME,
             <ScheduleServiceServer<ScheduleApi> as NamedService>::NAME,
+            <HostServiceServer<HostApi> as NamedService>::NAME,
         ];
         let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
@@ -281,6 +283,9 @@ impl Application {
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        let host_api = HostServiceServer::new(HostApi::new(self.gateway.clone(), self.limits()))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
         let auth = BearerAuth::new(&self.settings.auth);
         let _reloader = auth.spawn_reloader();
         let access = Access::new(
@@ -298,6 +303,7 @@ impl Application {
                 AuditServiceServer::new(audit_api),
                 auth.clone(),
             ))
+            .add_service(InterceptedService::new(host_api, auth.clone()))
             .add_service(InterceptedService::new(schedules, auth));
         let router = server.add_routes(console::with_console(routes, &self.settings.console));
         tracing::info!(
