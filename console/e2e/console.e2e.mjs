@@ -1,6 +1,6 @@
 // Drives the console in headless Chromium against a running stack (tests/tests/console_browser.rs
 // starts bk-sim, job-gateway and backup-service, then runs this file with node):
-// log in, search with per-host warnings and failures, back up and watch the progress reach
+// log in, search with per-host warnings and failures, pick the gamesvr module's hosts, back up and watch the progress reach
 // SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
 // failed host, list the backups, switch to English.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
@@ -68,7 +68,9 @@ context.setDefaultTimeout(15_000);
 const page = context.pages()[0] ?? (await context.newPage());
 const failures = [];
 page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
-const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+// Transitions are fast-forwarded, so a screenshot shows the state the checks saw.
+const shot = (name) =>
+  page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, animations: "disabled" });
 
 try {
   // Log in: the demo form sets the bk_token cookie.
@@ -101,12 +103,31 @@ try {
   await page.locator("[data-test=search-results] .el-table__expanded-cell .mono").first().waitFor();
   await shot("02-search");
 
-  // Back up two healthy hosts and watch it to the end.
-  const backupId = await startBackup("1001, 1002");
+  // Pick the gamesvr module of gs-zone-1 in the host picker: 1009's agent is down, so "select
+  // all" takes 1001 and 1002. Back them up and watch it to the end.
+  await page.locator("[data-test=picker-open]").click();
+  const gamesvr = page.locator("[data-test=picker-tree] .el-tree-node__content", { hasText: "gamesvr (3)" }).first();
+  await gamesvr.click();
+  await page.locator("[data-test=picker-hosts] .el-table__row", { hasText: "10.0.1.19" }).waitFor();
+  const offline = page.locator("[data-test=picker-hosts] .el-table__row", { hasText: "10.0.1.19" });
+  check((await offline.innerText()).includes("离线"), "the offline host is flagged");
+  check(await offline.locator(".el-checkbox.is-disabled").count() === 1, "the offline host is not selectable");
+  await page.locator("[data-test=picker-select-all]").click();
+  await page.locator("[data-test=picker-count]", { hasText: "已选 2 台" }).waitFor();
+  await page.locator("[data-test=picker-hosts] .el-checkbox.is-checked").nth(1).waitFor();
+  check(await page.locator("[data-test=picker-hosts] .el-checkbox.is-checked").count() === 2, "both online hosts are ticked");
+  await page.locator("[data-test=picker-confirm]:not(.is-disabled)").waitFor();
+  await shot("03-host-picker");
+  await page.locator("[data-test=picker-confirm]").click();
+  check((await page.locator("[data-test=search-hosts]").inputValue()) === "1001, 1002", "the picked hosts fill the form");
+  await page.locator("[data-test=search-dir]").fill("/data/logs");
+  await page.locator("[data-test=backup-start]").click();
+  await page.waitForURL(/\/backups\/[0-9a-f-]{36}$/);
+  const backupId = page.url().split("/").pop();
   await state("SUCCEEDED", 90_000);
   const hosts = await page.locator("[data-test=backup-hosts]").innerText();
   check(hosts.includes("1001") && hosts.includes("1002") && hosts.includes("成功"), "both hosts succeeded");
-  await shot("03-progress");
+  await shot("04-progress");
 
   // A reload shows the ended backup again from the saved view.
   await page.reload();
@@ -121,7 +142,7 @@ try {
   check((await recordRows.count()) > 0, "the backup's records are listed");
   const records = await page.locator("[data-test=records-table]").innerText();
   check(records.includes(operator), `the records name the operator ${operator}`);
-  await shot("04-records");
+  await shot("05-records");
   const link = page.locator("[data-test=job-link]").first();
   const href = await link.getAttribute("href");
   check(/\/api_execute\/\d+$/.test(href ?? ""), `the JOB link is JOB's execution page (${href})`);
@@ -129,7 +150,7 @@ try {
   const response = await job.waitForNavigation().catch(() => null);
   await job.waitForLoadState();
   check(job.url() === href && (response === null || response.ok()), "the JOB link opens");
-  await job.screenshot({ path: join(shots, "05-job-page.png") });
+  await job.screenshot({ path: join(shots, "06-job-page.png") });
   await job.close();
 
   // Cancel a backup whose host hangs.
@@ -165,7 +186,7 @@ try {
   await page.locator(".el-select-dropdown__item", { hasText: "English" }).click();
   await page.locator("header", { hasText: "Records" }).waitFor();
   check(true, "the header switches to English");
-  await shot("06-backups-en");
+  await shot("09-backups-en");
 
   check(failures.length === 0, `no page errors ${failures.join("; ")}`);
   console.log("console e2e: all checks passed");

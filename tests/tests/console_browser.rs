@@ -1,4 +1,4 @@
-//! The web console in a real browser (log in, search, back up to SUCCEEDED, records and their
+//! The web console in a real browser (log in, search, pick hosts, back up to SUCCEEDED, records and their
 //! JOB link, cancel a hanging backup, retry a failed host, English): headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
 //! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
@@ -18,7 +18,7 @@ fn workspace() -> PathBuf {
 }
 
 #[sqlx::test(migrations = false)]
-async fn in_chromium_a_person_logs_in_searches_backs_up_cancels_retries_and_opens_a_records_job_link(
+async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retries_and_opens_a_records_job_link(
     _p: sqlx::pool::PoolOptions<sqlx::Postgres>,
     db: PgConnectOptions,
 ) {
@@ -68,10 +68,13 @@ async fn in_chromium_a_person_logs_in_searches_backs_up_cancels_retries_and_open
     for shot in [
         "01-login",
         "02-search",
-        "03-progress",
-        "04-records",
-        "05-job-page",
-        "06-backups-en",
+        "03-host-picker",
+        "04-progress",
+        "05-records",
+        "06-job-page",
+        "07-cancelled",
+        "08-retried",
+        "09-backups-en",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
