@@ -71,6 +71,7 @@ mod tests {
             [
                 "backup.v1.AuditService",
                 "backup.v1.BackupService",
+                "backup.v1.HostService",
                 "backup.v1.ScheduleService",
                 "jobgateway.v1.CmdbService",
                 "jobgateway.v1.JobService",

@@ -8,6 +8,7 @@ mod audit;
 mod audited;
 mod backup;
 mod files;
+mod guard;
 mod hosts;
 mod lifecycle;
 mod read;
@@ -16,4 +17,5 @@ mod search;
 
 pub use audit::AuditApi;
 pub use backup::{BackupApi, Limits};
+pub use guard::Guard;
 pub use schedule::ScheduleApi;
