@@ -35,6 +35,23 @@ fn denied(what: &str, s: Status) {
     );
 }
 
+/// Business `biz`'s audit events (of `user`, when not empty), read as admin.
+async fn audit_events(stack: &Stack, biz: i64, user: &str) -> Vec<pb::AuditEvent> {
+    let admin = e2e::Authed {
+        username: Some("admin"),
+    };
+    AuditServiceClient::with_interceptor(stack.backup.channel().await, admin)
+        .list_audit_events(pb::ListAuditEventsRequest {
+            bk_biz_id: biz,
+            bk_username: user.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+}
+
 fn businesses(backups: &[pb::Backup]) -> Vec<i64> {
     let mut b: Vec<i64> = backups.iter().map(|b| b.bk_biz_id).collect();
     b.dedup();
@@ -106,22 +123,7 @@ async fn bob_can_neither_read_start_cancel_retry_nor_watch_business_3s_backups(
         .backups;
     assert_eq!(all.len(), 1);
     // Each refused mutation is an audit event of business 3, as bob, PERMISSION_DENIED.
-    let mut audit = AuditServiceClient::with_interceptor(
-        stack.backup.channel().await,
-        e2e::Authed {
-            username: Some("admin"),
-        },
-    );
-    let events = audit
-        .list_audit_events(pb::ListAuditEventsRequest {
-            bk_biz_id: 3,
-            bk_username: "bob".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = audit_events(&stack, 3, "bob").await;
     let mut actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     actions.sort_unstable();
     assert_eq!(actions, ["CancelBackup", "RetryBackup", "StartBackup"]);
@@ -275,21 +277,7 @@ async fn a_person_calls_with_their_login_token_and_an_expired_one_is_unauthentic
     assert_eq!(unknown.code(), Code::Unauthenticated);
 
     // The person's start is audited as the verified user, through their login.
-    let mut audit = AuditServiceClient::with_interceptor(
-        stack.backup.channel().await,
-        e2e::Authed {
-            username: Some("admin"),
-        },
-    );
-    let events = audit
-        .list_audit_events(pb::ListAuditEventsRequest {
-            bk_biz_id: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = audit_events(&stack, 5, "").await;
     let start = events
         .iter()
         .find(|e| e.action == "StartBackup" && e.code == "OK")

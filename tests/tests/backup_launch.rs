@@ -2,7 +2,6 @@
 //! rate limit proves the launch never arrived and is sent again after the delay job-gateway's
 //! `RetryInfo` names; a permanent refusal ends the backup at once with BlueKing's own words.
 
-
 use e2e::flow::{run_backup, start};
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
