@@ -12,8 +12,7 @@ use proto::backup::v1::host_service_server::HostService;
 use proto::jobgateway::v1 as gw;
 use tonic::{Request, Response, Status};
 
-use super::Limits;
-use super::backup::caller;
+use super::Guard;
 use crate::convert::hosts::{self, BusinessQuery, HostQuery, positive};
 use crate::convert::page_token;
 use crate::error::{BackupError, Result};
@@ -23,13 +22,13 @@ use crate::gateway::Gateway;
 #[derive(Clone)]
 pub struct HostApi {
     gateway: Gateway,
-    limits: Limits,
+    guard: Guard,
 }
 
 impl HostApi {
-    /// The adapter (`limits` says who an unauthenticated caller is).
-    pub fn new(gateway: Gateway, limits: Limits) -> Self {
-        Self { gateway, limits }
+    /// The adapter (`guard` says who the caller is: a service's user or a person's, verified).
+    pub fn new(gateway: Gateway, guard: Guard) -> Self {
+        Self { gateway, guard }
     }
 
     async fn businesses(
@@ -176,7 +175,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::ListBusinessesRequest>,
     ) -> Result<Response<pb::ListBusinessesResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let q = BusinessQuery::try_from(request.into_inner())?;
         Ok(Response::new(self.businesses(q, &operator).await?))
     }
@@ -185,7 +184,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::GetTopologyRequest>,
     ) -> Result<Response<pb::GetTopologyResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let pb::GetTopologyRequest {
             bk_biz_id,
             include_idle_pool,
@@ -201,7 +200,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::ListHostsRequest>,
     ) -> Result<Response<pb::ListHostsResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let q = HostQuery::try_from(request.into_inner())?;
         Ok(Response::new(self.hosts(q, &operator).await?))
     }
