@@ -2,7 +2,8 @@
 // starts bk-sim, job-gateway and backup-service, then runs this file with node):
 // log in, search with per-host warnings and failures, pick the gamesvr module's hosts, back up and watch the progress reach
 // SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
-// failed host, list the backups, switch to English.
+// failed host, list the backups, switch to English, and a user without the business is refused
+// naming the permission to apply for.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
 //
 // Environment: CONSOLE_URL (http://host:port of backup-service), SIM_URL (bk-sim, whose admin
@@ -187,6 +188,26 @@ try {
   await page.locator("header", { hasText: "Records" }).waitFor();
   check(true, "the header switches to English");
   await shot("09-backups-en");
+
+  // Bob may not see business 3: alice's backup is a permission error naming what to apply for.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(/\/login$/);
+  await page.locator("[data-test=login-token]").fill("tkn-bob");
+  await page.locator("[data-test=login-submit]").click();
+  await page.waitForURL(/\/search$/);
+  await page.goto(`${base}/backups/${backupId}`);
+  const denied = page.locator("[data-test=call-error]");
+  await denied.waitFor();
+  const deniedText = await denied.innerText();
+  check(deniedText.includes("You have no permission on this business."), `bob is refused (${deniedText.replace(/\s+/g, " ")})`);
+  check(
+    (await denied.locator("[data-test=missing-permissions]").innerText()).includes("Business resource view (Business: Fantasy Legends)"),
+    "the refusal names the permission to apply for and its business",
+  );
+  // bk-sim, like BlueKing's documented answers, sends no apply URL: the link shows only when one comes.
+  check((await denied.getByRole("link", { name: "Apply for it in BlueKing" }).count()) === 0, "no apply link without an apply URL");
+  check((await page.locator("[data-test=backup-hosts]").count()) === 0, "nothing of alice's backup is shown to bob");
+  await shot("10-permission-denied");
 
   check(failures.length === 0, `no page errors ${failures.join("; ")}`);
   console.log("console e2e: all checks passed");

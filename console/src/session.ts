@@ -3,13 +3,16 @@
 // never reads it); in the demo the login form sets it for this origin. The chosen business is
 // remembered per browser.
 import { ref, watch } from "vue";
+import { forgetAll } from "./lib/progress";
 
 export function setToken(token: string): void {
+  forgetAll(sessionStorage);
   const secure = window.location.protocol === "https:" ? "; Secure" : "";
   document.cookie = `bk_token=${encodeURIComponent(token)}; path=/; SameSite=Lax${secure}`;
 }
 
 export function clearToken(): void {
+  forgetAll(sessionStorage);
   document.cookie = "bk_token=; path=/; max-age=0; SameSite=Lax";
 }
 

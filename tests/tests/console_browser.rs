@@ -1,12 +1,12 @@
 //! The web console in a real browser (log in, search, pick hosts, back up to SUCCEEDED, records and their
-//! JOB link, cancel a hanging backup, retry a failed host, English): headless Chromium (Debian's `chromium`, driven by
+//! JOB link, cancel a hanging backup, retry a failed host, English, a permission error): headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
 //! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
 //! of each page land in target/console-screenshots/.
 //!
-//! Until backup-service verifies the `bk_token` cookie itself, the stack here admits callers
-//! without a bearer token and acts as `alice` (`default_operator`); the login form still sets
-//! the cookie, which the spec checks.
+//! The browser has no bearer token: the person logs in with their BlueKing token, which the
+//! login form sets as the `bk_token` cookie, and backup-service verifies it through
+//! job-gateway's LoginService on every call.
 
 use std::path::{Path, PathBuf};
 
@@ -31,12 +31,7 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         Path::new(&chromium).exists(),
         "no Chromium at {chromium}: run `scripts/console.sh browser` (installs Debian's chromium)"
     );
-    let stack = Stack::start_with(&db, Door::Esb, |s| {
-        s.auth.tokens.clear();
-        s.auth.allow_unauthenticated = true;
-        s.default_operator = Some("alice".to_owned());
-    })
-    .await;
+    let stack = Stack::start(&db, Door::Esb).await;
     let shots = workspace().join("target/console-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     let out = tokio::process::Command::new("node")
@@ -75,6 +70,7 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         "07-cancelled",
         "08-retried",
         "09-backups-en",
+        "10-permission-denied",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }

@@ -168,6 +168,18 @@ async fn a_grpc_web_call_over_http_1_1_reaches_backup_service_with_the_same_auth
         [id.as_str()]
     );
 
+    // A person, as a browser calls: the BlueKing login token as the bk_token cookie, no bearer
+    // token. Alice may see business 3; bob may not.
+    let cookie = [("cookie", "theme=dark; bk_token=tkn-alice")];
+    let (_, _, answer) = web_call(&stack, "ListBackups", &list, &cookie).await;
+    assert_eq!(answer.status.as_deref(), Some("0"), "{:?}", answer.message);
+    let bob = [("cookie", "bk_token=tkn-bob")];
+    let (_, _, answer) = web_call(&stack, "ListBackups", &list, &bob).await;
+    assert_eq!(answer.status.as_deref(), Some("7"), "{:?}", answer.message);
+    let expired = [("cookie", "bk_token=tkn-nobody")];
+    let (_, _, answer) = web_call(&stack, "ListBackups", &list, &expired).await;
+    assert_eq!(answer.status.as_deref(), Some("16"), "{:?}", answer.message);
+
     // The server stream the console's progress view reads: snapshot first, the terminal
     // state last, then an OK trailer frame.
     let watch = pb::WatchBackupRequest {

@@ -1,7 +1,7 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { decodeDetails } from "./details";
+import { decodeDetails, missingPermissions } from "./details";
 
 function help(url: string): Uint8Array {
   const link = new BinaryWriter().uint32(10).string("apply").uint32(18).string(url).finish();
@@ -28,5 +28,30 @@ describe("decodeDetails", () => {
     expect(d.reason).toBe("BK_PERMISSION_DENIED");
     expect(d.metadata).toEqual({ permission_apply_url: "https://iam/apply" });
     expect(d.links).toEqual([{ description: "apply", url: "https://iam/apply" }]);
+  });
+});
+
+describe("missingPermissions", () => {
+  it("names each missing action with the resources it is needed on", () => {
+    const permission = JSON.stringify({
+      system_id: "bk_cmdb",
+      system_name: "CMDB",
+      actions: [
+        {
+          id: "find_business_resource",
+          name: "Business resource view",
+          related_resource_types: [
+            { type: "biz", type_name: "Business", instances: [[{ id: "3", type: "biz", name: "Fantasy Legends" }]] },
+          ],
+        },
+      ],
+    });
+    expect(missingPermissions({ permission })).toEqual([
+      "CMDB: Business resource view (Business: Fantasy Legends)",
+    ]);
+  });
+  it("is empty without a readable permission", () => {
+    expect(missingPermissions({})).toEqual([]);
+    expect(missingPermissions({ permission: "{" })).toEqual([]);
   });
 });

@@ -73,3 +73,35 @@ export function decodeDetails(err: ConnectError): ErrorDetails {
   }
   return d;
 }
+
+/**
+ * What a BlueKing refusal says is missing, from its ErrorInfo `permission` (IAM's object:
+ * system, actions, and the resources each is needed on), e.g.
+ * `CMDB: Business resource view (Business: Fantasy Legends)`. Empty when there is none.
+ */
+export function missingPermissions(metadata: Record<string, string>): string[] {
+  const raw = metadata["permission"];
+  if (!raw) return [];
+  try {
+    const p = JSON.parse(raw) as {
+      system_name?: string;
+      actions?: {
+        name?: string;
+        id?: string;
+        related_resource_types?: { type_name?: string; instances?: { name?: string; id?: string }[][] }[];
+      }[];
+    };
+    return (p.actions ?? []).map((a) => {
+      const on = (a.related_resource_types ?? []).flatMap((r) =>
+        (r.instances ?? []).map((path) => {
+          const last = path[path.length - 1];
+          return `${r.type_name ?? ""}: ${last?.name ?? last?.id ?? ""}`;
+        }),
+      );
+      const what = `${p.system_name ?? ""}: ${a.name ?? a.id ?? ""}`;
+      return on.length ? `${what} (${on.join(", ")})` : what;
+    });
+  } catch {
+    return [];
+  }
+}

@@ -106,6 +106,7 @@ const en: typeof zh = {
     unauthenticated: "You are not logged in, or your login expired: log in again.",
     permission: "You have no permission on this business.",
     apply: "Apply for it in BlueKing",
+    missing: "Missing permission:",
     invalid: "Invalid request: {msg}",
     unavailable: "The service is unavailable; try again shortly.",
     other: "Something went wrong: {msg}",

@@ -104,6 +104,7 @@ export default {
     unauthenticated: "未登录或登录已过期，请重新登录。",
     permission: "你没有该业务的权限。",
     apply: "去蓝鲸申请权限",
+    missing: "缺少权限：",
     invalid: "请求有误：{msg}",
     unavailable: "服务暂不可用，请稍后重试。",
     other: "出错了：{msg}",

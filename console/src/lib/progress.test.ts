@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WatchBackupResponseSchema, type WatchBackupResponse } from "../gen/backup/v1/backup_pb";
 import { BackupState, HostBackupStatus, HostFailureReason } from "../gen/backup/v1/types_pb";
-import { apply, isTerminal, loadSaved, retryableHosts, save, type ProgressView } from "./progress";
+import { apply, forgetAll, isTerminal, loadSaved, retryableHosts, save, type ProgressView } from "./progress";
 
 type Init = Parameters<typeof create<typeof WatchBackupResponseSchema>>[1];
 const msg = (init: Init): WatchBackupResponse => create(WatchBackupResponseSchema, init);
@@ -79,5 +79,26 @@ describe("progress", () => {
 
   it("refuses an event with no snapshot before it", () => {
     expect(() => apply(undefined, rest[0]!)).toThrow(/snapshot/);
+  });
+});
+
+describe("saved views", () => {
+  it("are all forgotten at once, leaving other keys alone", () => {
+    const store = new Map<string, string>([["bklb.locale", "en"]]);
+    const storage = {
+      get length() {
+        return store.size;
+      },
+      key: (i: number) => [...store.keys()][i] ?? null,
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
+      clear: () => store.clear(),
+    };
+    save(storage, apply(undefined, snapshot));
+    expect(loadSaved(storage, "b1")).toBeDefined();
+    forgetAll(storage);
+    expect(loadSaved(storage, "b1")).toBeUndefined();
+    expect([...store.keys()]).toEqual(["bklb.locale"]);
   });
 });

@@ -190,3 +190,17 @@ export function loadSaved(storage: Pick<Storage, "getItem">, backupId: string): 
 export function save(storage: Pick<Storage, "setItem">, view: ProgressView): void {
   storage.setItem(KEY + view.backupId, JSON.stringify(view));
 }
+
+export function forget(storage: Pick<Storage, "removeItem">, backupId: string): void {
+  storage.removeItem(KEY + backupId);
+}
+
+/** Forgets every saved view (on login and logout: they belong to the person who watched). */
+export function forgetAll(storage: Storage): void {
+  const keys: string[] = [];
+  for (let i = 0; i < storage.length; i += 1) {
+    const k = storage.key(i);
+    if (k?.startsWith(KEY)) keys.push(k);
+  }
+  for (const k of keys) storage.removeItem(k);
+}
