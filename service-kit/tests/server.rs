@@ -185,6 +185,7 @@ async fn a_call_its_client_abandons_before_the_answer_is_counted_cancelled() {
     let mut svc = metrics.layer(methods).layer(never);
     let req = http::Request::builder()
         .uri("/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc")
         .body(())
         .unwrap();
     let call = svc.ready().await.unwrap().call(req);
@@ -194,4 +195,37 @@ async fn a_call_its_client_abandons_before_the_answer_is_counted_cancelled() {
     let text = render(&registry);
     let line = r#"grpc_server_handled_total{grpc_code="CANCELLED",grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary"} 1"#;
     assert!(text.contains(line), "{line} missing from\n{text}");
+}
+
+#[tokio::test]
+async fn plain_http_beside_grpc_is_not_counted_as_a_call() {
+    use tower::{Layer, Service, ServiceExt};
+    let registry = Registry::new();
+    let metrics = GrpcMetrics::register(&registry).unwrap();
+    let methods = served_methods(&[], &["grpc.health.v1.Health"]);
+    let ok = tower::service_fn(|_req: http::Request<()>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::from("<html>")))
+    });
+    let mut svc = metrics.layer(methods).layer(ok);
+    for (path, content_type) in [("/", None), ("/assets/app.js", Some("text/plain"))] {
+        let mut req = http::Request::builder().uri(path);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = svc.ready().await.unwrap().call(req.body(()).unwrap()).await;
+        drop(resp.unwrap());
+    }
+    let grpc = http::Request::builder()
+        .uri("/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc+proto")
+        .body(())
+        .unwrap();
+    drop(svc.ready().await.unwrap().call(grpc).await.unwrap());
+    let text = render(&registry);
+    assert!(
+        !text.contains(r#"grpc_service="unknown""#),
+        "a page request was counted:\n{text}"
+    );
+    let started = r#"grpc_server_started_total{grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary"} 1"#;
+    assert!(text.contains(started), "{started} missing from\n{text}");
 }
