@@ -2,7 +2,8 @@
 // starts bk-sim, job-gateway and backup-service, then runs this file with node):
 // log in, search with per-host warnings and failures, pick the gamesvr module's hosts, back up and watch the progress reach
 // SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
-// failed host, list the backups, switch to English, and a user without the business is refused
+// failed host, list the backups, switch to English, create a schedule and see its first run,
+// pause and delete it, and a user without the business is refused
 // naming the permission to apply for.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
 //
@@ -69,6 +70,9 @@ context.setDefaultTimeout(15_000);
 const page = context.pages()[0] ?? (await context.newPage());
 const failures = [];
 page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+page.on("console", (m) => {
+  if (m.type() === "error" || m.type() === "warning") failures.push(`console ${m.type()}: ${m.text()}`);
+});
 // Transitions are fast-forwarded, so a screenshot shows the state the checks saw.
 const shot = (name) =>
   page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, animations: "disabled" });
@@ -189,6 +193,38 @@ try {
   check(true, "the header switches to English");
   await shot("09-backups-en");
 
+  // A schedule firing every 5 seconds: the preview shows its next 5 fires in its zone; its
+  // first run fires a backup; pause it, then delete it.
+  await page.getByRole("menuitem", { name: "Schedules" }).click();
+  await page.locator("[data-test=schedule-create]").click();
+  await page.locator("[data-test=schedule-name]").fill("console-e2e");
+  await page.locator("[data-test=schedule-hosts]").fill("1001");
+  await page.locator("[data-test=schedule-kind]").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "Custom cron" }).click();
+  await page.locator("[data-test=schedule-cron]").fill("*/5 * * * * *");
+  await page.locator("[data-test=schedule-preview][data-previewed='*/5 * * * * * Asia/Shanghai'] .el-table__row").nth(4).waitFor();
+  const preview = await page.locator("[data-test=schedule-preview]").innerText();
+  check(/Asia\/Shanghai/.test(preview) && /in \d+ s/.test(preview), "the preview shows the next fires in the schedule's zone and how soon");
+  await shot("10-schedule-form");
+  await page.locator("[data-test=schedule-save]").click();
+  const row = page.locator("[data-test=schedules-table] .el-table__row", { hasText: "console-e2e" });
+  await row.locator("[data-test=schedule-state][data-state=ACTIVE]").waitFor();
+  await row.locator("[data-test=schedule-runs]").click();
+  await page.locator("[data-test=run-decision][data-decision=FIRED]").first().waitFor({ timeout: 30_000 });
+  check(
+    (await page.locator("[data-test=schedule-runs-table] a[href^='/backups/']").count()) > 0,
+    "the schedule's first run fired a backup, linked from its run history",
+  );
+  await shot("11-schedule-runs");
+  await page.keyboard.press("Escape");
+  await row.locator("[data-test=schedule-pause]").click();
+  await row.locator("[data-test=schedule-state][data-state=PAUSED]").waitFor();
+  check(true, "the schedule pauses");
+  await row.locator("[data-test=schedule-delete]").click();
+  await page.locator(".el-message-box__btns .el-button--primary").click();
+  await row.waitFor({ state: "detached" });
+  check(true, "the schedule is deleted");
+
   // Bob may not see business 3: alice's backup is a permission error naming what to apply for.
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL(/\/login$/);
@@ -207,13 +243,14 @@ try {
   // bk-sim, like BlueKing's documented answers, sends no apply URL: the link shows only when one comes.
   check((await denied.getByRole("link", { name: "Apply for it in BlueKing" }).count()) === 0, "no apply link without an apply URL");
   check((await page.locator("[data-test=backup-hosts]").count()) === 0, "nothing of alice's backup is shown to bob");
-  await shot("10-permission-denied");
+  await shot("12-permission-denied");
 
   check(failures.length === 0, `no page errors ${failures.join("; ")}`);
   console.log("console e2e: all checks passed");
 } catch (e) {
   await shot("failure").catch(() => {});
   console.error(`console e2e failed at ${page.url()}: ${e.stack ?? e}`);
+  for (const f of failures) console.error(f);
   process.exitCode = 1;
 } finally {
   await context.close();

@@ -14,6 +14,7 @@ export const router = createRouter({
       props: true,
     },
     { path: "/records", name: "records", component: () => import("./views/RecordsView.vue") },
+    { path: "/schedules", name: "schedules", component: () => import("./views/SchedulesView.vue") },
     { path: "/:rest(.*)*", redirect: "/search" },
   ],
 });

@@ -1,5 +1,6 @@
 //! The web console in a real browser (log in, search, pick hosts, back up to SUCCEEDED, records and their
-//! JOB link, cancel a hanging backup, retry a failed host, English, a permission error): headless Chromium (Debian's `chromium`, driven by
+//! JOB link, cancel a hanging backup, retry a failed host, English, a schedule and its first run,
+//! a permission error): headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
 //! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
 //! of each page land in target/console-screenshots/.
@@ -70,7 +71,9 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         "07-cancelled",
         "08-retried",
         "09-backups-en",
-        "10-permission-denied",
+        "10-schedule-form",
+        "11-schedule-runs",
+        "12-permission-denied",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
