@@ -1,6 +1,7 @@
 //! `backup.v1.HostService`: businesses, topology and hosts as the caller sees them in CMDB,
-//! read through job-gateway as the caller's BlueKing user, so BlueKing's refusal
-//! (PERMISSION_DENIED with its details, NOT_FOUND) is passed on.
+//! read through job-gateway as the caller's BlueKing user (a service's, or a person's from
+//! their login token, `Guard::who`), so BlueKing's refusal (PERMISSION_DENIED with its
+//! details, NOT_FOUND) is passed on.
 //!
 //! ListBusinesses and ListHosts page with job-gateway's own tokens, wrapped in ours (bound to
 //! the filters). ListHosts with `offline_only` reads every host matching the other filters
@@ -26,7 +27,8 @@ pub struct HostApi {
 }
 
 impl HostApi {
-    /// The adapter (`guard` says who the caller is: a service's user or a person's, verified).
+    /// The adapter; `guard` says who the caller is (a service's user, or a person by their
+    /// BlueKing login token).
     pub fn new(gateway: Gateway, guard: Guard) -> Self {
         Self { gateway, guard }
     }
