@@ -317,6 +317,7 @@ fn runs_view(out: &Out, runs: &[pb::ScheduleRun]) -> View {
         "DECISION",
         "BACKUP",
         "STATE",
+        "RETENTION",
         "REASON",
     ]);
     for r in runs {
@@ -331,6 +332,7 @@ fn runs_view(out: &Out, runs: &[pb::ScheduleRun]) -> View {
             enum_word(r.decision().as_str_name(), "SCHEDULE_RUN_DECISION_").into(),
             r.backup_id.clone().into(),
             state.into(),
+            retention(r.retention.as_ref()).into(),
             r.reason.clone().into(),
         ]);
     }
@@ -339,4 +341,19 @@ fn runs_view(out: &Out, runs: &[pb::ScheduleRun]) -> View {
         items: runs.iter().map(json_of).collect(),
         ..View::default()
     }
+}
+
+/// What retention did after a run: `done, pruned 2`.
+fn retention(r: Option<&pb::RetentionResult>) -> String {
+    let Some(r) = r else {
+        return String::new();
+    };
+    let mut word = enum_word(r.state().as_str_name(), "RETENTION_STATE_");
+    if r.pruned > 0 {
+        word.push_str(&format!(", pruned {}", r.pruned));
+    }
+    if r.failed > 0 {
+        word.push_str(&format!(", {} failed", r.failed));
+    }
+    word
 }

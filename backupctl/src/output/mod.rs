@@ -1,6 +1,6 @@
 //! How results are shown: [`Out`] knows the format, whether stdout is a terminal (colour only
-//! there and never with `NO_COLOR`; OSC 8 links only there), and the time zone (local unless
-//! `--utc`). A command builds a [`View`] (a table, its JSON document and items) and prints it.
+//! there and never with `NO_COLOR`; OSC 8 links only there), whether someone watches stderr
+//! (progress bars), and the time zone (local unless `--utc`). A command builds a [`View`] (a table, its JSON document and items) and prints it.
 
 mod json;
 mod table;
@@ -25,21 +25,22 @@ pub struct Out {
     pub links: bool,
     /// Times in UTC.
     pub utc: bool,
-    /// stdout is a terminal (progress bars, waiting by default).
+    /// stderr is a terminal: someone is watching (progress bars, and waiting by default),
+    /// even when stdout is piped.
     pub tty: bool,
 }
 
 impl Out {
     /// From the options and the environment.
     pub fn new(format: Option<Format>, utc: bool) -> Self {
-        let tty = std::io::stdout().is_terminal();
+        let stdout_tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Self {
             format: format.unwrap_or(Format::Table),
-            color: tty && !no_color,
-            links: tty,
+            color: stdout_tty && !no_color,
+            links: stdout_tty,
             utc,
-            tty,
+            tty: std::io::stderr().is_terminal(),
         }
     }
 
