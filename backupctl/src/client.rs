@@ -119,3 +119,32 @@ fn source_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::service::Interceptor;
+
+    use super::*;
+
+    #[test]
+    fn every_call_carries_the_token_the_user_and_the_login_token_configured() {
+        let mut caller = Caller {
+            token: Some(Secret::new("svc-token")),
+            user: Some("alice".into()),
+            bk_token: Some(Secret::new("tkn-alice")),
+        };
+        let req = caller.call(tonic::Request::new(())).unwrap();
+        let md = req.metadata();
+        assert_eq!(md.get("authorization").unwrap(), "Bearer svc-token");
+        assert_eq!(md.get("x-bk-username").unwrap(), "alice");
+        assert_eq!(md.get("x-bk-token").unwrap(), "tkn-alice");
+        let mut person = Caller {
+            token: None,
+            user: None,
+            bk_token: Some(Secret::new("tkn-bob")),
+        };
+        let req = person.call(tonic::Request::new(())).unwrap();
+        assert!(req.metadata().get("authorization").is_none());
+        assert_eq!(req.metadata().get("x-bk-token").unwrap(), "tkn-bob");
+    }
+}

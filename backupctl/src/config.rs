@@ -26,6 +26,11 @@ use crate::error::CliError;
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret holding `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     /// The value, to put on the wire.
     pub fn expose(&self) -> &str {
         &self.0

@@ -4,7 +4,7 @@
 //!
 //! | exit | when |
 //! |---|---|
-//! | 0 | done |
+//! | 0 | done (or whoever read the output stopped reading: nothing more is said) |
 //! | 1 | failed: the server refused or failed, a backup ended FAILED or CANCELLED |
 //! | 2 | usage: bad options, no server, a bad config file |
 //! | 3 | partial: a backup ended PARTIAL |
@@ -35,6 +35,9 @@ pub enum CliError {
     /// Anything else that failed (a backup that failed, a local write).
     #[error("{0}")]
     Failed(String),
+    /// Whoever read our output stopped (`backupctl … | head`): stop quietly.
+    #[error("output closed")]
+    Closed,
 }
 
 impl From<tonic::Status> for CliError {
@@ -45,6 +48,9 @@ impl From<tonic::Status> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self::Closed;
+        }
         Self::Failed(e.to_string())
     }
 }
@@ -53,6 +59,7 @@ impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Self::Closed => 0,
             Self::Usage(_) | Self::Config(_) => 2,
             Self::Partial(_) => 3,
             Self::Status(s) => match s.code() {
@@ -64,8 +71,12 @@ impl CliError {
         }
     }
 
-    /// The lines printed on stderr: one, and with `verbose` the status details after it.
+    /// The lines printed on stderr: one, and with `verbose` the status details after it;
+    /// nothing when the output was closed.
     pub fn render(&self, verbose: u8) -> String {
+        if let Self::Closed = self {
+            return String::new();
+        }
         let mut out = format!("backupctl: {self}");
         if let (Self::Status(s), 1..) = (self, verbose) {
             out.push_str(&status_details(s));
@@ -197,5 +208,7 @@ mod tests {
         let unauth = tonic::Status::unauthenticated("no token");
         assert_eq!(CliError::from(unauth).exit_code(), 5);
         assert_eq!(CliError::Failed("x".into()).exit_code(), 1);
+        let closed = CliError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!((closed.exit_code(), closed.render(2)), (0, String::new()));
     }
 }

@@ -43,7 +43,10 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>) -> i32 {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{}", e.render(verbose));
+            let text = e.render(verbose);
+            if !text.is_empty() {
+                eprintln!("{text}");
+            }
             e.exit_code()
         }
     }

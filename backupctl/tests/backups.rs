@@ -393,3 +393,63 @@ async fn a_watch_outlives_the_servers_stream_lifetime_by_resuming_after_its_last
     );
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn ctrl_c_detaches_from_a_watch_without_cancelling_and_says_how_to_reattach(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    use std::io::BufRead;
+
+    let stack = Stack::start(&db, Door::Esb).await;
+    stack.fault("hosts/1001", json!({"kind": "hang"})).await;
+    let ctl = Ctl::new(&stack);
+    let start = [
+        "backup",
+        "start",
+        "--biz",
+        "3",
+        "--hosts",
+        "1001",
+        "--dir",
+        "/data/logs",
+    ];
+    let id = backup_id(&ctl.expect(0, "alice", &start).await);
+    let mut cmd = ctl.command("alice", &["backup", "watch", &id, "-o", "jsonl"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let detached = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().expect("backupctl starts");
+        // The first event printed means the watch (and its Ctrl-C handler) is running.
+        let mut first = String::new();
+        let mut events = std::io::BufReader::new(child.stdout.take().unwrap());
+        events.read_line(&mut first).unwrap();
+        assert!(first.contains("\"snapshot\""), "{first}");
+        let interrupted = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut events, &mut rest).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let run = Run::from(detached);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        format!("detached: backup {id} goes on. Re-attach with: backupctl backup watch {id}\n")
+    );
+    let still = json(
+        &ctl.expect(0, "alice", &["backup", "get", &id, "-o", "json"])
+            .await,
+    );
+    assert_eq!(
+        still["state"], "BACKUP_STATE_RUNNING",
+        "not cancelled: {still}"
+    );
+    ctl.expect(0, "alice", &["backup", "cancel", &id]).await;
+    stack.stop().await;
+}

@@ -194,3 +194,23 @@ async fn a_profile_gives_the_server_token_user_and_business_and_the_token_is_nev
     assert!(!run.stderr.contains("wrong-secret-value"), "{}", run.stderr);
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_reader_that_stops_reading_ends_the_command_quietly(_p: Pool, db: PgConnectOptions) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let ctl = Ctl::new(&stack);
+    let mut cmd = ctl.command("alice", &["hosts", "--biz", "3", "-o", "jsonl"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        // Like `| head -0`: the reading end is closed before anything is printed.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let run = common::Run::from(out);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:#?}");
+    stack.stop().await;
+}

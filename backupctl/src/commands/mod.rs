@@ -7,6 +7,7 @@ mod meta;
 mod records;
 pub mod schedule;
 pub mod schedule_cli;
+mod schedule_view;
 mod search;
 mod watch;
 

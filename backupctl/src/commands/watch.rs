@@ -7,6 +7,7 @@
 //! `-o jsonl` every event is printed as it arrives.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -148,7 +149,9 @@ async fn stream(ctx: &Ctx, id: &str, bars: &mut Bars) -> Result<(), CliError> {
             resumes = 0;
             after_seq = after_seq.max(msg.seq);
             if ctx.out.format == Format::Jsonl {
-                println!("{}", json_of(&msg));
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{}", json_of(&msg))?;
+                stdout.flush()?;
             }
             if apply(bars, msg.event) {
                 return Ok(());
