@@ -89,9 +89,11 @@ Demo stack is up (logs in .dev/logs/):
   postgres        $database_url
   metrics         http://127.0.0.1:9101/metrics (job-gateway), http://127.0.0.1:9102/metrics (backup-service)
 
-Callers authenticate with: authorization: Bearer $token (health and reflection are open).
+Services authenticate with: authorization: Bearer $token (health and reflection are open).
+People authenticate with their BlueKing login token instead: x-bk-token: <bk_token> (or the bk_token cookie).
 BlueKing users and their login tokens (bk_token) in the demo world: admin tkn-admin (all businesses),
-alice tkn-alice (business 3), bob tkn-bob (business 5). Expire one with
+alice tkn-alice (business 3), bob tkn-bob (business 5); each sees and acts on their businesses only.
+Expire a login with
   curl -X POST http://$sim_addr/_sim/login/tokens/tkn-bob/expire
 Try backupctl (target/debug/backupctl; cargo install --path backupctl puts it on PATH):
   export BACKUPCTL_SERVER=http://$backup_addr BACKUPCTL_TOKEN=$token BACKUPCTL_USER=admin
@@ -102,6 +104,8 @@ or raw gRPC:
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr/grpc.health.v1.Health/Check
   $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -H "x-bk-username: admin" \
       http://$backup_addr/backup.v1.BackupService/ListBackupRecords -d '{"bk_biz_id": 3}'
+  $buf curl --protocol grpc --http2-prior-knowledge -H "x-bk-token: tkn-bob" \
+      http://$backup_addr/backup.v1.BackupService/ListBackupRecords -d '{"bk_biz_id": 3}'   # bob: PERMISSION_DENIED
   $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" \
       http://$gw_addr/jobgateway.v1.LoginService/VerifyToken -d '{"bk_token": "tkn-bob"}'
 

@@ -2,9 +2,11 @@
 //! asked as the user through job-gateway (`Gateway::probe_business`, `Gateway::businesses_of`);
 //! this module remembers its answers for a short, configurable time.
 //!
-//! Decisions: an answer is remembered per (user, business) for `ttl`, a refusal with the
-//! status BlueKing gave (so a cached PERMISSION_DENIED still carries the apply URL); the
-//! businesses a user may see are remembered per user for the same time. Only BlueKing's own
+//! Decisions: a business among those CMDB's `search_business` lists for the user is open to
+//! them (one question per user covers every business). Any other business is probed as the
+//! user (a one-host ListHosts page) so that a refusal carries BlueKing's own status, its
+//! permission details and apply URL. The businesses a user may see are remembered per user
+//! for `ttl`, a probe's answer per (user, business) for the same time. Only BlueKing's own
 //! verdicts are remembered: a failure to ask (job-gateway or BlueKing unavailable) is passed
 //! on and asked again next time, never turned into a refusal or a permission. A permission
 //! BlueKing revokes can therefore still be used for up to `ttl`; that is the bound, and it is
@@ -61,6 +63,14 @@ impl Access {
     /// Ok when `user` may act on business `bk_biz_id`; PERMISSION_DENIED (with BlueKing's
     /// permission details and apply URL) or NOT_FOUND otherwise.
     pub async fn check(&self, user: &str, bk_biz_id: i64) -> Result<()> {
+        if self
+            .businesses(user)
+            .await?
+            .binary_search(&bk_biz_id)
+            .is_ok()
+        {
+            return Ok(());
+        }
         let key = (user.to_owned(), bk_biz_id);
         let remembered = {
             let v = self.verdicts.lock().unwrap_or_else(PoisonError::into_inner);

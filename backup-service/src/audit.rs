@@ -12,19 +12,31 @@ use service_kit::metrics::code_name;
 
 use crate::store::audit::{self, NewEvent};
 
-/// Who made a call, as far as the request tells, before any check of it.
+/// Who made a call: verified (`grpc::Guard::who`), or as far as the request tells when it
+/// could not be verified ([`Actor::of`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// The service token's name; empty for none.
+    /// The service token's name; empty for a person (BlueKing login token) or none.
     pub token_name: String,
     /// The BlueKing user; empty when none could be told.
     pub bk_username: String,
 }
 
 impl Actor {
-    /// The caller of `req`: the authenticated token and its user, else the `x-bk-username`
-    /// sent (authentication off).
+    /// The caller of `req` as far as it tells before any check: the authenticated token and its
+    /// user; nobody for a person whose login token could not be verified; else the
+    /// `x-bk-username` sent (authentication off).
     pub fn of<T>(req: &Request<T>) -> Self {
+        if req
+            .extensions()
+            .get::<service_kit::auth::LoginToken>()
+            .is_some()
+        {
+            return Self {
+                token_name: String::new(),
+                bk_username: String::new(),
+            };
+        }
         match req.extensions().get::<service_kit::auth::Caller>() {
             Some(c) => Self {
                 token_name: c.token.clone(),

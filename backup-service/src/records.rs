@@ -141,6 +141,8 @@ pub struct RecordQuery {
     pub page_size: u32,
     /// Continue after this row.
     pub after: Option<Cursor>,
+    /// The businesses the caller may see (not a filter: page tokens do not carry it).
+    pub within: crate::store::Within,
 }
 
 /// A record as stored: one file really copied.

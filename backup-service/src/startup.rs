@@ -29,7 +29,7 @@ use crate::access::Access;
 use crate::audit::Audit;
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{AuditApi, BackupApi, HostApi, Limits, ScheduleApi};
+use crate::grpc::{AuditApi, BackupApi, Guard, HostApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -167,7 +167,6 @@ impl Application {
             default_timeout_secs: b.default_timeout_secs,
             deadline_slack_secs: b.deadline_slack_secs,
             max_files_per_host: b.max_files_per_host,
-            default_operator: self.settings.default_operator.clone(),
             name_zone: b.name_zone(),
         }
     }
@@ -248,12 +247,22 @@ impl Application {
             self.scheduler_settings(),
             stop.clone(),
         )));
+        let access = Access::new(
+            self.gateway.clone(),
+            Duration::from_millis(self.settings.access.cache_ms),
+        );
+        let guard = Guard::new(
+            self.gateway.clone(),
+            access,
+            self.settings.default_operator.clone(),
+        );
         let schedules = ScheduleApi::new(
             self.pool.clone(),
             self.gateway.clone(),
             engine.clone(),
             self.limits(),
             Audit::new(self.pool.clone()),
+            guard.clone(),
         );
         let _retention = AbortOnDrop(tokio::spawn(retention::run(
             self.pool.clone(),
@@ -269,6 +278,7 @@ impl Application {
             wakeup,
             self.limits(),
             Audit::new(self.pool.clone()),
+            guard.clone(),
         );
         let backup = BackupServiceServer::new(api)
             .max_decoding_message_size(self.settings.server.max_message_bytes)
@@ -278,20 +288,12 @@ impl Application {
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
-        let host_api = HostServiceServer::new(HostApi::new(self.gateway.clone(), self.limits()))
+        let host_api = HostServiceServer::new(HostApi::new(self.gateway.clone(), guard.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
-        let auth = BearerAuth::new(&self.settings.auth);
+        let auth = BearerAuth::new(&self.settings.auth).admitting_people();
         let _reloader = auth.spawn_reloader();
-        let access = Access::new(
-            self.gateway.clone(),
-            Duration::from_millis(self.settings.access.cache_ms),
-        );
-        let audit_api = AuditApi::new(
-            self.pool.clone(),
-            access,
-            self.settings.default_operator.clone(),
-        );
+        let audit_api = AuditApi::new(self.pool.clone(), guard);
         let router = router
             .add_service(InterceptedService::new(backup, auth.clone()))
             .add_service(InterceptedService::new(

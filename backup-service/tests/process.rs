@@ -180,7 +180,7 @@ async fn sighup_makes_the_service_reread_its_token_file_and_a_broken_file_keeps_
     opts: PgConnectOptions,
 ) {
     use proto::backup::v1 as pb;
-    use proto::backup::v1::backup_service_client::BackupServiceClient;
+    use proto::backup::v1::schedule_service_client::ScheduleServiceClient;
     use tonic::Code;
 
     const OLD: &str = "old-token-0123456789";
@@ -209,12 +209,22 @@ async fn sighup_makes_the_service_reread_its_token_file_and_a_broken_file_keeps_
             ),
         ],
     );
-    let mut client = BackupServiceClient::connect(svc.endpoint()).await.unwrap();
+    // PreviewSchedule names no business, so an admitted token answers OK without job-gateway.
+    let mut client = ScheduleServiceClient::connect(svc.endpoint())
+        .await
+        .unwrap();
     let mut code = async |token: &str| {
-        let mut r = tonic::Request::new(pb::ListBackupsRequest::default());
+        let mut r = tonic::Request::new(pb::PreviewScheduleRequest {
+            spec: Some(pb::ScheduleSpec {
+                cron: "0 3 * * *".into(),
+                time_zone: "UTC".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
         r.metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        match client.list_backups(r).await {
+        match client.preview_schedule(r).await {
             Ok(_) => Code::Ok,
             Err(e) => e.code(),
         }

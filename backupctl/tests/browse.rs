@@ -214,3 +214,46 @@ async fn a_reader_that_stops_reading_ends_the_command_quietly(_p: Pool, db: PgCo
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:#?}");
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_person_signs_in_with_their_bk_token_alone(_p: Pool, db: PgConnectOptions) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let ctl = Ctl::new(&stack);
+    let person = |args: &[&str]| {
+        let mut cmd = ctl.command("", args);
+        cmd.env_remove("BACKUPCTL_TOKEN")
+            .env_remove("BACKUPCTL_USER")
+            .env("BACKUPCTL_BK_TOKEN", "tkn-bob");
+        async move {
+            let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+                .await
+                .unwrap();
+            common::Run::from(out)
+        }
+    };
+    let hosts = person(&["hosts", "--biz", "5", "-o", "csv"]).await;
+    assert_eq!(hosts.code, 0, "{hosts:#?}");
+    assert_eq!(hosts.stdout.lines().count(), 3, "{}", hosts.stdout);
+    let denied = person(&["hosts", "--biz", "3"]).await;
+    assert_eq!(denied.code, 5, "{denied:#?}");
+    let mut stranger = ctl.command("", &["businesses", "--bk-token", "tkn-nobody"]);
+    stranger
+        .env_remove("BACKUPCTL_TOKEN")
+        .env_remove("BACKUPCTL_USER");
+    let run: common::Run = tokio::task::spawn_blocking(move || stranger.output().unwrap())
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 5, "{run:#?}");
+    assert!(
+        run.stderr.starts_with("backupctl: not authenticated: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("tkn-nobody"),
+        "the token is not echoed: {}",
+        run.stderr
+    );
+    stack.stop().await;
+}

@@ -165,5 +165,13 @@ async fn a_schedule_is_created_changed_paused_resumed_triggered_and_deleted(
             .await,
     );
     assert_eq!(deleted["state"], "SCHEDULE_STATE_DELETED");
+    let denied = ctl
+        .expect(5, "bob", &["schedule", "list", "--biz", "3"])
+        .await;
+    assert!(
+        denied.stderr.starts_with("backupctl: permission denied: "),
+        "{}",
+        denied.stderr
+    );
     stack.stop().await;
 }

@@ -42,6 +42,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_sim/jobs/{id}", get(job))
         .route("/_sim/callbacks", get(callbacks))
         .route("/_sim/login/tokens/{token}/expire", post(expire_token))
+        .route(
+            "/_sim/users/{user}/businesses/{biz}",
+            put(grant).delete(revoke),
+        )
 }
 
 #[derive(Deserialize)]
@@ -76,6 +80,7 @@ async fn reset(State(st): St) -> StatusCode {
     st.faults.replace(st.settings.faults.clone());
     st.reset_agents();
     st.reset_moves();
+    st.reset_grants();
     st.sessions.reset();
     StatusCode::NO_CONTENT
 }
@@ -173,6 +178,24 @@ async fn move_host(
 #[derive(Deserialize)]
 struct AgentBody {
     alive: bool,
+}
+
+/// Gives `user` permission on business `biz` from now on (204; 404 for an unknown business).
+async fn grant(State(st): St, Path((user, biz)): Path<(String, i64)>) -> StatusCode {
+    set_grant(&st, &user, biz, true)
+}
+
+/// Takes `user`'s permission on business `biz` away from now on, as an IAM admin would.
+async fn revoke(State(st): St, Path((user, biz)): Path<(String, i64)>) -> StatusCode {
+    set_grant(&st, &user, biz, false)
+}
+
+fn set_grant(st: &AppState, user: &str, biz: i64, granted: bool) -> StatusCode {
+    if !st.world.businesses.contains_key(&biz) {
+        return StatusCode::NOT_FOUND;
+    }
+    st.set_grant(user, biz, granted);
+    StatusCode::NO_CONTENT
 }
 
 async fn set_agent(

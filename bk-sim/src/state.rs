@@ -61,6 +61,8 @@ pub struct AppState {
     agents: Mutex<HashMap<i64, bool>>,
     /// Hosts moved to other modules at run time (`PUT /_sim/hosts/{id}/modules`).
     moved: Mutex<HashMap<i64, Vec<i64>>>,
+    /// Business permissions granted (`true`) or revoked (`false`) at run time, per user.
+    grants: Mutex<HashMap<(String, i64), bool>>,
     host_roots: Mutex<HashMap<i64, Arc<OnceCell<PathBuf>>>>,
     _temp: Option<TempDir>,
 }
@@ -98,6 +100,7 @@ impl AppState {
             state_dir,
             agents: Mutex::default(),
             moved: Mutex::default(),
+            grants: Mutex::default(),
             host_roots: Mutex::default(),
             _temp: temp,
         })
@@ -119,6 +122,25 @@ impl AppState {
     /// Drops every agent override.
     pub fn reset_agents(&self) {
         lock(&self.agents).clear();
+    }
+
+    /// Whether `user` may use business `biz` now: the world's answer unless a grant or
+    /// revocation was made at run time (`PUT` / `DELETE /_sim/users/{user}/businesses/{biz}`).
+    pub fn user_may_use(&self, user: &str, biz: i64) -> bool {
+        if let Some(v) = lock(&self.grants).get(&(user.to_owned(), biz)) {
+            return *v;
+        }
+        self.world.user_may_use(user, biz)
+    }
+
+    /// Grants (`true`) or revokes (`false`) `user`'s permission on business `biz`.
+    pub fn set_grant(&self, user: &str, biz: i64, granted: bool) {
+        lock(&self.grants).insert((user.to_owned(), biz), granted);
+    }
+
+    /// Drops every run-time grant and revocation.
+    pub fn reset_grants(&self) {
+        lock(&self.grants).clear();
     }
 
     /// The modules `host` is in now: the world's, unless it was moved at run time.

@@ -103,6 +103,44 @@ pub fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Stri
         .collect())
 }
 
+/// Deserializes a metrics address: `host:port`, or a bare port (`9102`, as a number or a
+/// string) meaning loopback, `127.0.0.1:<port>`; metrics bind to loopback unless an address
+/// says otherwise (see [`metrics_problem`]).
+pub fn metrics_addr<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Port(u16),
+        Text(String),
+    }
+    let parsed = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Raw::Port(p)) => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], p))),
+        Some(Raw::Text(t)) if t.trim().is_empty() => return Ok(None),
+        Some(Raw::Text(t)) => match t.trim().trim_start_matches(':').parse::<u16>() {
+            Ok(p) => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], p))),
+            Err(_) => t.trim().parse(),
+        },
+    };
+    parsed
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("metrics_addr must be `host:port` or a port"))
+}
+
+/// Why metrics may not be served at `addr`, if they may not: `/metrics` has no
+/// authentication, so an address other than loopback needs `public` (the `metrics_public`
+/// setting) said explicitly.
+pub fn metrics_problem(addr: Option<std::net::SocketAddr>, public: bool) -> Option<String> {
+    match addr {
+        Some(a) if !a.ip().is_loopback() && !public => Some(format!(
+            "{a} is not a loopback address, and /metrics has no authentication: give a port or 127.0.0.1:<port>, or set metrics_public = true to expose it"
+        )),
+        _ => None,
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -219,6 +257,51 @@ mod tests {
     fn a_missing_file_is_named_in_the_error() {
         let err = load::<Sample>(Some(Path::new("nope.toml")), "SK_TEST_MISSING").unwrap_err();
         assert_eq!(err.to_string(), "config file `nope.toml` not found");
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Metrics {
+        #[serde(deserialize_with = "metrics_addr")]
+        metrics_addr: Option<std::net::SocketAddr>,
+    }
+
+    fn metrics_from_env(value: &str) -> Result<Option<std::net::SocketAddr>, SettingsError> {
+        let env = HashMap::from([("SK__METRICS_ADDR".to_owned(), value.to_owned())]);
+        load_with_env::<Metrics>(None, "SK", Some(env)).map(|m| m.metrics_addr)
+    }
+
+    #[test]
+    fn a_bare_metrics_port_binds_loopback_and_an_address_is_taken_as_given() {
+        let loopback = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9102)));
+        assert_eq!(metrics_from_env("9102").unwrap(), loopback);
+        assert_eq!(metrics_from_env(":9102").unwrap(), loopback);
+        assert_eq!(
+            metrics_from_env("0.0.0.0:9102").unwrap(),
+            Some(([0, 0, 0, 0], 9102).into())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "metrics_addr = 9103\n").unwrap();
+        let m: Metrics = load_with_env(Some(&file), "SK", Some(HashMap::new())).unwrap();
+        assert_eq!(m.metrics_addr, Some(([127, 0, 0, 1], 9103).into()));
+        assert!(metrics_from_env("somewhere").is_err());
+    }
+
+    #[test]
+    fn metrics_beyond_loopback_need_saying_so() {
+        assert_eq!(
+            metrics_problem(Some(([127, 0, 0, 1], 1).into()), false),
+            None
+        );
+        assert_eq!(metrics_problem(None, false), None);
+        let open = Some(([0, 0, 0, 0], 9102).into());
+        assert!(
+            metrics_problem(open, false)
+                .unwrap()
+                .contains("metrics_public")
+        );
+        assert_eq!(metrics_problem(open, true), None);
     }
 
     #[test]

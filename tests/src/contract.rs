@@ -99,3 +99,17 @@ pub async fn accepted_earlier(db: &PgConnectOptions, biz: i64, hosts: &[i64]) ->
     pool.close().await;
     row.id.to_string()
 }
+
+/// How backup `id` ended, read from the database (for a backup no caller may read through
+/// the API, e.g. of a business BlueKing no longer knows): state, failure reason and status
+/// message, once it has ended (at most 30 s).
+pub async fn stored_end(db: &PgConnectOptions, id: &str) -> (String, Option<String>, String) {
+    let pool = sqlx::PgPool::connect_with(db.clone()).await.unwrap();
+    let id: sqlx::types::Uuid = id.parse().expect("a backup id");
+    crate::scheduler::ended(&pool, id).await;
+    sqlx::query_as("select state, failure_reason, status_message from backups where id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("the backup")
+}

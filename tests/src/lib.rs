@@ -45,6 +45,29 @@ impl tonic::service::Interceptor for Authed {
     }
 }
 
+/// Presents a person's BlueKing login token instead of a service token: as `x-bk-token`
+/// metadata (as backupctl does) or as the `bk_token` cookie (as a browser does).
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedIn {
+    /// The token.
+    pub bk_token: &'static str,
+    /// Send it as the cookie rather than as metadata.
+    pub as_cookie: bool,
+}
+
+impl tonic::service::Interceptor for LoggedIn {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let md = req.metadata_mut();
+        if self.as_cookie {
+            let cookie = format!("lang=en; bk_token={}", self.bk_token);
+            md.insert("cookie", cookie.parse().expect("ascii"));
+        } else {
+            md.insert("x-bk-token", self.bk_token.parse().expect("ascii"));
+        }
+        Ok(req)
+    }
+}
+
 /// An authenticated backup-service client acting as `username`.
 pub async fn backup_client(
     svc: &RunningService,

@@ -206,6 +206,37 @@ impl Stack {
             .expect("fault accepted");
     }
 
+    /// Grants (`true`) or revokes (`false`) `user`'s permission on business `biz` in bk-sim,
+    /// as an IAM admin would.
+    pub async fn set_permission(&self, user: &str, biz: i64, granted: bool) {
+        let url = format!("{}/_sim/users/{user}/businesses/{biz}", self.sim.base_url());
+        let client = reqwest::Client::new();
+        let req = if granted {
+            client.put(url)
+        } else {
+            client.delete(url)
+        };
+        req.send()
+            .await
+            .expect("bk-sim admin answers")
+            .error_for_status()
+            .expect("permission changed");
+    }
+
+    /// Logs the world user holding `bk_token` out in bk-sim.
+    pub async fn expire_login(&self, bk_token: &str) {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/_sim/login/tokens/{bk_token}/expire",
+                self.sim.base_url()
+            ))
+            .send()
+            .await
+            .expect("bk-sim admin answers")
+            .error_for_status()
+            .expect("token expired");
+    }
+
     /// Stops the services (gracefully) and the simulator.
     pub async fn stop(self) {
         self.backup.stop().await;

@@ -78,8 +78,8 @@ async fn answers_are_remembered_for_the_configured_time_refusals_included_and_as
     }
     assert_eq!(
         asked().await - before,
-        2,
-        "one question per (user, business)"
+        1,
+        "a listed business needs no probe; a refused one is probed once"
     );
     let listed = || stack.upstream_calls("search_business");
     let before = listed().await;
@@ -87,13 +87,21 @@ async fn answers_are_remembered_for_the_configured_time_refusals_included_and_as
     cached.businesses("alice").await.unwrap();
     assert_eq!(listed().await - before, 1);
     let uncached = access(&stack, Duration::ZERO);
-    let before = asked().await;
+    let before = listed().await;
     uncached.check("bob", 5).await.unwrap();
     uncached.check("bob", 5).await.unwrap();
     assert_eq!(
-        asked().await - before,
+        listed().await - before,
         2,
         "without a cache every check asks"
+    );
+    let before = asked().await;
+    uncached.check("bob", 3).await.unwrap_err();
+    uncached.check("bob", 3).await.unwrap_err();
+    assert_eq!(
+        asked().await - before,
+        2,
+        "and every refusal is probed again"
     );
     stack.stop().await;
 }

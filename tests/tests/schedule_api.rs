@@ -80,7 +80,8 @@ async fn schedules_are_created_read_back_and_listed_by_business_state_and_name_i
         .unwrap();
 
     let all = pb::ListSchedulesRequest::default();
-    let (names, token) = list(&mut alice, all.clone()).await;
+    let mut admin = schedule_client(&stack.backup, Some("admin")).await;
+    let (names, token) = list(&mut admin, all.clone()).await;
     assert_eq!(
         names,
         [
@@ -92,6 +93,11 @@ async fn schedules_are_created_read_back_and_listed_by_business_state_and_name_i
         "newest first, active and paused"
     );
     assert_eq!(token, "");
+    assert_eq!(
+        list(&mut alice, all.clone()).await.0,
+        ["NIGHTLY login", "hourly gateway", "Nightly gamesvr logs"],
+        "without a business filter, only the caller's businesses"
+    );
     let biz3 = pb::ListSchedulesRequest {
         bk_biz_id: 3,
         ..all.clone()

@@ -164,6 +164,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
                         filter,
                         page_size: size,
                         after,
+                        within: backup_service::store::Within::Any,
                     };
                     let rows = store::records::list(pool, &query).await?.rows;
                     Ok(rows.len())

@@ -47,7 +47,8 @@ Settings (defaults < --config TOML file < environment):
   auth.tokens_file_poll_secs  BACKUP_SERVICE__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
   auth.tokens                 BACKUP_SERVICE__AUTH__TOKENS                legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars or sha256:<hex>)
   auth.allow_unauthenticated  BACKUP_SERVICE__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
-  metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics (optional)
+  metrics_addr                BACKUP_SERVICE__METRICS_ADDR                Prometheus text at http://<addr>/metrics; a bare port means 127.0.0.1:<port> (optional)
+  metrics_public              BACKUP_SERVICE__METRICS_PUBLIC              allow metrics_addr other than loopback (/metrics has no authentication) [false]
   default_operator            BACKUP_SERVICE__DEFAULT_OPERATOR            operator when a caller sends no x-bk-username and authentication is off (unset: the header is required)
   backup.max_hosts            BACKUP_SERVICE__BACKUP__MAX_HOSTS           hosts per search or backup [1000]
   backup.default_timeout_secs BACKUP_SERVICE__BACKUP__DEFAULT_TIMEOUT_SECS bound on a backup's total time when a request gives none [900]
@@ -99,8 +100,11 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// What one caller can hold of the gRPC server.
     pub server: ServerSettings,
-    /// Where to serve Prometheus metrics, if anywhere.
+    /// Where to serve Prometheus metrics, if anywhere (a bare port means loopback).
+    #[serde(deserialize_with = "service_kit::settings::metrics_addr")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Allow metrics on an address other than loopback (they have no authentication).
+    pub metrics_public: bool,
     /// Operator when a caller sends no `x-bk-username` and authentication is off.
     pub default_operator: Option<String>,
     /// Limits of backups.
@@ -130,6 +134,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             server: ServerSettings::default(),
             metrics_addr: None,
+            metrics_public: false,
             default_operator: None,
             backup: BackupSettings::default(),
             worker: WorkerConfig::default(),
@@ -191,6 +196,11 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !service_kit::telemetry::filter_is_valid(&self.log.filter) {
             return Err(invalid("log.filter", "not a valid tracing filter"));
+        }
+        if let Some(why) =
+            service_kit::settings::metrics_problem(self.metrics_addr, self.metrics_public)
+        {
+            return Err(invalid("metrics_addr", why));
         }
         self.connect_options()?;
         if self.database.max_connections == 0 {
@@ -411,6 +421,7 @@ mod tests {
             "auth.tokens_file_poll_secs",
             "auth.allow_unauthenticated",
             "metrics_addr",
+            "metrics_public",
             "default_operator",
             "backup.max_hosts",
             "backup.default_timeout_secs",

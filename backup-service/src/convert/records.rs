@@ -102,6 +102,7 @@ impl TryFrom<pb::ListBackupRecordsRequest> for RecordQuery {
             filter,
             page_size: page_size(size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
             after,
+            within: crate::store::Within::Any,
         })
     }
 }

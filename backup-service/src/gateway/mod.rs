@@ -13,6 +13,7 @@ use std::time::Duration;
 use proto::jobgateway::v1 as pb;
 use proto::jobgateway::v1::cmdb_service_client::CmdbServiceClient;
 use proto::jobgateway::v1::job_service_client::JobServiceClient;
+use proto::jobgateway::v1::login_service_client::LoginServiceClient;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Status};
@@ -24,6 +25,7 @@ mod browse;
 mod cmdb;
 mod failure;
 mod finished;
+mod login;
 mod runner;
 mod wire;
 
@@ -45,6 +47,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Gateway {
     job: JobServiceClient<Wire>,
     cmdb: CmdbServiceClient<Wire>,
+    login: LoginServiceClient<Wire>,
     token: Option<SecretString>,
     runner: Runner,
     call_timeout: Duration,
@@ -82,9 +85,10 @@ impl Gateway {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .send_compressed(CompressionEncoding::Gzip)
                 .accept_compressed(CompressionEncoding::Gzip),
-            cmdb: CmdbServiceClient::new(channel)
+            cmdb: CmdbServiceClient::new(channel.clone())
                 .send_compressed(CompressionEncoding::Gzip)
                 .accept_compressed(CompressionEncoding::Gzip),
+            login: LoginServiceClient::new(channel),
             token: settings.token.clone(),
             runner,
             call_timeout: CALL_TIMEOUT,
@@ -100,16 +104,23 @@ impl Gateway {
         }
     }
 
-    fn request<T>(&self, message: T, operator: &str) -> Result<Request<T>, Status> {
+    /// A call as this service alone (our bearer token, no user).
+    fn service_request<T>(&self, message: T) -> Result<Request<T>, Status> {
         let mut req = Request::new(message);
         req.set_timeout(call_timeout().min(self.call_timeout));
-        let md = req.metadata_mut();
         if let Some(token) = &self.token {
             let value = format!("Bearer {}", token.expose_secret())
                 .parse()
                 .map_err(|_| Status::internal("job_gateway.token is not valid metadata"))?;
-            md.insert("authorization", value);
+            req.metadata_mut().insert("authorization", value);
         }
+        Ok(req)
+    }
+
+    /// A call acting as `operator`.
+    fn request<T>(&self, message: T, operator: &str) -> Result<Request<T>, Status> {
+        let mut req = self.service_request(message)?;
+        let md = req.metadata_mut();
         let user = operator
             .parse()
             .map_err(|_| Status::invalid_argument("operator is not valid metadata"))?;

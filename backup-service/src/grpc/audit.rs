@@ -1,12 +1,12 @@
 //! `backup.v1.AuditService`: a business's audit trail, for the users BlueKing lets act on that
-//! business (checked through `crate::access` before anything is read).
+//! business (checked through the `Guard` before anything is read).
 
 use proto::backup::v1 as pb;
 use proto::backup::v1::audit_service_server::AuditService;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
-use crate::access::Access;
+use super::guard::Guard;
 use crate::convert::page_token;
 use crate::convert::{from_timestamp, optional_text, page_size, timestamp};
 use crate::error::{BackupError, Result};
@@ -21,18 +21,13 @@ const MAX_ACTION: usize = 64;
 #[derive(Clone)]
 pub struct AuditApi {
     pool: PgPool,
-    access: Access,
-    default_operator: Option<String>,
+    guard: Guard,
 }
 
 impl AuditApi {
-    /// The adapter; `default_operator` as BackupService's (authentication off only).
-    pub fn new(pool: PgPool, access: Access, default_operator: Option<String>) -> Self {
-        Self {
-            pool,
-            access,
-            default_operator,
-        }
+    /// The adapter, checking callers with BackupService's `guard`.
+    pub fn new(pool: PgPool, guard: Guard) -> Self {
+        Self { pool, guard }
     }
 
     async fn list(
@@ -77,7 +72,7 @@ impl AuditApi {
         } else {
             Some(page_token::decode::<i64>(TOKEN, &page_token, &filter)?)
         };
-        self.access.check(user, bk_biz_id).await?;
+        self.guard.may(user, bk_biz_id).await?;
         let (rows, more) = audit::list(&self.pool, &filter, after, size).await?;
         let next_page_token = match rows.last() {
             Some(last) if more => page_token::encode(TOKEN, last.at, last.id, &filter),
@@ -110,7 +105,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListAuditEventsRequest>,
     ) -> std::result::Result<Response<pb::ListAuditEventsResponse>, Status> {
-        let (user, _) = service_kit::auth::operator(&request, self.default_operator.as_deref())?;
+        let user = self.guard.who(&request).await?.bk_username;
         Ok(Response::new(self.list(request.into_inner(), &user).await?))
     }
 }

@@ -10,6 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::audited::{Subject, audited};
+use super::guard::Guard;
 use crate::audit::Audit;
 use crate::convert::backup_id;
 use crate::error::BackupError;
@@ -31,9 +32,6 @@ pub struct Limits {
     pub deadline_slack_secs: i64,
     /// SearchFiles default per-host limit.
     pub max_files_per_host: u32,
-    /// Operator when no `x-bk-username` is sent and authentication is off; `None` makes the
-    /// header required. Never used for an authenticated caller.
-    pub default_operator: Option<String>,
     /// Time zone of the time in backup directory names.
     pub name_zone: chrono_tz::Tz,
 }
@@ -47,6 +45,7 @@ pub struct BackupApi {
     pub(super) wakeup: Wakeup,
     pub(super) limits: Limits,
     pub(super) audit: Audit,
+    pub(super) guard: Guard,
 }
 
 impl BackupApi {
@@ -58,6 +57,7 @@ impl BackupApi {
         wakeup: Wakeup,
         limits: Limits,
         audit: Audit,
+        guard: Guard,
     ) -> Self {
         Self {
             pool,
@@ -66,6 +66,7 @@ impl BackupApi {
             wakeup,
             limits,
             audit,
+            guard,
         }
     }
 
@@ -80,21 +81,25 @@ impl BackupApi {
             .map(|b| b.bk_biz_id)
     }
 
-    /// The caller's BlueKing user: the authenticated caller's (a fixed-user token's user or the
-    /// user a delegator named); with authentication off `x-bk-username`, else `default_operator`.
-    fn operator<T>(&self, req: &Request<T>) -> Result<String, Status> {
-        caller(req, &self.limits)
+    /// The verified caller of `req`, once they may act on the business of the backup
+    /// `raw_id` names (an id that is malformed or names no backup is left to the handler).
+    async fn caller_of_backup<T>(&self, req: &Request<T>, raw_id: &str) -> Result<String, Status> {
+        let user = self.guard.who(req).await?.bk_username;
+        if let Some(biz) = self.business_of(raw_id).await {
+            self.guard.may(&user, biz).await?;
+        }
+        Ok(user)
     }
-}
 
-/// The caller's BlueKing user under `limits` (BackupService and ScheduleService alike).
-pub(super) fn caller<T>(req: &Request<T>, limits: &Limits) -> Result<String, Status> {
-    let default = limits.default_operator.as_deref();
-    let (name, defaulted) = service_kit::auth::operator(req, default)?;
-    if defaulted {
-        tracing::info!(operator = %name, "no x-bk-username: using the default operator");
+    /// The verified caller of `req`, once they may act on business `bk_biz_id` (a business
+    /// id that is not positive is left to the handler to refuse).
+    async fn caller_in<T>(&self, req: &Request<T>, bk_biz_id: i64) -> Result<String, Status> {
+        let user = self.guard.who(req).await?.bk_username;
+        if bk_biz_id > 0 {
+            self.guard.may(&user, bk_biz_id).await?;
+        }
+        Ok(user)
     }
-    Ok(name)
 }
 
 /// Stream of progress events for WatchBackup.
@@ -109,7 +114,9 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::SearchFilesRequest>,
     ) -> Result<Response<pb::SearchFilesResponse>, Status> {
-        let operator = self.operator(&request)?;
+        let operator = self
+            .caller_in(&request, request.get_ref().bk_biz_id)
+            .await?;
         Ok(Response::new(
             self.search(request.into_inner(), &operator).await?,
         ))
@@ -127,7 +134,7 @@ impl BackupService for BackupApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.start(req, &operator).await },
@@ -148,6 +155,8 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::GetBackupRequest>,
     ) -> Result<Response<pb::GetBackupResponse>, Status> {
+        self.caller_of_backup(&request, &request.get_ref().backup_id)
+            .await?;
         Ok(Response::new(self.get(request.into_inner()).await?))
     }
 
@@ -155,13 +164,16 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::ListBackupsRequest>,
     ) -> Result<Response<pb::ListBackupsResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let user = self.guard.who(&request).await?.bk_username;
+        Ok(Response::new(self.list(request.into_inner(), &user).await?))
     }
 
     async fn watch_backup(
         &self,
         request: Request<pb::WatchBackupRequest>,
     ) -> Result<Response<Self::WatchBackupStream>, Status> {
+        self.caller_of_backup(&request, &request.get_ref().backup_id)
+            .await?;
         let slot = self.progress.admit(&request)?;
         let pb::WatchBackupRequest {
             backup_id: raw,
@@ -183,7 +195,7 @@ impl BackupService for BackupApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.cancel(req, &operator).await },
@@ -209,7 +221,7 @@ impl BackupService for BackupApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.retry(req, &operator).await },
@@ -226,7 +238,9 @@ impl BackupService for BackupApi {
         &self,
         request: Request<pb::ListBackupRecordsRequest>,
     ) -> Result<Response<pb::ListBackupRecordsResponse>, Status> {
-        let query = RecordQuery::try_from(request.into_inner())?;
+        let user = self.guard.who(&request).await?.bk_username;
+        let mut query = RecordQuery::try_from(request.into_inner())?;
+        query.within = self.guard.within(&user, query.filter.bk_biz_id).await?;
         let page = store::records::list(&self.pool, &query)
             .await
             .map_err(BackupError::from)?;

@@ -26,6 +26,7 @@ pub(super) async fn attach(
         },
         page_size: crate::records::MAX_PAGE_SIZE,
         after: None,
+        within: crate::store::Within::Any,
     };
     loop {
         let page = records::list(pool, &query).await?;

@@ -1,6 +1,7 @@
 //! `backup.v1.HostService`: businesses, topology and hosts as the caller sees them in CMDB,
-//! read through job-gateway as the caller's BlueKing user, so BlueKing's refusal
-//! (PERMISSION_DENIED with its details, NOT_FOUND) is passed on.
+//! read through job-gateway as the caller's BlueKing user (a service's, or a person's from
+//! their login token, `Guard::who`), so BlueKing's refusal (PERMISSION_DENIED with its
+//! details, NOT_FOUND) is passed on.
 //!
 //! ListBusinesses and ListHosts page with job-gateway's own tokens, wrapped in ours (bound to
 //! the filters). ListHosts with `offline_only` reads every host matching the other filters
@@ -12,8 +13,7 @@ use proto::backup::v1::host_service_server::HostService;
 use proto::jobgateway::v1 as gw;
 use tonic::{Request, Response, Status};
 
-use super::Limits;
-use super::backup::caller;
+use super::Guard;
 use crate::convert::hosts::{self, BusinessQuery, HostQuery, positive};
 use crate::convert::page_token;
 use crate::error::{BackupError, Result};
@@ -23,13 +23,14 @@ use crate::gateway::Gateway;
 #[derive(Clone)]
 pub struct HostApi {
     gateway: Gateway,
-    limits: Limits,
+    guard: Guard,
 }
 
 impl HostApi {
-    /// The adapter (`limits` says who an unauthenticated caller is).
-    pub fn new(gateway: Gateway, limits: Limits) -> Self {
-        Self { gateway, limits }
+    /// The adapter; `guard` says who the caller is (a service's user, or a person by their
+    /// BlueKing login token).
+    pub fn new(gateway: Gateway, guard: Guard) -> Self {
+        Self { gateway, guard }
     }
 
     async fn businesses(
@@ -176,7 +177,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::ListBusinessesRequest>,
     ) -> Result<Response<pb::ListBusinessesResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let q = BusinessQuery::try_from(request.into_inner())?;
         Ok(Response::new(self.businesses(q, &operator).await?))
     }
@@ -185,7 +186,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::GetTopologyRequest>,
     ) -> Result<Response<pb::GetTopologyResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let pb::GetTopologyRequest {
             bk_biz_id,
             include_idle_pool,
@@ -201,7 +202,7 @@ impl HostService for HostApi {
         &self,
         request: Request<pb::ListHostsRequest>,
     ) -> Result<Response<pb::ListHostsResponse>, Status> {
-        let operator = caller(&request, &self.limits)?;
+        let operator = self.guard.who(&request).await?.bk_username;
         let q = HostQuery::try_from(request.into_inner())?;
         Ok(Response::new(self.hosts(q, &operator).await?))
     }

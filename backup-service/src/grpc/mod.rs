@@ -8,6 +8,7 @@ mod audit;
 mod audited;
 mod backup;
 mod files;
+mod guard;
 mod host_browse;
 mod hosts;
 mod lifecycle;
@@ -17,5 +18,6 @@ mod search;
 
 pub use audit::AuditApi;
 pub use backup::{BackupApi, Limits};
+pub use guard::Guard;
 pub use host_browse::HostApi;
 pub use schedule::ScheduleApi;

@@ -72,9 +72,12 @@ impl BackupApi {
         })
     }
 
+    /// ListBackups for `user`: the business the filter names (if they may act on it), else
+    /// every business BlueKing lists for them.
     pub(super) async fn list(
         &self,
         req: pb::ListBackupsRequest,
+        user: &str,
     ) -> Result<pb::ListBackupsResponse> {
         let pb::ListBackupsRequest {
             bk_biz_id,
@@ -128,7 +131,8 @@ impl BackupApi {
             .then(|| page_token::decode(TOKEN_KIND, &page_token, &filter))
             .transpose()?;
         let size = page_size(size, 50, MAX_BACKUP_PAGE)?;
-        let (rows, more) = backups::list(&self.pool, &filter, after, size).await?;
+        let within = self.guard.within(user, filter.bk_biz_id).await?;
+        let (rows, more) = backups::list(&self.pool, &filter, &within, after, size).await?;
         let out = views_of(&self.pool, &rows, view).await?;
         let next_page_token = match rows.last() {
             Some(last) if more => page_token::encode(TOKEN_KIND, last.created_at, last.id, &filter),

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::StoreError;
 use super::backups::{BACKUP_COLUMNS, BackupRow};
+use super::{StoreError, Within};
 use crate::domain::BackupState;
 
 /// Filters of ListBackups.
@@ -28,15 +28,17 @@ pub struct BackupFilter {
     pub schedule_id: Option<Uuid>,
 }
 
-/// One page of backups newest first, after `(created_at, id)` when given; one row more than
-/// `page_size` tells the caller another page exists.
+/// One page of backups of the businesses `within` allows, newest first, after
+/// `(created_at, id)` when given; one row more than `page_size` tells the caller another page
+/// exists.
 pub async fn list(
     pool: &PgPool,
     filter: &BackupFilter,
+    within: &Within,
     after: Option<(DateTime<Utc>, Uuid)>,
     page_size: u32,
 ) -> Result<(Vec<BackupRow>, bool), StoreError> {
-    let mut rows: Vec<BackupRow> = statement("", filter, after, page_size)
+    let mut rows: Vec<BackupRow> = statement("", filter, within, after, page_size)
         .build_query_as()
         .fetch_all(pool)
         .await?;
@@ -49,6 +51,7 @@ pub async fn list(
 fn statement<'a>(
     prefix: &str,
     filter: &'a BackupFilter,
+    within: &Within,
     after: Option<(DateTime<Utc>, Uuid)>,
     page_size: u32,
 ) -> QueryBuilder<'a, Postgres> {
@@ -58,6 +61,7 @@ fn statement<'a>(
     if let Some(biz) = filter.bk_biz_id {
         q.push(" and bk_biz_id = ").push_bind(biz);
     }
+    within.push(&mut q);
     if !filter.states.is_empty() {
         let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
         q.push(" and state = any(").push_bind(states).push(")");

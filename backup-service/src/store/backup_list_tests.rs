@@ -56,7 +56,7 @@ async fn a_listing_by_business_operator_or_schedule_reads_its_own_index_when_its
         ),
     ];
     for (index, filter) in cases {
-        let plan: Vec<String> = statement("explain ", &filter, None, 50)
+        let plan: Vec<String> = statement("explain ", &filter, &Within::Any, None, 50)
             .build_query_scalar()
             .fetch_all(&pool)
             .await
@@ -73,6 +73,7 @@ async fn a_listing_by_business_operator_or_schedule_reads_its_own_index_when_its
             bk_biz_id: Some(3),
             ..f()
         },
+        &Within::Any,
         None,
         5,
     )

@@ -1,11 +1,12 @@
 //! Postgres access: the pool, migrations, and (as the backup issue lands) every SQL statement
 //! of the service. Nothing outside this module writes SQL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::config::DatabaseSettings;
 
@@ -105,6 +106,27 @@ pub(crate) async fn settle<T>(
             // The statement's error is the one worth reporting.
             let _ = tx.rollback().await;
             Err(e)
+        }
+    }
+}
+
+/// The businesses a listing may show: any (its own filter names one the caller may act on),
+/// or only the caller's. Not a filter of the caller's, so page tokens do not carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Within {
+    /// Every business.
+    Any,
+    /// Only these businesses.
+    Only(Arc<Vec<i64>>),
+}
+
+impl Within {
+    /// Adds the condition on `bk_biz_id` (none for [`Within::Any`]).
+    pub(crate) fn push(&self, q: &mut QueryBuilder<'_, Postgres>) {
+        if let Self::Only(ids) = self {
+            q.push(" and bk_biz_id = any(")
+                .push_bind(ids.as_ref().clone())
+                .push(")");
         }
     }
 }

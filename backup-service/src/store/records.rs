@@ -149,6 +149,7 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) 
     if let Some(biz) = f.bk_biz_id {
         q.push(" and bk_biz_id = ").push_bind(biz);
     }
+    query.within.push(q);
     if let Some(dir) = &f.bk_file_dir {
         q.push(" and bk_file_dir = ").push_bind(dir);
     }

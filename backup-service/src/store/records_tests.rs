@@ -76,6 +76,7 @@ pub(super) fn query(filter: RecordFilter, page_size: u32) -> RecordQuery {
         filter,
         page_size,
         after: None,
+        within: crate::store::Within::Any,
     }
 }
 

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::StoreError;
 use super::schedules::{SCHEDULE_COLUMNS, ScheduleRow};
+use super::{StoreError, Within};
 use crate::domain::ScheduleState;
 
 /// Filters of ListSchedules.
@@ -20,11 +20,12 @@ pub struct ScheduleFilter {
     pub name_contains: Option<String>,
 }
 
-/// One page of schedules newest first, after `(created_at, id)` when given; one row more
+/// One page of schedules of the businesses `within` allows, newest first, after `(created_at, id)` when given; one row more
 /// than `page_size` tells the caller another page exists.
 pub async fn list(
     pool: &PgPool,
     filter: &ScheduleFilter,
+    within: &Within,
     after: Option<(DateTime<Utc>, Uuid)>,
     page_size: u32,
 ) -> Result<(Vec<ScheduleRow>, bool), StoreError> {
@@ -34,6 +35,7 @@ pub async fn list(
     if let Some(biz) = filter.bk_biz_id {
         q.push(" and bk_biz_id = ").push_bind(biz);
     }
+    within.push(&mut q);
     if filter.states.is_empty() {
         q.push(" and state <> 'deleted'");
     } else {

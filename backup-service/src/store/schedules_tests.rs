@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::RunTrigger;
+use crate::store::Within;
 use crate::store::backups::{self, NewBackup};
 use crate::store::schedule_fires::{self, Decision, Fire, Recorded};
 
@@ -269,7 +270,7 @@ async fn listing_filters_by_business_state_and_name_and_pages_newest_first(pool:
     let list_ids = |filter: ScheduleFilter| {
         let pool = pool.clone();
         async move {
-            let (rows, more) = list(&pool, &filter, None, 10).await.unwrap();
+            let (rows, more) = list(&pool, &filter, &Within::Any, None, 10).await.unwrap();
             assert!(!more);
             rows.iter().map(|r| r.id).collect::<Vec<_>>()
         }
@@ -296,12 +297,18 @@ async fn listing_filters_by_business_state_and_name_and_pages_newest_first(pool:
         ..f()
     };
     assert_eq!(list_ids(deleted).await, [ids[4]]);
-    let (page, more) = list(&pool, &f(), None, 3).await.unwrap();
+    let (page, more) = list(&pool, &f(), &Within::Any, None, 3).await.unwrap();
     assert!(more);
     let last = page.last().unwrap();
-    let (rest, more) = list(&pool, &f(), Some((last.created_at, last.id)), 3)
-        .await
-        .unwrap();
+    let (rest, more) = list(
+        &pool,
+        &f(),
+        &Within::Any,
+        Some((last.created_at, last.id)),
+        3,
+    )
+    .await
+    .unwrap();
     assert!(!more);
     assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[0]]);
 }

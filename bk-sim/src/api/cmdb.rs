@@ -33,7 +33,7 @@ pub(crate) fn authorized_biz<'a>(ctx: &'a Ctx<'_>, id: i64) -> Result<&'a Busine
         ));
     };
     let user = ctx.caller.username.as_deref().unwrap_or_default();
-    if !ctx.state.world.user_may_use(user, id) {
+    if !ctx.state.user_may_use(user, id) {
         return Err(ApiError {
             code: 9_900_403,
             message: "Do not have access permission.".to_string(),
@@ -125,10 +125,7 @@ pub fn search_business(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
     let mut found = Vec::new();
     for b in ctx.state.world.businesses.values() {
         // CMDB forces `default` to 0, so the resource pool never comes back.
-        if b.default != 0
-            || (b.archived && !show_archived)
-            || !ctx.state.world.user_may_use(user, b.id)
-        {
+        if b.default != 0 || (b.archived && !show_archived) || !ctx.state.user_may_use(user, b.id) {
             continue;
         }
         let obj = business_json(b);
@@ -266,7 +263,7 @@ pub fn get_host_base_info(ctx: &Ctx<'_>, p: &Params) -> ApiResult {
         return Err(ApiError::new(1_110_008, "The host could not be found"));
     };
     let user = ctx.caller.username.as_deref().unwrap_or_default();
-    if !ctx.state.world.user_may_use(user, host.biz) {
+    if !ctx.state.user_may_use(user, host.biz) {
         return Err(ApiError::new(1_199_048, "Permission Denied"));
     }
     let attrs: Vec<Value> = host

@@ -60,7 +60,7 @@ pub(crate) fn scope<'a>(
         }
     };
     let user = ctx.caller.username.clone().unwrap_or_default();
-    if !world.user_may_use(&user, biz.id) {
+    if !ctx.state.user_may_use(&user, biz.id) {
         return Err(ApiError {
             code: 9_900_403,
             message: format!(

@@ -62,7 +62,8 @@ Settings (defaults < --config TOML file < environment):
   auth.tokens_file_poll_secs JOB_GATEWAY__AUTH__TOKENS_FILE_POLL_SECS check the token file for changes this often; 0 = on SIGHUP only [5]
   auth.tokens           JOB_GATEWAY__AUTH__TOKENS         legacy bearer tokens, each a delegator named token#<n> (comma-separated; each >= 16 chars or sha256:<hex>)
   auth.allow_unauthenticated JOB_GATEWAY__AUTH__ALLOW_UNAUTHENTICATED serve without tokens, for development only [false]
-  metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics (optional)
+  metrics_addr          JOB_GATEWAY__METRICS_ADDR         Prometheus text at http://<addr>/metrics; a bare port means 127.0.0.1:<port> (optional)
+  metrics_public        JOB_GATEWAY__METRICS_PUBLIC       allow metrics_addr other than loopback (/metrics has no authentication) [false]
   server.max_message_bytes JOB_GATEWAY__SERVER__MAX_MESSAGE_BYTES largest request accepted; larger is RESOURCE_EXHAUSTED [4194304]
   server.max_concurrent_streams JOB_GATEWAY__SERVER__MAX_CONCURRENT_STREAMS calls one connection may have open at once [128]
   server.keepalive_interval_ms JOB_GATEWAY__SERVER__KEEPALIVE_INTERVAL_MS HTTP/2 PING to idle callers this often; 0 = off [30000]
@@ -92,8 +93,11 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// What one caller can hold of the gRPC server.
     pub server: ServerSettings,
-    /// Where to serve Prometheus metrics, if anywhere.
+    /// Where to serve Prometheus metrics, if anywhere (a bare port means loopback).
+    #[serde(deserialize_with = "service_kit::settings::metrics_addr")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Allow metrics on an address other than loopback (they have no authentication).
+    pub metrics_public: bool,
     /// Optional TLS on the gRPC port.
     pub tls: TlsSettings,
     /// WatchJobInstance polling and stream bounds.
@@ -110,6 +114,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             server: ServerSettings::default(),
             metrics_addr: None,
+            metrics_public: false,
             tls: TlsSettings::default(),
             watch: WatchSettings::default(),
         }
@@ -147,6 +152,11 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !service_kit::telemetry::filter_is_valid(&self.log.filter) {
             return Err(invalid("log.filter", "not a valid tracing filter"));
+        }
+        if let Some(why) =
+            service_kit::settings::metrics_problem(self.metrics_addr, self.metrics_public)
+        {
+            return Err(invalid("metrics_addr", why));
         }
         for (key, value) in [
             ("bk.esb_url", &self.bk.esb_url),

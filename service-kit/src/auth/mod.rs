@@ -1,6 +1,6 @@
 //! Caller authentication and identity, shared by both services.
 //!
-//! Callers present `authorization: Bearer <token>`. Each configured token has a name and a
+//! Services present `authorization: Bearer <token>`. Each configured token has a name and a
 //! policy ([`Policy`]): it acts as one fixed BlueKing user, or it is a trusted *delegator*
 //! that names the user per call in `x-bk-username`. Tokens come from `auth.tokens_file`
 //! (see [`tokens`] for its format; re-read on change and on SIGHUP, see [`reload`]) and from
@@ -11,7 +11,11 @@
 //! request's extensions; a fixed-user token naming someone else is PERMISSION_DENIED before
 //! any handler runs. Handlers take the BlueKing user from [`operator`], which never falls back
 //! to a default operator while authentication is on.
+//!
+//! A service that admits people ([`BearerAuth::admitting_people`]) also lets in a call without
+//! a bearer token that carries a BlueKing login token ([`login`]); the handler must verify it.
 
+pub mod login;
 pub mod reload;
 pub mod tokens;
 
@@ -23,6 +27,7 @@ use serde::Deserialize;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Status};
 
+pub use login::{LoginToken, login_token};
 pub use tokens::Policy;
 use tokens::Token;
 
@@ -119,6 +124,7 @@ pub struct BearerAuth {
     tokens: Arc<RwLock<Arc<[Token]>>>,
     settings: Arc<AuthSettings>,
     enabled: bool,
+    people: bool,
 }
 
 impl std::fmt::Debug for BearerAuth {
@@ -146,6 +152,17 @@ impl BearerAuth {
             tokens: Arc::new(RwLock::new(tokens.into())),
             settings: Arc::new(settings.clone()),
             enabled: settings.enabled(),
+            people: false,
+        }
+    }
+
+    /// The same interceptor, also admitting a call that carries no `authorization` but a
+    /// person's login token ([`login_token`]): it puts the [`LoginToken`] in the request's
+    /// extensions for the handler to verify.
+    pub fn admitting_people(self) -> Self {
+        Self {
+            people: true,
+            ..self
         }
     }
 
@@ -172,9 +189,13 @@ impl BearerAuth {
         if !self.enabled {
             return Ok(None);
         }
-        let header = metadata
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing authorization metadata"))?;
+        let header = metadata.get("authorization").ok_or_else(|| {
+            Status::unauthenticated(if self.people {
+                "no credentials: a service sends `authorization: Bearer <token>`, a person their BlueKing login token as `x-bk-token` metadata or the `bk_token` cookie"
+            } else {
+                "missing authorization metadata"
+            })
+        })?;
         let presented = header
             .to_str()
             .ok()
@@ -219,6 +240,13 @@ pub fn decide(
 
 impl tonic::service::Interceptor for BearerAuth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if self.people
+            && request.metadata().get("authorization").is_none()
+            && let Some(token) = login_token(request.metadata())
+        {
+            request.extensions_mut().insert(token);
+            return Ok(request);
+        }
         if let Some(caller) = self.identify(request.metadata())? {
             request.extensions_mut().insert(caller);
         }

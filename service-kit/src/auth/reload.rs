@@ -45,6 +45,7 @@ impl BearerAuth {
                     tokens,
                     settings: Arc::clone(&settings),
                     enabled,
+                    people: false,
                 };
                 let why = if hangup { "SIGHUP" } else { "file changed" };
                 match auth.reload() {

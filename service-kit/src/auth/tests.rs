@@ -217,3 +217,47 @@ fn a_malformed_username_is_rejected_not_replaced() {
     let err = username(&md(&[(USERNAME_HEADER, "al ice;rm")])).unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 }
+
+fn intercept(auth: &BearerAuth, pairs: &[(&'static str, &str)]) -> Result<Request<()>, Status> {
+    use tonic::service::Interceptor;
+    let mut r = Request::new(());
+    *r.metadata_mut() = md(pairs);
+    auth.clone().call(r)
+}
+
+#[test]
+fn a_service_admitting_people_lets_a_login_token_in_for_the_handler_to_verify() {
+    let people = BearerAuth::new(&settings(&[TOKEN])).admitting_people();
+    let r = intercept(&people, &[("x-bk-token", "tkn-bob")]).unwrap();
+    assert!(r.extensions().get::<LoginToken>().is_some());
+    assert!(r.extensions().get::<Caller>().is_none());
+    let cookie = intercept(&people, &[("cookie", "bk_token=tkn-bob")]).unwrap();
+    assert!(cookie.extensions().get::<LoginToken>().is_some());
+    let none = intercept(&people, &[]).unwrap_err();
+    assert_eq!(none.code(), tonic::Code::Unauthenticated);
+    assert!(none.message().contains("x-bk-token"), "{none:?}");
+}
+
+#[test]
+fn a_bearer_token_decides_even_beside_a_login_token_and_services_not_admitting_people_refuse_one() {
+    let people = BearerAuth::new(&settings(&[TOKEN])).admitting_people();
+    let both = intercept(
+        &people,
+        &[
+            ("authorization", &bearer(TOKEN)),
+            (USERNAME_HEADER, "alice"),
+            ("x-bk-token", "tkn-bob"),
+        ],
+    )
+    .unwrap();
+    assert!(both.extensions().get::<LoginToken>().is_none());
+    assert_eq!(
+        both.extensions()
+            .get::<Caller>()
+            .and_then(|c| c.user.clone()),
+        Some("alice".to_owned())
+    );
+    let services_only = BearerAuth::new(&settings(&[TOKEN]));
+    let refused = intercept(&services_only, &[("x-bk-token", "tkn-bob")]).unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+}

@@ -46,6 +46,8 @@ async fn watch_streams_per_caller_are_capped_and_a_closed_stream_frees_its_slot(
         BackupServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
             r.metadata_mut()
                 .insert("authorization", format!("Bearer {OTHER}").parse().unwrap());
+            r.metadata_mut()
+                .insert("x-bk-username", "admin".parse().unwrap());
             Ok(r)
         });
     let mut other_stream = other

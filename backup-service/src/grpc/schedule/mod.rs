@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::Limits;
 use super::audited::{Subject, audited};
+use super::guard::Guard;
 use crate::audit::Audit;
 use crate::error::{BackupError, Result};
 use crate::gateway::Gateway;
@@ -37,16 +38,19 @@ pub struct ScheduleApi {
     engine: Engine,
     limits: Limits,
     audit: Audit,
+    guard: Guard,
 }
 
 impl ScheduleApi {
-    /// The adapter; `limits` are BackupService's (host limit, default timeout, operator).
+    /// The adapter; `limits` are BackupService's (host limit, default timeout), `guard`
+    /// BackupService's too.
     pub fn new(
         pool: PgPool,
         gateway: Gateway,
         engine: Engine,
         limits: Limits,
         audit: Audit,
+        guard: Guard,
     ) -> Self {
         Self {
             pool,
@@ -54,7 +58,22 @@ impl ScheduleApi {
             engine,
             limits,
             audit,
+            guard,
         }
+    }
+
+    /// The verified caller of `req`, once they may act on the business of the schedule
+    /// `raw_id` names (an id that is malformed or names no schedule is left to the handler).
+    async fn caller_of_schedule<T>(
+        &self,
+        req: &Request<T>,
+        raw_id: &str,
+    ) -> std::result::Result<String, Status> {
+        let user = self.guard.who(req).await?.bk_username;
+        if let Some(biz) = self.business_of(raw_id).await {
+            self.guard.may(&user, biz).await?;
+        }
+        Ok(user)
     }
 
     /// The business of schedule `raw_id`, when it names one.
@@ -103,7 +122,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.create(req, &operator).await },
@@ -117,6 +136,8 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::GetScheduleRequest>,
     ) -> Result<Response<pb::GetScheduleResponse>, Status> {
+        self.caller_of_schedule(&request, &request.get_ref().schedule_id)
+            .await?;
         Ok(Response::new(self.get(request.into_inner()).await?))
     }
 
@@ -124,7 +145,8 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let user = self.guard.who(&request).await?.bk_username;
+        Ok(Response::new(self.list(request.into_inner(), &user).await?))
     }
 
     async fn update_schedule(
@@ -143,7 +165,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.update(req, &operator).await },
@@ -164,7 +186,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.delete(req, &operator).await },
@@ -185,7 +207,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.pause(req, &operator).await },
@@ -206,7 +228,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.resume(req, &operator).await },
@@ -227,7 +249,7 @@ impl ScheduleService for ScheduleApi {
         };
         audited(
             &self.audit,
-            &self.limits,
+            &self.guard,
             request,
             subject,
             |req, operator| async move { self.trigger(req, &operator).await },
@@ -241,6 +263,7 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::PreviewScheduleRequest>,
     ) -> Result<Response<pb::PreviewScheduleResponse>, Status> {
+        self.guard.who(&request).await?;
         Ok(Response::new(self.preview(request.into_inner())?))
     }
 
@@ -248,6 +271,8 @@ impl ScheduleService for ScheduleApi {
         &self,
         request: Request<pb::ListScheduleRunsRequest>,
     ) -> Result<Response<pb::ListScheduleRunsResponse>, Status> {
+        self.caller_of_schedule(&request, &request.get_ref().schedule_id)
+            .await?;
         Ok(Response::new(self.runs(request.into_inner()).await?))
     }
 }

@@ -34,9 +34,12 @@ impl ScheduleApi {
         })
     }
 
+    /// ListSchedules for `user`: the business the filter names (if they may act on it), else
+    /// every business BlueKing lists for them.
     pub(super) async fn list(
         &self,
         req: pb::ListSchedulesRequest,
+        user: &str,
     ) -> Result<pb::ListSchedulesResponse> {
         let pb::ListSchedulesRequest {
             bk_biz_id,
@@ -65,7 +68,8 @@ impl ScheduleApi {
             .then(|| page_token::decode(SCHEDULES_TOKEN, &token, &filter))
             .transpose()?;
         let size = page_size(size, DEFAULT_PAGE, MAX_PAGE)?;
-        let (rows, more) = schedules::list(&self.pool, &filter, after, size).await?;
+        let within = self.guard.within(user, filter.bk_biz_id).await?;
+        let (rows, more) = schedules::list(&self.pool, &filter, &within, after, size).await?;
         let next_page_token = match rows.last() {
             Some(last) if more => {
                 page_token::encode(SCHEDULES_TOKEN, last.created_at, last.id, &filter)
