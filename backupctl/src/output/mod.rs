@@ -33,14 +33,30 @@ pub struct Out {
 impl Out {
     /// From the options and the environment.
     pub fn new(format: Option<Format>, utc: bool) -> Self {
-        let stdout_tty = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self::decide(
+            format,
+            utc,
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        )
+    }
+
+    /// The choice for these terminals and `NO_COLOR` (set and not empty: no colour).
+    fn decide(
+        format: Option<Format>,
+        utc: bool,
+        stdout_tty: bool,
+        stderr_tty: bool,
+        no_color: Option<std::ffi::OsString>,
+    ) -> Self {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
         Self {
             format: format.unwrap_or(Format::Table),
             color: stdout_tty && !no_color,
             links: stdout_tty,
             utc,
-            tty: std::io::stderr().is_terminal(),
+            tty: stderr_tty,
         }
     }
 
@@ -129,6 +145,23 @@ pub fn enum_word(name: &str, prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color_and_bars_follow_stderr() {
+        let pick = |out, err, no_color: Option<&str>| {
+            let o = Out::decide(None, false, out, err, no_color.map(Into::into));
+            (o.color, o.links, o.tty)
+        };
+        assert_eq!(pick(true, true, None), (true, true, true));
+        assert_eq!(pick(true, true, Some("1")), (false, true, true));
+        assert_eq!(pick(true, true, Some("")), (true, true, true));
+        assert_eq!(pick(false, true, None), (false, false, true));
+        assert_eq!(pick(false, false, None), (false, false, false));
+        assert_eq!(
+            Out::decide(None, false, false, false, None).format,
+            Format::Table
+        );
+    }
 
     #[test]
     fn sizes_are_shown_in_binary_units() {
