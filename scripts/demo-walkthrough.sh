@@ -81,8 +81,8 @@ run "When '*/10 * * * * *' fires on Shanghai's clock" \
 # A walkthrough run again replaces the schedule an earlier run left.
 old=$("$ctl" schedule list --biz 3 --name "$name" --state active,paused -o csv | sed -n '2p' | cut -d, -f1)
 [ -z "$old" ] || "$ctl" schedule delete "$old" >/dev/null
-run "A schedule of both gamesvr modules every 10 s, keeping the 3 newest backups" \
-    schedule create --biz 3 --name "$name" --module gamesvr --dir /data/logs/bulk --suffix log \
+run "A schedule of /project/*.log on both gamesvr modules every 10 s, keeping the 3 newest backups" \
+    schedule create --biz 3 --name "$name" --module gamesvr --dir /project --suffix log \
     --cron '*/10 * * * * *' --tz Asia/Shanghai --keep-last 3
 sid=$("$ctl" schedule list --biz 3 --name "$name" -o csv | sed -n '2p' | cut -d, -f1)
 echo "waiting 50 s for five fires and their prunes (host 1009's agent is down, so each run is PARTIAL)..."
