@@ -79,4 +79,19 @@ fn a_usage_error_exits_2_and_an_unreachable_server_exits_1() {
         .args(["--server", "not a url", "hosts"])
         .assert()
         .code(2);
+    let out = ctl()
+        .args([
+            "--server",
+            "https://127.0.0.1:1",
+            "--ca-cert",
+            "/no/such/ca.pem",
+            "hosts",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("backupctl: cannot read CA file /no/such/ca.pem: "),
+        "{err}"
+    );
 }
