@@ -132,7 +132,7 @@ pub struct BusinessesArgs {
 
 #[derive(Debug, Args)]
 pub struct TopologyArgs {
-    /// Business id (default: the profile's `biz`).
+    /// Business id (default: the profile's `biz`, else the only one you may see).
     #[arg(long)]
     pub biz: Option<i64>,
     /// Show the idle pool too.
@@ -142,7 +142,7 @@ pub struct TopologyArgs {
 
 #[derive(Debug, Args)]
 pub struct HostsArgs {
-    /// Business id (default: the profile's `biz`).
+    /// Business id (default: the profile's `biz`, else the only one you may see).
     #[arg(long)]
     pub biz: Option<i64>,
     /// Only hosts in these sets (names or ids; repeat or separate with commas).
@@ -181,7 +181,7 @@ pub struct HostChoice {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// Business id (default: the profile's `biz`).
+    /// Business id (default: the profile's `biz`, else the only one you may see).
     #[arg(long)]
     pub biz: Option<i64>,
     #[command(flatten)]
@@ -263,7 +263,7 @@ pub struct Wait {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Business id (default: the profile's `biz`).
+    /// Business id (default: the profile's `biz`, else the only one you may see).
     #[arg(long)]
     pub biz: Option<i64>,
     #[command(flatten)]

@@ -122,8 +122,16 @@ async fn refusals_are_one_line_with_the_code_and_exit_with_their_own_codes(
         no_module.stderr,
         "backupctl: --module: no module named `nope`\n"
     );
-    let no_biz = ctl.expect(2, "alice", &["hosts"]).await;
-    assert!(no_biz.stderr.contains("give --biz"), "{}", no_biz.stderr);
+    let no_biz = ctl.expect(2, "admin", &["hosts"]).await;
+    assert_eq!(
+        no_biz.stderr,
+        "backupctl: give --biz: you may see 3 (Fantasy Legends), 5 (payments)\n"
+    );
+    let only = json(&ctl.expect(0, "bob", &["hosts", "-o", "json"]).await);
+    assert_eq!(
+        only["hosts"][0]["bk_host_id"], 2001,
+        "bob's only business is 5"
+    );
     let usage = ctl.expect(2, "alice", &["hosts", "--bizz", "3"]).await;
     assert!(
         usage.stderr.contains("unexpected argument"),

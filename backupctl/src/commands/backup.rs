@@ -16,7 +16,7 @@ fn waits(out: &Out, w: Wait) -> bool {
 
 /// `backupctl backup start`.
 pub async fn start(ctx: &Ctx, a: StartArgs) -> Result<(), CliError> {
-    let biz = ctx.biz(a.biz)?;
+    let biz = ctx.biz(a.biz).await?;
     let timeout = a
         .timeout
         .as_deref()

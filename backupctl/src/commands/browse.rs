@@ -56,7 +56,7 @@ pub async fn businesses(ctx: &Ctx, a: BusinessesArgs) -> Result<(), CliError> {
 /// `backupctl topology`.
 pub async fn topology(ctx: &Ctx, a: TopologyArgs) -> Result<(), CliError> {
     let req = pb::GetTopologyRequest {
-        bk_biz_id: ctx.biz(a.biz)?,
+        bk_biz_id: ctx.biz(a.biz).await?,
         include_idle_pool: a.idle_pool,
     };
     let topo = ctx.clients.hosts().get_topology(req).await?.into_inner();
@@ -114,7 +114,7 @@ pub fn agent_color(status: pb::AgentStatus) -> Option<Color> {
 
 /// `backupctl hosts`.
 pub async fn hosts(ctx: &Ctx, a: HostsArgs) -> Result<(), CliError> {
-    let biz = ctx.biz(a.biz)?;
+    let biz = ctx.biz(a.biz).await?;
     let (bk_set_ids, bk_module_ids) = set_module_ids(&ctx.clients, biz, &a.set, &a.module).await?;
     let filter = pb::ListHostsRequest {
         bk_biz_id: biz,

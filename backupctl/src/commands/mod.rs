@@ -27,11 +27,41 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The business: `--biz`, else the profile's.
-    pub fn biz(&self, given: Option<i64>) -> Result<i64, CliError> {
-        given.or(self.settings.biz).ok_or_else(|| {
-            CliError::Usage("give --biz (`backupctl businesses` lists them)".to_owned())
-        })
+    /// The business: `--biz`, else the profile's, else the only one the caller may see; with
+    /// several, a usage error listing them.
+    pub async fn biz(&self, given: Option<i64>) -> Result<i64, CliError> {
+        if let Some(biz) = given.or(self.settings.biz) {
+            return Ok(biz);
+        }
+        let req = proto::backup::v1::ListBusinessesRequest {
+            page_size: 20,
+            ..Default::default()
+        };
+        let seen = self
+            .clients
+            .hosts()
+            .list_businesses(req)
+            .await?
+            .into_inner();
+        match seen.businesses.as_slice() {
+            [only] if seen.next_page_token.is_empty() => Ok(only.bk_biz_id),
+            [] => Err(CliError::Usage("you may see no business".to_owned())),
+            some => {
+                let names: Vec<String> = some
+                    .iter()
+                    .map(|b| format!("{} ({})", b.bk_biz_id, b.bk_biz_name))
+                    .collect();
+                let more = if seen.next_page_token.is_empty() {
+                    ""
+                } else {
+                    ", …"
+                };
+                Err(CliError::Usage(format!(
+                    "give --biz: you may see {}{more}",
+                    names.join(", ")
+                )))
+            }
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub async fn run(ctx: &Ctx, cmd: ScheduleCommand) -> Result<(), CliError> {
     let one = |s: Option<pb::Schedule>| show(&ctx.out, &s.unwrap_or_default());
     let view = match cmd {
         ScheduleCommand::Create(f) => {
-            let biz = ctx.biz(f.biz)?;
+            let biz = ctx.biz(f.biz).await?;
             let (schedule, _) = fields(ctx, biz, &f, true).await?;
             let req = pb::CreateScheduleRequest {
                 schedule: Some(schedule),

@@ -11,7 +11,7 @@ use crate::select::selector;
 
 /// `backupctl search`.
 pub async fn run(ctx: &Ctx, a: SearchArgs) -> Result<(), CliError> {
-    let biz = ctx.biz(a.biz)?;
+    let biz = ctx.biz(a.biz).await?;
     let req = pb::SearchFilesRequest {
         bk_biz_id: biz,
         bk_host_ids: vec![],
