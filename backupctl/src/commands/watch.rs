@@ -73,6 +73,9 @@ impl Bars {
         );
         let tty = self.tty;
         let bar = self.bar(h.bk_host_id, &h.ip);
+        if !h.ip.is_empty() {
+            bar.set_prefix(format!("{} {}", h.bk_host_id, h.ip));
+        }
         bar.finish_with_message(line.clone());
         if !tty {
             eprintln!("host {} {}: {line}", h.bk_host_id, h.ip);
