@@ -445,8 +445,9 @@ async fn ctrl_c_detaches_from_a_watch_without_cancelling_and_says_how_to_reattac
         let mut events = std::io::BufReader::new(child.stdout.take().unwrap());
         events.read_line(&mut first).unwrap();
         assert!(first.contains("\"snapshot\""), "{first}");
-        let interrupted = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+        // bash's own `kill`: no procps needed.
+        let interrupted = std::process::Command::new("bash")
+            .args(["-c", &format!("kill -INT {}", child.id())])
             .status()
             .unwrap();
         assert!(interrupted.success());
