@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use proto::backup::v1::audit_service_server::AuditServiceServer;
 use proto::backup::v1::backup_service_server::BackupServiceServer;
+use proto::backup::v1::host_service_server::HostServiceServer;
 use proto::backup::v1::schedule_service_server::ScheduleServiceServer;
 use service_kit::auth::BearerAuth;
 use service_kit::edge::EdgeLayer;
@@ -28,7 +29,7 @@ use crate::access::Access;
 use crate::audit::Audit;
 use crate::config::Settings;
 use crate::gateway::{Gateway, PlanIds, Runner};
-use crate::grpc::{AuditApi, BackupApi, Guard, Limits, ScheduleApi};
+use crate::grpc::{AuditApi, BackupApi, Guard, HostApi, Limits, ScheduleApi};
 use crate::health::probe_database;
 use crate::metrics::BackupMetrics;
 use crate::progress::Progress;
@@ -177,6 +178,7 @@ impl Application {
             <BackupServiceServer<BackupApi> as NamedService>::NAME,
             <AuditServiceServer<AuditApi> as NamedService>::NAME,
             <ScheduleServiceServer<ScheduleApi> as NamedService>::NAME,
+            <HostServiceServer<HostApi> as NamedService>::NAME,
         ];
         let registry = service_kit::metrics::new_registry();
         let metrics = GrpcMetrics::register(&registry)?;
@@ -286,6 +288,9 @@ impl Application {
             .max_decoding_message_size(self.settings.server.max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        let host_api = HostServiceServer::new(HostApi::new(self.gateway.clone(), guard.clone()))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
         let auth = BearerAuth::new(&self.settings.auth).admitting_people();
         let _reloader = auth.spawn_reloader();
         let audit_api = AuditApi::new(self.pool.clone(), guard);
@@ -295,6 +300,7 @@ impl Application {
                 AuditServiceServer::new(audit_api),
                 auth.clone(),
             ))
+            .add_service(InterceptedService::new(host_api, auth.clone()))
             .add_service(InterceptedService::new(schedules, auth));
         tracing::info!(addr = %self.local_addr, "backup-service serving");
         let incoming = incoming(self.listener);

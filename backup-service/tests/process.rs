@@ -59,10 +59,15 @@ async fn the_service_migrates_serves_probes_and_stops_on_sigterm_with_exit_zero(
         ServingStatus::Serving
     );
     assert_eq!(
+        health_status(&endpoint, "backup.v1.HostService").await,
+        ServingStatus::Serving
+    );
+    assert_eq!(
         reflected_services(&endpoint).await,
         [
             "backup.v1.AuditService",
             "backup.v1.BackupService",
+            "backup.v1.HostService",
             "backup.v1.ScheduleService",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",

@@ -3,6 +3,7 @@
 //! compile until it is handled.
 
 mod backups;
+pub mod hosts;
 pub mod page_token;
 mod records;
 mod schedule_mask;

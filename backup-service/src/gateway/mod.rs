@@ -21,6 +21,7 @@ use tonic::{Request, Status};
 use crate::config::JobGatewaySettings;
 
 mod access;
+mod browse;
 mod cmdb;
 mod failure;
 mod finished;
