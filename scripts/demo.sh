@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the demo stack in the foreground: a private Postgres, bk-sim with the demo world,
 # job-gateway and backup-service, with defaults that need no editing. Prints how to reach
-# each with `buf curl` and the web console's URL, then walks through a search and a backup (scripts/demo-walkthrough.sh)
-# showing its records and their JOB links. Ctrl-C (or SIGTERM) stops the services; Postgres keeps running
+# each with backupctl and `buf curl`, and the web console's URL, then walks through the demo
+# world with backupctl (scripts/demo-walkthrough.sh): hosts, a search, a backup followed live, its
+# records and their JOB links, a retry, a cancel and a schedule. Ctrl-C (or SIGTERM) stops the
+# services; Postgres keeps running
 # (`scripts/pg.sh stop` stops it).
 #
 # Ports (override with the environment): BK_SIM_ADDR 127.0.0.1:8600,
@@ -86,7 +88,7 @@ cat <<MSG
 Demo stack is up (logs in .dev/logs/):
   bk-sim          http://$sim_addr            BlueKing simulator (JOB pages at http://$sim_addr/api_execute/<id>)
   job-gateway     $gw_addr             jobgateway.v1.CmdbService, jobgateway.v1.JobService, jobgateway.v1.LoginService
-  backup-service  $backup_addr             backup.v1.BackupService, backup.v1.ScheduleService, backup.v1.AuditService
+  backup-service  $backup_addr             backup.v1.BackupService, backup.v1.ScheduleService, backup.v1.HostService, backup.v1.AuditService
   web console     http://$backup_addr/     grpc-web on the same port; log in with a demo user's bk_token
                                               (tkn-admin: every business, tkn-alice: business 3, tkn-bob: business 5)
   postgres        $database_url
@@ -98,7 +100,10 @@ BlueKing users and their login tokens (bk_token) in the demo world: admin tkn-ad
 alice tkn-alice (business 3), bob tkn-bob (business 5); each sees and acts on their businesses only.
 Expire a login with
   curl -X POST http://$sim_addr/_sim/login/tokens/tkn-bob/expire
-Try:
+Try backupctl (target/debug/backupctl; cargo install --path backupctl puts it on PATH):
+  export BACKUPCTL_SERVER=http://$backup_addr BACKUPCTL_TOKEN=$token BACKUPCTL_USER=admin
+  target/debug/backupctl hosts --biz 3
+or raw gRPC:
   $buf curl --protocol grpc --http2-prior-knowledge http://$gw_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr --list-services
   $buf curl --protocol grpc --http2-prior-knowledge http://$backup_addr/grpc.health.v1.Health/Check

@@ -13,6 +13,10 @@
 //! bk-sim and job-gateway share this process. Postgres is the one DATABASE_URL points at; the
 //! bench creates its own database and drops it at the end.
 //!
+//! Every schedule selects host 1001 as `admin`, so the fires of one tick share one resolution
+//! (`schedule/shared.rs`); `BENCH_DISTINCT_SELECTORS=1` gives each due schedule a selector of its
+//! own (a different subset of hosts 1001–1010), so each fire resolves its own.
+//!
 //! Run: `DATABASE_URL=... cargo bench -p e2e --bench scheduler`; `BENCH_BK_UNLIMITED=1` lifts
 //! job-gateway's rate limits, `BENCH_CONCURRENCY` and `BENCH_TICK_MS` override the settings.
 
@@ -90,13 +94,17 @@ async fn run(db_name: &str) -> anyhow::Result<()> {
     backup_service::store::migrate(&pool).await?;
     // 1,000 schedules fire daily at T (a whole second a minute ahead, after the idle figures), 9,000 twelve hours later.
     let t: DateTime<Utc> = DateTime::from_timestamp(Utc::now().timestamp() + 60, 0).unwrap();
+    let distinct = std::env::var_os("BENCH_DISTINCT_SELECTORS").is_some();
     let later = t + TimeDelta::hours(12);
     let cron = |at: DateTime<Utc>| format!("{} {} {} * * *", at.second(), at.minute(), at.hour());
     sqlx::query(
         "insert into schedules (id, bk_biz_id, name, operator, updated_by, selector, \
            bk_file_dir, bk_file_suffix, cron, time_zone, run_timeout_secs, overlap_policy, \
            next_fire_at, next_due_at, created_at, updated_at) \
-         select gen_random_uuid(), 3, 's' || g, 'admin', 'admin', '{\"bk_host_ids\": [1001]}', \
+         select gen_random_uuid(), 3, 's' || g, 'admin', 'admin', \
+           case when $7 then (select jsonb_build_object('bk_host_ids', jsonb_agg(1001 + b)) \
+             from generate_series(0, 9) b where (g % 1023 + 1) & (1 << b) <> 0) \
+           else '{\"bk_host_ids\": [1001]}' end, \
            '/data/logs', 'log', case when g <= $1 then $2 else $3 end, 'UTC', 600, 'allow_all', \
            case when g <= $1 then $4 else $5 end, case when g <= $1 then $4 else $5 end, \
            now(), now() \
@@ -108,6 +116,7 @@ async fn run(db_name: &str) -> anyhow::Result<()> {
     .bind(t)
     .bind(later)
     .bind(SCHEDULES)
+    .bind(distinct)
     .execute(&pool)
     .await?;
     sqlx::query("analyze schedules").execute(&pool).await?;
@@ -131,7 +140,7 @@ async fn run(db_name: &str) -> anyhow::Result<()> {
     }
     println!(
         "scheduler bench: {SCHEDULES} active schedules, {DUE} due at {t}; tick {} ms, batch {}, \
-         concurrency {}; job-gateway rate limits {}; {} cores, {} build",
+         concurrency {}; job-gateway rate limits {}; selectors {}; {} cores, {} build",
         sched.tick.as_millis(),
         sched.batch,
         sched.concurrency,
@@ -139,6 +148,11 @@ async fn run(db_name: &str) -> anyhow::Result<()> {
             "lifted"
         } else {
             "default (50/s, 20/s per business)"
+        },
+        if distinct {
+            "one per due schedule"
+        } else {
+            "all the same (one resolution per tick)"
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         if cfg!(debug_assertions) {

@@ -391,3 +391,48 @@ async fn when_cmdb_cannot_answer_the_call_fails_with_its_code(_p: Pool, db: PgCo
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     stack.stop().await;
 }
+
+/// Sends a person's BlueKing login token and nothing else.
+#[derive(Clone)]
+struct LoggedIn(&'static str);
+
+impl tonic::service::Interceptor for LoggedIn {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut()
+            .insert("x-bk-token", self.0.parse().expect("ascii"));
+        Ok(req)
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_person_browses_with_their_login_token_and_sees_what_blueking_shows_them(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let stack = Stack::start(&db, Door::Esb).await;
+    let mut bob =
+        HostServiceClient::with_interceptor(stack.backup.channel().await, LoggedIn("tkn-bob"));
+    let listed = bob
+        .list_businesses(pb::ListBusinessesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<i64> = listed.businesses.iter().map(|b| b.bk_biz_id).collect();
+    assert_eq!(ids, [5]);
+    let hosts = bob
+        .list_hosts(hosts_req(|r| r.bk_biz_id = 5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(hosts.total_size, 2);
+    let denied = bob.list_hosts(hosts_req(|_| {})).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let mut stranger =
+        HostServiceClient::with_interceptor(stack.backup.channel().await, LoggedIn("tkn-nobody"));
+    let refused = stranger
+        .list_businesses(pb::ListBusinessesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    stack.stop().await;
+}

@@ -308,3 +308,38 @@ async fn two_replicas_on_one_database_make_each_fire_exactly_once(_p: Pool, db: 
     second.stop().await;
     stack.stop().await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn fires_of_one_tick_over_the_same_selector_and_operator_resolve_it_once(
+    _p: Pool,
+    db: PgConnectOptions,
+) {
+    let t0 = real_now();
+    let (stack, clock) = Stack::start_with_clock(&db, Door::Esb, t0, |_| {}).await;
+    let pool = pool(&db).await;
+    let gamesvr = json!({ "bk_module_ids": [3001] });
+    let a = create(&pool, fields("a", gamesvr.clone()), "admin", t0).await;
+    let b = create(&pool, fields("b", gamesvr.clone()), "admin", t0).await;
+    let c = create(
+        &pool,
+        fields("c", json!({ "bk_module_ids": [3002] })),
+        "admin",
+        t0,
+    )
+    .await;
+    let d = create(&pool, fields("d", gamesvr), "alice", t0).await;
+    // Only a selector's resolution reads the business topology.
+    let topology = || stack.upstream_calls("search_biz_inst_topo");
+    let before = topology().await;
+    clock.set(a.next_fire_at.unwrap());
+    for s in [&a, &b, &c, &d] {
+        let r = runs_reach(&pool, s.id, 1).await;
+        assert_eq!(r[0].decision, RunDecision::Fired, "{r:?}");
+    }
+    assert_eq!(
+        topology().await - before,
+        3,
+        "a and b share one resolution; another module or another operator asks again"
+    );
+    stack.stop().await;
+}

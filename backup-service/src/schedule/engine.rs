@@ -16,6 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::decide::{self, Step};
+use super::shared::Resolutions;
 use super::{Clock, ScheduleMetrics};
 use crate::convert::job_timeout_secs;
 use crate::domain::{OverlapPolicy, RunTrigger, ScheduleState};
@@ -68,6 +69,8 @@ pub struct Engine {
     pub(crate) wakeup: Wakeup,
     pub(crate) limits: FireLimits,
     pub(crate) metrics: Option<ScheduleMetrics>,
+    /// The current tick's shared resolutions (`None` outside a tick: ask every time).
+    shared: Option<Resolutions>,
 }
 
 impl Engine {
@@ -80,6 +83,15 @@ impl Engine {
             wakeup,
             limits: FireLimits::default(),
             metrics: None,
+            shared: None,
+        }
+    }
+
+    /// The engine for one tick: its fires share selector resolutions (`shared.rs`).
+    pub(crate) fn for_tick(&self) -> Self {
+        Self {
+            shared: Some(Resolutions::default()),
+            ..self.clone()
         }
     }
 
@@ -204,20 +216,31 @@ impl Engine {
         }
     }
 
-    /// The hosts `schedule`'s selector selects now, resolved as its operator.
+    /// The hosts `schedule`'s selector selects now, resolved as its operator (once per tick
+    /// for fires that share business, selector and operator).
     pub(crate) async fn resolve(&self, schedule: &ScheduleRow) -> Result<Vec<i64>> {
         let sel: HostSelector =
             serde_json::from_value(schedule.fields.selector.clone()).map_err(|e| {
                 BackupError::invalid("selector", format!("stored selector unreadable: {e}"))
             })?;
-        selector::resolve(
+        let ask = selector::resolve(
             &self.gateway,
             schedule.bk_biz_id,
             &sel,
             self.limits.max_hosts,
             &schedule.operator,
-        )
-        .await
+        );
+        match &self.shared {
+            Some(shared) => {
+                let key = (
+                    schedule.bk_biz_id,
+                    schedule.fields.selector.to_string(),
+                    schedule.operator.clone(),
+                );
+                shared.get(key, ask).await
+            }
+            None => ask.await,
+        }
     }
 
     /// A fire's backup of `schedule` on `hosts`, as StartBackup builds one, named and bounded

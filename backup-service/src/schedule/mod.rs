@@ -11,6 +11,7 @@ mod metrics;
 pub mod prune_plan;
 mod results;
 pub mod retention;
+mod shared;
 pub mod spec;
 mod tick;
 

@@ -81,6 +81,7 @@ pub async fn run(engine: Engine, settings: SchedulerSettings, stop: Cancellation
 
 /// One tick; true when the claim filled its batch.
 pub async fn tick(engine: &Engine, settings: &SchedulerSettings) -> Result<bool> {
+    let engine = &engine.for_tick();
     let now = engine.clock.now();
     let due = schedule_fires::claim_due(&engine.pool, now, settings.lease, settings.batch).await?;
     let full = due.len() >= settings.batch as usize;
