@@ -89,6 +89,7 @@ try {
   check((await page.locator("header").innerText()).includes("搜索与备份"), "Chinese is the default language");
 
   // Business 3 (typed in, or chosen from the list when the server lists businesses).
+  await page.locator("[data-test=business]").waitFor();
   const biz = page.locator("input[data-test=business]");
   if (await biz.count()) await biz.fill("3");
 
