@@ -7,7 +7,10 @@
 //! against its ETag. A path with no file extension that is not a file is one of the
 //! single-page app's own routes and gets `index.html`; a missing file with an extension is 404.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use rust_embed::RustEmbed;
@@ -108,10 +111,11 @@ pub fn respond(path: &str, request: &HeaderMap, head: bool) -> Response<Body> {
         return resp.body(Body::empty()).expect("valid response");
     }
     resp = resp.header(header::CONTENT_LENGTH, found.data.len());
-    let body = if head {
-        Body::empty()
-    } else {
-        Body::from(found.data.into_owned())
+    let body = match (head, found.data) {
+        (true, _) => Body::empty(),
+        // Embedded files are 'static: served without a copy.
+        (false, Cow::Borrowed(data)) => Body::from(Bytes::from_static(data)),
+        (false, Cow::Owned(data)) => Body::from(data),
     };
     resp.body(body).expect("valid response")
 }
