@@ -3,7 +3,7 @@
 // log in, search with per-host warnings and failures, pick the gamesvr module's hosts, back up and watch the progress reach
 // SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
 // failed host, list the backups, switch to English, create a schedule and see its first run,
-// pause and delete it, and a user without the business is refused
+// edit it to back up a module chosen in the topology and see a run resolve it, pause and delete it, and a user without the business is refused
 // naming the permission to apply for.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
 //
@@ -206,6 +206,12 @@ try {
   await page.locator("[data-test=schedule-preview][data-previewed='*/5 * * * * * Asia/Shanghai'] .el-table__row").nth(4).waitFor();
   const preview = await page.locator("[data-test=schedule-preview]").innerText();
   check(/Asia\/Shanghai/.test(preview) && /in \d+ s/.test(preview), "the preview shows the next fires in the schedule's zone and how soon");
+  // More settings: a 10-minute run timeout and a pause after 50 failed runs in a row.
+  await page.locator("[data-test=schedule-more] .el-collapse-item__header").click();
+  await page.locator("[data-test=schedule-run-timeout] input").first().fill("10");
+  await page.locator("[data-test=schedule-run-timeout] input").first().blur();
+  await page.locator("[data-test=schedule-pause-after] input").fill("50");
+  await page.locator("[data-test=schedule-pause-after] input").blur();
   await shot("10-schedule-form");
   await page.locator("[data-test=schedule-save]").click();
   const row = page.locator("[data-test=schedules-table] .el-table__row", { hasText: "console-e2e" });
@@ -217,6 +223,33 @@ try {
     "the schedule's first run fired a backup, linked from its run history",
   );
   await shot("11-schedule-runs");
+  await page.keyboard.press("Escape");
+
+  // Edit it: the form reads back what was saved; switch its hosts to the gamesvr module, chosen
+  // in the topology, and a later run resolves the module to its three hosts.
+  await row.locator("[data-test=schedule-edit]").click();
+  await page.locator("[data-test=schedule-more] .el-collapse-item__header").click();
+  const timeout = page.locator("[data-test=schedule-run-timeout]");
+  check(
+    (await timeout.locator("input").first().inputValue()) === "10" && (await timeout.innerText()).includes("min"),
+    "the edit form reads back the run timeout",
+  );
+  check((await page.locator("[data-test=schedule-pause-after] input").inputValue()) === "50", "and the pause after failures");
+  await page.locator("[data-test=schedule-hosts]").fill("");
+  await page.locator("[data-test=schedule-nodes]").click();
+  await page
+    .locator(".el-tree-node__content:visible", { hasText: "gamesvr (3)" })
+    .first()
+    .locator(".el-checkbox")
+    .click();
+  await page.locator("[data-test=schedule-name]").click();
+  await shot("12-schedule-edit");
+  await page.locator("[data-test=schedule-save]").click();
+  await row.filter({ hasText: "module " }).waitFor();
+  check(!(await row.innerText()).includes("#1001"), "the schedule now selects the module, not host 1001");
+  await row.locator("[data-test=schedule-runs]").click();
+  await page.locator("[data-test=run-hosts][data-hosts='1001,1002,1009']").first().waitFor({ timeout: 30_000 });
+  check(true, "a run after the edit resolved the gamesvr module to its hosts 1001, 1002 and 1009");
   await page.keyboard.press("Escape");
   await row.locator("[data-test=schedule-pause]").click();
   await row.locator("[data-test=schedule-state][data-state=PAUSED]").waitFor();
@@ -244,7 +277,7 @@ try {
   // bk-sim, like BlueKing's documented answers, sends no apply URL: the link shows only when one comes.
   check((await denied.getByRole("link", { name: "Apply for it in BlueKing" }).count()) === 0, "no apply link without an apply URL");
   check((await page.locator("[data-test=backup-hosts]").count()) === 0, "nothing of alice's backup is shown to bob");
-  await shot("12-permission-denied");
+  await shot("13-permission-denied");
 
   check(failures.length === 0, `no page errors ${failures.join("; ")}`);
   console.log("console e2e: all checks passed");
