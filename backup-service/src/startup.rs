@@ -308,12 +308,14 @@ impl Application {
             .add_service(InterceptedService::new(host_api, auth.clone()))
             .add_service(InterceptedService::new(schedules, auth));
         let router = server.add_routes(console::with_console(routes, &self.settings.console));
+        // The message stays `backup-service serving` first, then `addr=`: tests and scripts
+        // wait for that line.
         tracing::info!(
             addr = %self.local_addr,
             console = self.settings.console.enabled,
             console_built = console::assets::built(),
-            "backup-service serving (gRPC, grpc-web and the console at http://{}/)",
-            self.local_addr
+            console_url = %format_args!("http://{}/", self.local_addr),
+            "backup-service serving"
         );
         let incoming = incoming(self.listener);
         let served = serve_until(
