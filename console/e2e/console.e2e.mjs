@@ -236,9 +236,9 @@ try {
   );
   check((await page.locator("[data-test=schedule-pause-after] input").inputValue()) === "50", "and the pause after failures");
   await page.locator("[data-test=schedule-hosts]").fill("");
-  await page.locator("[data-test=schedule-nodes]").click();
+  await page.locator("[data-test=schedule-nodes] .el-select__wrapper").click();
   await page
-    .locator(".el-tree-node__content:visible", { hasText: "gamesvr (3)" })
+    .locator(".el-tree-node__content:visible", { hasText: "gs-zone-1 / gamesvr (3)" })
     .first()
     .locator(".el-checkbox")
     .click();

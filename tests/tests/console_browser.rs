@@ -73,7 +73,8 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         "09-backups-en",
         "10-schedule-form",
         "11-schedule-runs",
-        "12-permission-denied",
+        "12-schedule-edit",
+        "13-permission-denied",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }

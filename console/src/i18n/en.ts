@@ -116,7 +116,7 @@ const en: typeof zh = {
     nodes: "Sets / modules",
     nodesHint: "Resolved to their hosts at every fire",
     more: "More settings",
-    window: "Active between",
+    window: "Active",
     start: "Start",
     end: "End",
     jitter: "Jitter",
