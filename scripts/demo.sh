@@ -64,6 +64,7 @@ JOB_GATEWAY__LISTEN_ADDR=$gw_addr \
     JOB_GATEWAY__BK__ESB_URL=http://$sim_addr \
     JOB_GATEWAY__BK__APIGW_URL=http://$sim_addr \
     JOB_GATEWAY__BK__JOB_WEB_URL=http://$sim_addr \
+    JOB_GATEWAY__BK__LOGIN_URL=http://$backup_addr/login \
     JOB_GATEWAY__BK__APP_CODE=$app_code \
     JOB_GATEWAY__BK__APP_SECRET=$app_secret \
     JOB_GATEWAY__AUTH__TOKENS=$token \

@@ -3,13 +3,15 @@
 // log in, search with per-host warnings and failures, pick the gamesvr module's hosts, back up and watch the progress reach
 // SUCCEEDED, find the records and follow a JOB link, cancel a hanging backup, retry a backup's
 // failed host, list the backups, switch to English, create a schedule and see its first run,
-// edit it to back up a module chosen in the topology and see a run resolve it, pause and delete it, and a user without the business is refused
-// naming the permission to apply for.
+// edit it to back up a module chosen in the topology and see a run resolve it, pause and delete
+// it; a user without the business is refused naming the permission to apply for, and an expired
+// login links the login page.
 // Screenshots of each page go to $SCREENSHOTS. Exits non-zero on the first failed step.
 //
 // Environment: CONSOLE_URL (http://host:port of backup-service), SIM_URL (bk-sim, whose admin
 // API sets host faults and agents), BK_TOKEN (the demo user's
-// login token), OPERATOR (the BlueKing user the records name), CHROMIUM (default
+// login token), OPERATOR (the BlueKing user the records name), LOGIN_URL (job-gateway's
+// `bk.login_url`), CHROMIUM (default
 // /usr/bin/chromium), SCREENSHOTS (a directory).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,7 @@ const base = required("CONSOLE_URL");
 const sim = required("SIM_URL");
 const token = required("BK_TOKEN");
 const operator = required("OPERATOR");
+const loginUrl = required("LOGIN_URL");
 const shots = required("SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -278,6 +281,19 @@ try {
   check((await denied.getByRole("link", { name: "Apply for it in BlueKing" }).count()) === 0, "no apply link without an apply URL");
   check((await page.locator("[data-test=backup-hosts]").count()) === 0, "nothing of alice's backup is shown to bob");
   await shot("13-permission-denied");
+
+  // Bob's login expires: the page says to log in again, linking BlueKing's login page with the
+  // page to come back to.
+  await simAdmin("POST", "/_sim/login/tokens/tkn-bob/expire");
+  await page.reload();
+  const expired = page.locator("[data-test=call-error]", { hasText: "You are not logged in, or your login expired" });
+  await expired.waitFor();
+  const login = await expired.locator("[data-test=login-link]").getAttribute("href");
+  check(
+    login === `${loginUrl}?c_url=${encodeURIComponent(page.url())}`,
+    `an expired login links BlueKing's login page, coming back here (${login})`,
+  );
+  await shot("14-login-expired");
 
   check(failures.length === 0, `no page errors ${failures.join("; ")}`);
   console.log("console e2e: all checks passed");

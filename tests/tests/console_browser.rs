@@ -1,6 +1,6 @@
 //! The web console in a real browser (log in, search, pick hosts, back up to SUCCEEDED, records and their
 //! JOB link, cancel a hanging backup, retry a failed host, English, a schedule and its first run,
-//! a permission error): headless Chromium (Debian's `chromium`, driven by
+//! a permission error, an expired login): headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core` in console/e2e) against the whole stack. `scripts/test.sh` installs
 //! chromium and builds the console (`scripts/console.sh`) before the tests run; screenshots
 //! of each page land in target/console-screenshots/.
@@ -32,7 +32,18 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         Path::new(&chromium).exists(),
         "no Chromium at {chromium}: run `scripts/console.sh browser` (installs Debian's chromium)"
     );
-    let stack = Stack::start(&db, Door::Esb).await;
+    let login_url = "http://paas.bk.example/login/";
+    let stack = Stack::start_custom(
+        &db,
+        Door::Esb,
+        |gw| {
+            gw.bk.login_url = login_url.to_owned();
+            // Each call asks BlueKing: an expired login shows at the next call, not after 30 s.
+            gw.bk.login_cache_ms = 0;
+        },
+        |_| {},
+    )
+    .await;
     let shots = workspace().join("target/console-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     let out = tokio::process::Command::new("node")
@@ -42,6 +53,7 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         .env("SIM_URL", stack.sim.base_url())
         .env("BK_TOKEN", "tkn-alice")
         .env("OPERATOR", "alice")
+        .env("LOGIN_URL", login_url)
         .env("CHROMIUM", &chromium)
         .env("SCREENSHOTS", &shots)
         .kill_on_drop(true)
@@ -75,6 +87,7 @@ async fn in_chromium_a_person_logs_in_searches_picks_hosts_backs_up_cancels_retr
         "11-schedule-runs",
         "12-schedule-edit",
         "13-permission-denied",
+        "14-login-expired",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
