@@ -78,9 +78,15 @@ impl Replica {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("backup-service reports its address");
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(e) => {
+                // Not left running (on the test's database) when the test fails here.
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("backup-service reports its address: {e}");
+            }
+        };
         Self { child, addr }
     }
 
