@@ -64,7 +64,7 @@ Settings (defaults < --config TOML file < environment):
   watch.lifetime_secs         BACKUP_SERVICE__WATCH__LIFETIME_SECS        WatchBackup streams end after this [3600]
   watch.max_streams_per_caller BACKUP_SERVICE__WATCH__MAX_STREAMS_PER_CALLER WatchBackup streams one caller (its token's name; its IP without auth) may hold; more is RESOURCE_EXHAUSTED [100]
   scheduler.enabled           BACKUP_SERVICE__SCHEDULER__ENABLED          fire schedules on this replica (any number of replicas may) [true]
-  scheduler.tick_ms           BACKUP_SERVICE__SCHEDULER__TICK_MS          look for due schedules this often [250]
+  scheduler.tick_ms           BACKUP_SERVICE__SCHEDULER__TICK_MS          look for due schedules this often, on the grid of this period [250]
   scheduler.batch             BACKUP_SERVICE__SCHEDULER__BATCH            due schedules claimed per statement (a full batch is followed at once by the next) [500]
   scheduler.concurrency       BACKUP_SERVICE__SCHEDULER__CONCURRENCY      fires decided and recorded at once [32]
   scheduler.claim_lease_ms    BACKUP_SERVICE__SCHEDULER__CLAIM_LEASE_MS   a claimed due schedule is left to this replica this long; after a crash another replica makes the fire [30000]

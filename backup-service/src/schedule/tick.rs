@@ -1,7 +1,8 @@
 //! The scheduler loop: every tick, claim the due schedules and make their fires (several at
 //! once), release buffered fires whose blocker ended, and count the results of scheduled
-//! backups that ended; then sleep on the engine's clock until the next tick. Time comes only
-//! from `engine.clock` and is passed to the store as `now`.
+//! backups that ended; then sleep on the engine's clock until the next tick, ticks falling on
+//! the grid of the tick period (so on every whole second). Time comes only from `engine.clock`
+//! and is passed to the store as `now`.
 //!
 //! An idle tick is three statements, each reading a partial index (due schedules, buffered
 //! runs, runs whose result is pending), whatever the number of schedules.
@@ -70,13 +71,24 @@ pub async fn run(engine: Engine, settings: SchedulerSettings, stop: Cancellation
             // A full batch: more may be due now.
             continue;
         }
-        let next = now + TimeDelta::from_std(settings.tick).unwrap_or(TimeDelta::seconds(1));
+        let next = next_on_grid(engine.clock.now().max(now), settings.tick);
         tokio::select! {
             () = stop.cancelled() => break,
             () = engine.clock.sleep_until(next, settings.tick) => {}
         }
     }
     tracing::info!("scheduler stopped");
+}
+
+/// The first instant after `t` on the grid of `period` (its multiples since the Unix epoch).
+/// Cron fires fall on whole seconds, so ticks on that grid find a fire due the moment it is,
+/// not up to a tick later; every replica ticks at the same instants and they share a busy
+/// second's claims (`skip locked`).
+pub(crate) fn next_on_grid(t: DateTime<Utc>, period: Duration) -> DateTime<Utc> {
+    let p = i64::try_from(period.as_micros()).unwrap_or(i64::MAX).max(1);
+    let next = (t.timestamp_micros().div_euclid(p) + 1).saturating_mul(p);
+    DateTime::from_timestamp_micros(next)
+        .unwrap_or_else(|| t + TimeDelta::from_std(period).unwrap_or(TimeDelta::seconds(1)))
 }
 
 /// One tick; true when the claim filled its batch.
@@ -174,4 +186,40 @@ async fn fire_due(engine: &Engine, s: &ScheduleRow, found: DateTime<Utc>) -> Res
         engine.observe(s, &base, &recorded);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ticks_fall_on_the_grid_of_the_period_so_a_whole_second_is_a_tick() {
+        let quarter = Duration::from_millis(250);
+        assert_eq!(
+            next_on_grid(at("2026-12-06T04:00:00.100Z"), quarter),
+            at("2026-12-06T04:00:00.250Z")
+        );
+        // On the grid: the next one, never the same instant twice.
+        assert_eq!(
+            next_on_grid(at("2026-12-06T04:00:00.250Z"), quarter),
+            at("2026-12-06T04:00:00.500Z")
+        );
+        assert_eq!(
+            next_on_grid(at("2026-12-06T03:59:59.999Z"), quarter),
+            at("2026-12-06T04:00:00Z")
+        );
+        assert_eq!(
+            next_on_grid(at("2026-12-06T04:00:00.999Z"), Duration::from_secs(1)),
+            at("2026-12-06T04:00:01Z")
+        );
+        // Before the epoch, as a clock set wrong may read.
+        assert_eq!(
+            next_on_grid(at("1969-12-31T23:59:59.900Z"), quarter),
+            at("1970-01-01T00:00:00Z")
+        );
+    }
 }

@@ -152,18 +152,37 @@ pub async fn create(pool: &PgPool, new: &NewBackup) -> Result<Created, StoreErro
 
 /// [`create`] inside the caller's transaction, the backup of `schedule_id`'s fire when given
 /// (a fire stores its run with the backup). A replay writes nothing.
+///
+/// One statement stores the backup, its hosts and its first event (`queued`, sequence 1) and
+/// wakes the watchers: a schedule's tick stores hundreds of backups at once, each in its own
+/// transaction, and every round trip counts there.
 pub(crate) async fn create_on(
     conn: &mut PgConnection,
     new: &NewBackup,
     schedule_id: Option<Uuid>,
 ) -> Result<Created, StoreError> {
+    let queued = Event::StateChanged {
+        state: BackupState::Queued,
+        phase: None,
+        failure_reason: None,
+        message: "queued".to_owned(),
+        job_instance_id: None,
+        job_url: None,
+    };
     let inserted: Option<BackupRow> = sqlx::query_as(&format!(
-        "insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
-           bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, retry_of, \
-           host_selector, schedule_id) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         on conflict (request_id) where request_id is not null do nothing \
-         returning {BACKUP_COLUMNS}"
+        "with b as ( \
+           insert into backups (id, request_id, bk_biz_id, bk_file_dir, bk_file_suffix, \
+             bk_host_ids, operator, job_timeout_secs, backup_name, job_name, deadline_at, \
+             retry_of, host_selector, schedule_id, last_seq) \
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1) \
+           on conflict (request_id) where request_id is not null do nothing \
+           returning {BACKUP_COLUMNS}), \
+         h as (insert into backup_hosts (backup_id, bk_host_id) \
+           select b.id, unnest($6::int8[]) from b), \
+         e as (insert into backup_events (backup_id, seq, kind, payload) \
+           select b.id, 1, $15, $16 from b) \
+         select {BACKUP_COLUMNS} from b \
+           cross join lateral (select pg_notify($17, b.id::text)) as n(notified)"
     ))
     .bind(new.id)
     .bind(&new.request_id)
@@ -179,34 +198,24 @@ pub(crate) async fn create_on(
     .bind(new.retry_of)
     .bind(new.host_selector.as_ref().map(Json))
     .bind(schedule_id)
+    .bind(queued.kind())
+    .bind(Json(&queued))
+    .bind(events::CHANNEL)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = inserted else {
-        // A new statement sees the row of the call that committed first with this key.
-        let existing: BackupRow = sqlx::query_as(&format!(
-            "select {BACKUP_COLUMNS} from backups where request_id = $1"
-        ))
-        .bind(&new.request_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok(Created::Replayed(existing));
-    };
-    sqlx::query("insert into backup_hosts (backup_id, bk_host_id) select $1, unnest($2::int8[])")
-        .bind(row.id)
-        .bind(&new.bk_host_ids)
-        .execute(&mut *conn)
-        .await?;
-    let event = Event::StateChanged {
-        state: BackupState::Queued,
-        phase: None,
-        failure_reason: None,
-        message: "queued".to_owned(),
-        job_instance_id: None,
-        job_url: None,
-    };
-    events::append(&mut *conn, row.id, &event).await?;
-    let row = get_on(conn, row.id).await?.expect("just inserted");
-    Ok(Created::New(row))
+    match inserted {
+        Some(row) => Ok(Created::New(row)),
+        None => {
+            // A new statement sees the row of the call that committed first with this key.
+            let existing: BackupRow = sqlx::query_as(&format!(
+                "select {BACKUP_COLUMNS} from backups where request_id = $1"
+            ))
+            .bind(&new.request_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(Created::Replayed(existing))
+        }
+    }
 }
 
 /// The backup an earlier StartBackup or RetryBackup stored under client request id `key`.
