@@ -153,6 +153,20 @@ pub async fn backup_state(pool: &PgPool, id: uuid::Uuid) -> String {
         .expect("backup")
 }
 
+/// Waits until backup `id` runs (a fire's backup is stored queued and a worker launches it);
+/// panics if it ends first.
+pub async fn is_running(pool: &PgPool, id: uuid::Uuid) {
+    eventually(&format!("backup {id} to run"), || async {
+        let s = backup_state(pool, id).await;
+        assert!(
+            matches!(s.as_str(), "queued" | "running"),
+            "backup {id} ended ({s}) instead of running"
+        );
+        (s == "running").then_some(())
+    })
+    .await
+}
+
 /// Waits until backup `id` has ended; its final state.
 pub async fn ended(pool: &PgPool, id: uuid::Uuid) -> String {
     eventually(&format!("backup {id} to end"), || async {
