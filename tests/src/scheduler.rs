@@ -155,7 +155,7 @@ pub async fn backup_state(pool: &PgPool, id: uuid::Uuid) -> String {
 
 /// Waits until backup `id` runs (a fire's backup is stored queued and a worker launches it);
 /// panics if it ends first.
-pub async fn is_running(pool: &PgPool, id: uuid::Uuid) {
+pub async fn running(pool: &PgPool, id: uuid::Uuid) {
     eventually(&format!("backup {id} to run"), || async {
         let s = backup_state(pool, id).await;
         assert!(

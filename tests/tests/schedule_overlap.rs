@@ -8,8 +8,8 @@ use backup_service::store::schedule_fires::fire_request_id;
 use backup_service::store::schedules::{self, StateChange};
 use chrono::TimeDelta;
 use e2e::scheduler::{
-    backup_state, counted, create, ended, engine, eventually, fields, get, hosts, is_running, pool,
-    real_now, runs, runs_reach,
+    backup_state, counted, create, ended, engine, eventually, fields, get, hosts, pool, real_now,
+    running, runs, runs_reach,
 };
 use e2e::stack::{Door, Stack};
 use proto::backup::v1 as pb;
@@ -141,7 +141,7 @@ async fn allow_all_starts_alongside_cancel_previous_cancels_and_buffer_one_buffe
     assert_eq!(a[1].decision, RunDecision::Fired);
     // Both at once: the first still runs (its host hangs) when the second starts.
     for r in &a {
-        is_running(&pool, r.backup_id.unwrap()).await;
+        running(&pool, r.backup_id.unwrap()).await;
     }
     let c = runs_reach(&pool, cancel_prev.id, 2).await;
     assert_eq!(c[1].decision, RunDecision::Fired);

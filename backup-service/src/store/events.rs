@@ -2,6 +2,8 @@
 //! number taken from the backup row, which also serialises appends per backup) and read after
 //! a sequence number. Every append NOTIFYs `backup_events` with the backup id, so the progress
 //! feed of that backup on every replica wakes up and reads the table, which stays the truth.
+//! A backup's first event (`queued`, sequence 1) is written with the backup itself, in the one
+//! statement of `backups::create_on`; every later one comes through here.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { OverlapPolicy, ScheduleSchema } from "../gen/backup/v1/schedule_pb";
-import { changedPaths, formOf, scheduleOf, selectorOf, selectsNothing, splitDuration } from "./schedule";
+import { changedPaths, formOf, scheduleOf, selectorOf, selectsNothing, splitDuration, updatePaths } from "./schedule";
 
 const stored = create(ScheduleSchema, {
   scheduleId: "0b6c3c9e-1111-4222-8333-444455556666",
@@ -64,6 +64,8 @@ describe("schedule form", () => {
       "catch_up_window",
       "retention",
     ]);
+    expect(updatePaths(stored, scheduleOf(f, 3n, sel(f)))).toEqual([]);
+    expect(updatePaths(stored, scheduleOf(g, 3n, sel(g)))).toEqual(changedPaths(before, scheduleOf(g, 3n, sel(g))));
   });
 
   it("a zero or unset retention keeps every backup, and zero durations are left unset", () => {

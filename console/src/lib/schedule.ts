@@ -157,6 +157,12 @@ export function changedPaths(before: Body, after: Body): string[] {
   return fields.filter(([, get]) => text(get(before)) !== text(get(after))).map(([path]) => path);
 }
 
+/** The update_mask paths of `body` that differ from `stored`, read through the same form. */
+export function updatePaths(stored: Schedule, body: Body): string[] {
+  const read = formOf(stored);
+  return changedPaths(scheduleOf(read, stored.bkBizId, selectorOf(read).selector), body);
+}
+
 /** A stable text of a value (bigints as decimal, key order as built, `$typeName` left out). */
 const text = (v: unknown): string =>
   JSON.stringify(v ?? null, (k, x) => (k === "$typeName" ? undefined : typeof x === "bigint" ? x.toString() : x));
